@@ -1,0 +1,1 @@
+"""Database layer: models, sessions and query helpers (query helpers never commit)."""

@@ -1,0 +1,412 @@
+"""SQLAlchemy 2 typed ORM models; geometry columns are EPSG:4326 with explicit types and GiST indexes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from geo.vocab import (
+    ASSET_CATEGORIES,
+    LINK_KINDS,
+    NEED_SOURCES,
+    OWNERSHIPS,
+    RESOURCE_KINDS,
+    REVIEW_STATUSES,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+ROLES = ("admin", "gis", "planner", "organiser", "contributor")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    """SQL text of a CHECK that `column` takes one of `values` (values are our own constants)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so Alembic names every constraint predictably."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _now() -> Mapped[dt.datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class City(Base):
+    """A place that owns neighbourhoods."""
+
+    __tablename__ = "city"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    country: Mapped[str | None] = mapped_column(String(100))
+    crs: Mapped[str | None] = mapped_column(String(40))  # projected CRS for measuring, e.g. EPSG:25833
+    data_date: Mapped[str | None] = mapped_column(String(40))
+    attribution: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class Neighbourhood(Base):
+    """A polygon with a code unique in its city, population and population by group."""
+
+    __tablename__ = "neighbourhood"
+    __table_args__ = (
+        UniqueConstraint("city_id", "code", name="uq_neighbourhood_city_code"),
+        CheckConstraint("population IS NULL OR population >= 0", name="population_nonnegative"),
+        CheckConstraint("level IN ('district', 'neighbourhood', 'area')", name="level_known"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(20), server_default="neighbourhood")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
+    )
+    population: Mapped[int | None] = mapped_column(Integer)
+    # counts per group from geo.vocab (under_6, 6_15, ..., over_65, female, foreigners)
+    population_by_group: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class ServiceType(Base):
+    """What a need asks for and an asset offers, with its default catchment and the group it serves."""
+
+    __tablename__ = "service_type"
+    __table_args__ = (
+        CheckConstraint("default_radius_m > 0 AND default_radius_m <= 100000", name="radius_range"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    default_radius_m: Mapped[float] = mapped_column(Float)
+    population_group: Mapped[str] = mapped_column(String(32), server_default="all")
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class AssetServiceType(Base):
+    """Which service types an asset offers (many-to-many)."""
+
+    __tablename__ = "asset_service_type"
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True)
+    service_type_id: Mapped[int] = mapped_column(
+        ForeignKey("service_type.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ReviewedMixin:
+    """Columns every community-editable item shares: review status, version, authorship and import."""
+
+    status: Mapped[str] = mapped_column(String(16), server_default="approved", index=True)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class Asset(ReviewedMixin, Base):
+    """Something the community has: an ABCD category, a location and the services it offers."""
+
+    __tablename__ = "asset"
+    __table_args__ = (
+        CheckConstraint(_in("category", ASSET_CATEGORIES), name="category_known"),
+        CheckConstraint(f"ownership IS NULL OR {_in('ownership', OWNERSHIPS)}", name="ownership_known"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_nonnegative"),
+        CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
+        Index("uq_asset_city_source", "city_id", "source", "source_id", unique=True),
+        Index("ix_asset_city_id_id", "city_id", "id"),
+        Index("ix_asset_blurred_location", "blurred_location", postgresql_using="gist"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    neighbourhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # the centre of the asset's H3 cell: what people without planner rights see of individuals and sensitive assets
+    blurred_location: Mapped[Any] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    capacity: Mapped[float | None] = mapped_column(Float)
+    capacity_unit: Mapped[str | None] = mapped_column(String(50))
+    ownership: Mapped[str | None] = mapped_column(String(20))
+    contact: Mapped[str | None] = mapped_column(Text)
+    opening_hours: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(100))
+    source_id: Mapped[str | None] = mapped_column(String(200))
+    verified: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    sensitive: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    service_types: Mapped[list[ServiceType]] = relationship(secondary="asset_service_type", lazy="selectin")
+
+
+class Need(ReviewedMixin, Base):
+    """A mapped need: a service type, a place (point or area), people affected and severity."""
+
+    __tablename__ = "need"
+    __table_args__ = (
+        CheckConstraint("severity BETWEEN 1 AND 5", name="severity_range"),
+        CheckConstraint("people_affected IS NULL OR people_affected >= 0", name="people_nonnegative"),
+        CheckConstraint(f"source IS NULL OR {_in('source', NEED_SOURCES)}", name="source_known"),
+        CheckConstraint(
+            "GeometryType(geom) IN ('POINT', 'POLYGON', 'MULTIPOLYGON')", name="geom_point_or_area"
+        ),
+        CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
+        Index("uq_need_city_source", "city_id", "source_ref", unique=True),
+        Index("ix_need_city_id_id", "city_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    neighbourhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
+    )
+    service_type_id: Mapped[int] = mapped_column(
+        ForeignKey("service_type.id", ondelete="RESTRICT"), index=True
+    )
+    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=False)
+    people_affected: Mapped[int | None] = mapped_column(Integer)
+    severity: Mapped[int] = mapped_column(Integer, server_default="3")
+    source: Mapped[str | None] = mapped_column(String(40))
+    source_ref: Mapped[str | None] = mapped_column(String(200))  # an id in the file it was imported from
+    description: Mapped[str | None] = mapped_column(Text)
+    observed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Resource(ReviewedMixin, Base):
+    """Something an asset or neighbourhood can give: funding, volunteers, space, equipment, skills."""
+
+    __tablename__ = "resource"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RESOURCE_KINDS), name="kind_known"),
+        CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity_nonnegative"),
+        CheckConstraint("asset_id IS NOT NULL OR neighbourhood_id IS NOT NULL", name="has_owner"),
+        CheckConstraint(
+            "available_until IS NULL OR available_from IS NULL OR available_until >= available_from",
+            name="availability_order",
+        ),
+        CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
+        Index("uq_resource_city_source", "city_id", "source_ref", unique=True),
+        Index("ix_resource_city_id_id", "city_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    neighbourhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(50))
+    available_from: Mapped[dt.date | None] = mapped_column(Date)
+    available_until: Mapped[dt.date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+class Link(ReviewedMixin, Base):
+    """A relationship between two assets: the community's network."""
+
+    __tablename__ = "link"
+    __table_args__ = (
+        CheckConstraint(_in("kind", LINK_KINDS), name="kind_known"),
+        CheckConstraint("source_asset_id <> target_asset_id", name="not_self"),
+        CheckConstraint("weight IS NULL OR weight >= 0", name="weight_nonnegative"),
+        CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
+        # one tie of a kind per pair, whichever way round it was entered
+        Index(
+            "uq_link_pair_kind",
+            text("kind"),
+            text("LEAST(source_asset_id, target_asset_id)"),
+            text("GREATEST(source_asset_id, target_asset_id)"),
+            unique=True,
+        ),
+        Index("ix_link_city_id_id", "city_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    source_asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    target_asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    weight: Mapped[float | None] = mapped_column(Float)
+    directed: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """An account with one role; organisers also have assigned neighbourhoods."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role_known"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class UserNeighbourhood(Base):
+    """A neighbourhood an organiser may edit."""
+
+    __tablename__ = "user_neighbourhood"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhood.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ApiToken(Base):
+    """A bearer token (short-lived, from login) or API key (long-lived); only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint("kind IN ('session', 'api_key')", name="kind_known"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str | None] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = _now()
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Change(Base):
+    """One recorded create, update, delete, review or revert of an item: who, when, before, after and why."""
+
+    __tablename__ = "change"
+    __table_args__ = (
+        Index("ix_change_kind_item", "kind", "item_id", "id"),
+        CheckConstraint(
+            "action IN ('create', 'update', 'delete', 'revert', 'restore', 'approve', 'reject', 'import')",
+            name="action_known",
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    item_id: Mapped[int] = mapped_column(Integer)
+    city_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id", ondelete="SET NULL"))
+    message: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = _now()
+
+
+class ImportRun(Base):
+    """One file brought in by GIS staff, with its options, counts and per-feature report."""
+
+    __tablename__ = "import_run"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'running', 'dry_run', 'succeeded', 'failed')", name="status_known"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), index=True)
+    layer: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), server_default="pending")
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    inserted: Mapped[int] = mapped_column(Integer, server_default="0")
+    updated: Mapped[int] = mapped_column(Integer, server_default="0")
+    skipped: Mapped[int] = mapped_column(Integer, server_default="0")
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AnalysisRun(Base):
+    """One coverage-gap computation with its parameters, the data version it read, results and timing."""
+
+    __tablename__ = "analysis_run"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'running', 'succeeded', 'failed')", name="status_known"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), index=True)
+    service_type_id: Mapped[int] = mapped_column(
+        ForeignKey("service_type.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12), server_default="pending")
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    data_version: Mapped[str | None] = mapped_column(String(80))
+    include_pending: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # per-neighbourhood, per-asset and summary results, and any suggested sites / what-if outcomes
+    results: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    error: Mapped[str | None] = mapped_column(Text)
+    timing_ms: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AnalysisCell(Base):
+    """One demand unit's result in an analysis run."""
+
+    __tablename__ = "analysis_cell"
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    neighbourhood_id: Mapped[int | None] = mapped_column(Integer)
+    population: Mapped[float] = mapped_column(Float)
+    need: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    covered: Mapped[bool] = mapped_column(Boolean)
+    access: Mapped[float] = mapped_column(Float)
+    access_score: Mapped[float | None] = mapped_column(Float)
+    shortfall: Mapped[float] = mapped_column(Float)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+
+class LoginFailure(Base):
+    """Failed logins per username, for rate limiting (kept even for unknown names, so they look alike)."""
+
+    __tablename__ = "login_failure"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_failure_at: Mapped[dt.datetime] = _now()

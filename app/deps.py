@@ -1,0 +1,96 @@
+"""FastAPI dependencies: database session, settings, the caller, and one dependency per access rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.errors import Forbidden, NotAuthenticated
+from app.policy import ANONYMOUS, Principal
+from app.services import auth as auth_service
+from app.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was built with."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; services commit, anything uncommitted is rolled back at the end."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def _credentials(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        return value.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal:
+    """The caller; bad, expired or revoked credentials are a 401, no credentials make an anonymous visitor."""
+    token = _credentials(request)
+    if token is None:
+        return ANONYMOUS
+    return auth_service.principal_for_token(db, settings, token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _rule(name: str, roles: frozenset[str] | None, *, anonymous: bool = False) -> Callable[..., Principal]:
+    """Build a dependency that lets through `roles` (None: any signed-in user) and, if asked, anonymous readers."""
+
+    def dependency(principal: PrincipalDep, settings: SettingsDep) -> Principal:
+        if principal.is_anonymous:
+            if anonymous and settings.anonymous_read:
+                return principal
+            raise NotAuthenticated(
+                "sign in first: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'"
+            )
+        if roles is not None and principal.role not in roles:
+            raise Forbidden(
+                f"your role ({principal.role}) may not do this: it needs {' or '.join(sorted(roles))}"
+            )
+        return principal
+
+    dependency.__name__ = f"rule_{name}"
+    dependency.__doc__ = f"Access rule '{name}'."
+    dependency.access_rule = name  # type: ignore[attr-defined]
+    return dependency
+
+
+# One dependency per rule; the authorisation matrix test reads them off the route table.
+read_public = _rule("read_public", None, anonymous=True)
+signed_in = _rule("signed_in", None)
+contribute = _rule("contribute", frozenset({"admin", "gis", "organiser", "contributor"}))
+edit_features = _rule("edit_features", frozenset({"admin", "gis", "organiser"}))
+review = _rule("review", frozenset({"admin", "organiser"}))
+read_history = _rule("read_history", frozenset({"admin", "gis", "planner", "organiser"}))
+manage_geography = _rule("manage_geography", frozenset({"admin", "gis"}))
+import_data = _rule("import_data", frozenset({"admin", "gis"}))
+run_analysis = _rule("run_analysis", frozenset({"admin", "planner", "organiser"}))
+administer = _rule("administer", frozenset({"admin"}))
+
+ReadPublic = Annotated[Principal, Depends(read_public)]
+SignedIn = Annotated[Principal, Depends(signed_in)]
+Contribute = Annotated[Principal, Depends(contribute)]
+EditFeatures = Annotated[Principal, Depends(edit_features)]
+Review = Annotated[Principal, Depends(review)]
+ReadHistory = Annotated[Principal, Depends(read_history)]
+ManageGeography = Annotated[Principal, Depends(manage_geography)]
+ImportData = Annotated[Principal, Depends(import_data)]
+RunAnalysis = Annotated[Principal, Depends(run_analysis)]
+Administer = Annotated[Principal, Depends(administer)]

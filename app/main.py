@@ -1,0 +1,139 @@
+"""The application factory: settings in, FastAPI app out; the engine lives in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.db.session import create_db_engine, create_session_factory
+from app.errors import AssetmapError
+from app.routers import auth, catalogue, features, health
+from app.settings import PROJECT_ROOT, Settings, get_settings
+
+log = logging.getLogger("assetmap")
+STATIC_DIR = PROJECT_ROOT / "app" / "static"
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Scripts and styles only from this origin (inline ones are folium's own page scripts); tiles may be remote."""
+    tile_origin = ""
+    if settings.tiles_url and settings.tiles_url.startswith("https://"):
+        host = settings.tiles_url.split("/")[2].replace("{s}", "*")
+        tile_origin = f" https://{host}"
+    return (
+        "default-src 'self'; "
+        "script-src 'self' 'unsafe-inline'; "
+        "style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: blob:{tile_origin}; "
+        "font-src 'self' data:; "
+        "connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self'"
+    )
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Map the domain error tree to status codes; a 500 never carries SQL or a stack trace."""
+
+    @app.exception_handler(AssetmapError)
+    async def domain_error(request: Request, exc: AssetmapError) -> JSONResponse:
+        body: dict[str, object] = {"detail": exc.detail}
+        if exc.field:
+            body["field"] = exc.field
+        body.update(exc.extra)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")),
+                "location": err.get("loc", ("",))[0],
+                "problem": err.get("msg", "invalid value"),
+            }
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field'] or e['location']}: {e['problem']}" for e in errors)
+        return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error; the server log has the details under reference {reference}"},
+            status_code=500,
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (from the environment if not given)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_session_factory(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="assetmap",
+        version=__version__,
+        description="Asset-based community mapping: needs, assets, resources and networks per neighbourhood.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    csp = content_security_policy(settings)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    add_exception_handlers(app)
+    for router in (
+        health.router,
+        auth.router,
+        catalogue.router,
+        features.neighbourhoods,
+        features.assets,
+        features.needs,
+        features.resources,
+        features.links,
+    ):
+        app.include_router(router)
+    STATIC_DIR.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI, served from this app's own static files."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="assetmap API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
+
+    return app

@@ -1,0 +1,1 @@
+"""HTTP routers: parse input, call one service function, shape the output."""

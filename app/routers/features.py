@@ -1,0 +1,208 @@
+"""Routes for the history-tracked kinds: /api/neighbourhoods, /api/assets, /api/needs, /api/resources, /api/links."""
+
+# No `from __future__ import annotations` here: the route factory annotates handlers with models chosen at runtime.
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from app import deps
+from app.deps import ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
+from app.policy import Principal
+from app.routers.common import (
+    AfterQuery,
+    BboxQuery,
+    CategoryQuery,
+    CityQuery,
+    GeoJSONResponse,
+    IfMatch,
+    LimitQuery,
+    NeighbourhoodQuery,
+    ServiceTypeQuery,
+    StatusQuery,
+    TextQuery,
+    etag,
+    feature_collection,
+    item_list,
+    list_filters,
+    version_from,
+)
+from app.schemas import features as schemas
+from app.services import features as service
+from app.services.catalogue import resolve_city
+
+ItemId = Path(ge=1, le=2_147_483_647)
+
+
+def _item_response(text: str, version: int, kind: str, status_code: int = 200) -> Response:
+    cls = GeoJSONResponse if kind in service.GEO_KINDS else Response
+    response = cls(text, status_code=status_code, headers={"ETag": etag(version)})
+    if cls is Response:
+        response.media_type = "application/json"
+        response.headers["content-type"] = "application/json"
+    return response
+
+
+def build_router(
+    kind: str,
+    create_model: type[BaseModel],
+    update_model: type[BaseModel],
+    create_rule: Any,
+    edit_rule: Any,
+) -> APIRouter:
+    """All routes of one kind; `create_rule`/`edit_rule` are access-rule dependencies from app.deps."""
+    router = APIRouter(prefix=f"/api/{kind}", tags=[kind])
+    singular = kind.removesuffix("s")
+
+    @router.get("", summary=f"List {kind}", name=f"list_{kind}")
+    def list_items(
+        request: Request,
+        db: SessionDep,
+        settings: SettingsDep,
+        principal: ReadPublic,
+        city: CityQuery = None,
+        neighbourhood: NeighbourhoodQuery = None,
+        bbox: BboxQuery = None,
+        category: CategoryQuery = None,
+        service_type: ServiceTypeQuery = None,
+        q: TextQuery = None,
+        status: StatusQuery = "approved",
+        after: AfterQuery = None,
+        limit: LimitQuery = None,
+    ) -> Response:
+        city_id = resolve_city(db, city).id if city else None
+        filters = list_filters(
+            request,
+            settings,
+            city_id=city_id,
+            neighbourhood=neighbourhood,
+            bbox=bbox,
+            category=category,
+            service_type=service_type,
+            q=q,
+            status=status,
+            after=after,
+            limit=limit,
+        )
+        page = service.list_items(db, settings, principal, kind, filters)
+        return feature_collection(request, page) if kind in service.GEO_KINDS else item_list(request, page)
+
+    @router.post("", status_code=201, summary=f"Create a {singular}", name=f"create_{singular}")
+    def create_item(
+        body: create_model,  # type: ignore[valid-type]
+        db: SessionDep,
+        settings: SettingsDep,
+        principal: Principal = Depends(create_rule),
+    ) -> Response:
+        item_id = service.create_item(db, settings, principal, kind, body.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        text, version = service.get_item(db, settings, principal, kind, item_id)
+        response = _item_response(text, version, kind, status_code=201)
+        response.headers["Location"] = f"/api/{kind}/{item_id}"
+        return response
+
+    @router.get("/{item_id}", summary=f"Get a {singular}", name=f"get_{singular}")
+    def get_item(
+        db: SessionDep, settings: SettingsDep, principal: ReadPublic, item_id: int = ItemId
+    ) -> Response:
+        text, version = service.get_item(db, settings, principal, kind, item_id)
+        return _item_response(text, version, kind)
+
+    @router.patch("/{item_id}", summary=f"Update a {singular}", name=f"update_{singular}")
+    def update_item(
+        body: update_model,  # type: ignore[valid-type]
+        db: SessionDep,
+        settings: SettingsDep,
+        if_match: IfMatch = None,
+        principal: Principal = Depends(edit_rule),
+        item_id: int = ItemId,
+    ) -> Response:
+        data = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+        body_version = data.pop("version", None)
+        message = data.pop("message", None)
+        service.update_item(
+            db,
+            settings,
+            principal,
+            kind,
+            item_id,
+            data,
+            expected_version=version_from(if_match, body_version),
+            message=message,
+        )
+        text, version = service.get_item(db, settings, principal, kind, item_id)
+        return _item_response(text, version, kind)
+
+    @router.delete("/{item_id}", status_code=204, summary=f"Delete a {singular}", name=f"delete_{singular}")
+    def delete_item(
+        db: SessionDep,
+        if_match: IfMatch = None,
+        message: str | None = None,
+        principal: Principal = Depends(edit_rule),
+        item_id: int = ItemId,
+    ) -> Response:
+        service.delete_item(
+            db, principal, kind, item_id, expected_version=version_from(if_match, None), message=message
+        )
+        return Response(status_code=204)
+
+    @router.get("/{item_id}/history", summary=f"History of a {singular}", name=f"history_{singular}")
+    def item_history(db: SessionDep, principal: ReadHistory, item_id: int = ItemId) -> JSONResponse:
+        return JSONResponse({"items": service.item_history(db, principal, kind, item_id)})
+
+    @router.post("/{item_id}/revert", summary=f"Revert a {singular} to a version", name=f"revert_{singular}")
+    def revert_item(
+        body: schemas.RevertRequest,
+        db: SessionDep,
+        settings: SettingsDep,
+        principal: Review,
+        item_id: int = ItemId,
+    ) -> Response:
+        service.revert_item(db, settings, principal, kind, item_id, body.version, body.message)
+        text, version = service.get_item(db, settings, principal, kind, item_id)
+        return _item_response(text, version, kind)
+
+    @router.post("/{item_id}/restore", summary=f"Restore a deleted {singular}", name=f"restore_{singular}")
+    def restore_item(
+        db: SessionDep,
+        settings: SettingsDep,
+        principal: Review,
+        message: str | None = None,
+        item_id: int = ItemId,
+    ) -> Response:
+        service.restore_item(db, principal, kind, item_id, message)
+        text, version = service.get_item(db, settings, principal, kind, item_id)
+        return _item_response(text, version, kind, status_code=201)
+
+    if kind in service.REVIEWED:
+
+        @router.post(
+            "/{item_id}/review", summary=f"Approve or reject a pending {singular}", name=f"review_{singular}"
+        )
+        def review_item(
+            body: schemas.ReviewDecision,
+            db: SessionDep,
+            settings: SettingsDep,
+            principal: Review,
+            item_id: int = ItemId,
+        ) -> Response:
+            service.review_item(db, principal, kind, item_id, body.decision, body.reason)
+            text, version = service.get_item(db, settings, principal, kind, item_id)
+            return _item_response(text, version, kind)
+
+    return router
+
+
+neighbourhoods = build_router(
+    "neighbourhoods",
+    schemas.NeighbourhoodCreate,
+    schemas.NeighbourhoodUpdate,
+    deps.manage_geography,
+    deps.manage_geography,
+)
+assets = build_router("assets", schemas.AssetCreate, schemas.AssetUpdate, deps.contribute, deps.edit_features)
+needs = build_router("needs", schemas.NeedCreate, schemas.NeedUpdate, deps.contribute, deps.edit_features)
+resources = build_router(
+    "resources", schemas.ResourceCreate, schemas.ResourceUpdate, deps.contribute, deps.edit_features
+)
+links = build_router("links", schemas.LinkCreate, schemas.LinkUpdate, deps.contribute, deps.edit_features)

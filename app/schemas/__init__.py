@@ -1,0 +1,1 @@
+"""Pydantic request and response models (the schema ladder: Base -> Create / Update / Public)."""

@@ -1,0 +1,1 @@
+"""Use cases: the only place where the database and geo/ meet. Each public function owns its transaction."""

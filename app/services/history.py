@@ -1,0 +1,146 @@
+"""Change history: snapshots of items before and after each change, listing, revert and restore."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import mapping, shape
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Asset, Change, Link, Need, Neighbourhood, Resource, ServiceType
+from app.policy import Principal
+
+# Kinds of items whose changes are recorded, by the name used in URLs (/api/{kind}/{id}/history).
+KIND_MODELS: dict[str, type[Any]] = {
+    "neighbourhoods": Neighbourhood,
+    "assets": Asset,
+    "needs": Need,
+    "resources": Resource,
+    "links": Link,
+}
+_NOT_RESTORED = {"id", "version", "created_at", "updated_at"}
+
+
+def _kind_of(obj: Any) -> str:
+    for kind, model in KIND_MODELS.items():
+        if isinstance(obj, model):
+            return kind
+    raise TypeError(f"no history is kept for {type(obj).__name__}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """Every column of an item as JSON-ready values; geometry as GeoJSON, an asset's service types as slugs."""
+    data: dict[str, Any] = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        value = getattr(obj, attr.key)
+        if attr.key in {"geom", "blurred_location"}:
+            data[attr.key] = mapping(to_shape(value)) if value is not None else None
+        else:
+            data[attr.key] = _plain(value)
+    if isinstance(obj, Asset):
+        data["service_types"] = sorted(st.slug for st in obj.service_types)
+    return data
+
+
+def record(
+    db: Session,
+    obj: Any,
+    action: str,
+    principal: Principal,
+    *,
+    before: dict[str, Any] | None,
+    message: str | None = None,
+    import_id: int | None = None,
+) -> Change:
+    """Add a history row for `obj` (flushes; the caller's service commits)."""
+    db.flush()
+    after = None if action == "delete" else snapshot(obj)
+    change = Change(
+        kind=_kind_of(obj),
+        item_id=obj.id,
+        city_id=getattr(obj, "city_id", None),
+        action=action,
+        version=obj.version,
+        before=before,
+        after=after,
+        user_id=principal.user_id,
+        import_id=import_id,
+        message=message,
+    )
+    db.add(change)
+    return change
+
+
+def list_changes(db: Session, kind: str, item_id: int) -> list[tuple[Change, str | None]]:
+    """An item's history, oldest first, with the user name of each change."""
+    from app.db.models import User
+
+    return [
+        (c, name)
+        for c, name in db.execute(
+            select(Change, User.username)
+            .outerjoin(User, User.id == Change.user_id)
+            .where(Change.kind == kind, Change.item_id == item_id)
+            .order_by(Change.id)
+        ).all()
+    ]
+
+
+def apply_snapshot(db: Session, obj: Any, data: dict[str, Any]) -> None:
+    """Set an item's columns from a snapshot (geometry and an asset's service types included)."""
+    for attr in inspect(obj).mapper.column_attrs:
+        key = attr.key
+        if key in _NOT_RESTORED or key not in data:
+            continue
+        value = data[key]
+        if key in {"geom", "blurred_location"} and value is not None:
+            value = from_shape(shape(value), srid=4326)
+        elif value is not None and isinstance(attr.columns[0].type.python_type, type):
+            ptype = attr.columns[0].type.python_type
+            if ptype is dt.date and isinstance(value, str):
+                value = dt.date.fromisoformat(value)
+            elif ptype is dt.datetime and isinstance(value, str):
+                value = dt.datetime.fromisoformat(value)
+        setattr(obj, key, value)
+    if isinstance(obj, Asset) and "service_types" in data:
+        obj.service_types = list(
+            db.scalars(select(ServiceType).where(ServiceType.slug.in_(data["service_types"])))
+        )
+
+
+def find_version(db: Session, kind: str, item_id: int, version: int) -> dict[str, Any] | None:
+    """The snapshot of an item as it was at `version`, or None if no such version was recorded."""
+    change = db.scalar(
+        select(Change)
+        .where(
+            Change.kind == kind,
+            Change.item_id == item_id,
+            Change.version == version,
+            Change.after.is_not(None),
+        )
+        .order_by(Change.id.desc())
+        .limit(1)
+    )
+    return None if change is None else change.after
+
+
+def last_deleted(db: Session, kind: str, item_id: int) -> dict[str, Any] | None:
+    """The snapshot taken just before an item was deleted, or None if it was never deleted."""
+    change = db.scalar(
+        select(Change)
+        .where(Change.kind == kind, Change.item_id == item_id)
+        .order_by(Change.id.desc())
+        .limit(1)
+    )
+    if change is None or change.action != "delete":
+        return None
+    return change.before

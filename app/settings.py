@@ -1,0 +1,59 @@
+"""Settings, read from the environment with the ASSETMAP_ prefix; built by the caller, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "development-secret-change-me"  # noqa: S105 - a known placeholder the validator refuses outside development
+DEFAULT_DATABASE_URL = "postgresql+psycopg://assetmap:assetmap@127.0.0.1:5432/assetmap"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; environment variables use the ASSETMAP_ prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSETMAP_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    statement_timeout_ms: int = Field(30_000, ge=100, le=3_600_000)
+    pool_size: int = Field(5, ge=1, le=100)
+
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    token_ttl_minutes: int = Field(8 * 60, ge=1, le=60 * 24 * 30)
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_lockout_seconds: int = Field(60, ge=1, le=86_400)
+
+    anonymous_read: bool = True
+    privacy_blur: Literal["h3", "neighbourhood"] = "h3"
+    privacy_h3_resolution: int = Field(8, ge=5, le=10)
+    small_count_threshold: int = Field(5, ge=0, le=1000)
+
+    page_size_default: int = Field(100, ge=1, le=10_000)
+    page_size_max: int = Field(1000, ge=1, le=10_000)
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    upload_max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+    tiles_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tiles_attribution: str = "&copy; OpenStreetMap contributors"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        """Outside development and tests, a placeholder secret is an error, not a warning."""
+        if self.environment == "production" and self.secret_key.get_secret_value() in {DEFAULT_SECRET, ""}:
+            raise ValueError(
+                "ASSETMAP_SECRET_KEY is the development placeholder: set a long random value "
+                "(for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) before running in production"
+            )
+        if len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError("ASSETMAP_SECRET_KEY must be at least 16 characters long")
+        return self
+
+
+def get_settings() -> Settings:
+    """Build settings from the environment (called by the CLI and the app factory, never at import time)."""
+    return Settings()

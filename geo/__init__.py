@@ -1,0 +1,1 @@
+"""Pure geospatial core of assetmap: no database, no web framework; GeoDataFrames in, new frames out."""
