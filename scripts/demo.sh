@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Quick start, command 1: set everything up, load the Berlin sample and serve it on http://127.0.0.1:8000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/assetmap load-sample
+HOST="${ASSETMAP_HOST:-127.0.0.1}"
+PORT="${ASSETMAP_PORT:-8000}"
+cat <<MSG
+
+assetmap is starting with the Berlin sample. Open:
+  http://$HOST:$PORT/                         start page
+  http://$HOST:$PORT/maps/gaps?city=Berlin&service=childcare   childcare gap map
+  http://$HOST:$PORT/docs                     the API
+  http://$HOST:$PORT/api/assets?city=Berlin&category=institution&limit=5
+Sign in with one of the demo accounts above. Stop with Ctrl-C.
+
+MSG
+exec .venv/bin/assetmap serve --host "$HOST" --port "$PORT"

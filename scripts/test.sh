@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Quick start, command 2: set everything up (Chromium included) and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --with-browser
+exec .venv/bin/python -m pytest "$@"
