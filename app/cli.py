@@ -206,3 +206,7 @@ def main() -> None:
     except AssetmapError as exc:
         err.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -130,7 +130,11 @@ def list_api_keys(db: Session, user_id: int) -> list[ApiToken]:
 def revoke_api_key(db: Session, principal: Principal, key_id: int) -> None:
     """Revoke one of the caller's keys (an admin may revoke anyone's)."""
     key = db.get(ApiToken, key_id)
-    if key is None or (key.user_id != principal.user_id and principal.role != "admin"):
+    if (
+        key is None
+        or key.kind != "api_key"
+        or (key.user_id != principal.user_id and principal.role != "admin")
+    ):
         raise NotFound(f"no API key {key_id}")
     key.revoked_at = _now()
     db.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from fastapi.testclient import TestClient
 
 from tests.app.helpers import MITTE_POINT, SPANDAU_POINT, create_asset
@@ -34,7 +36,7 @@ def test_neighbourhood_crud_keeps_leading_zero_codes_and_refuses_duplicates(
     assert geom["type"] == "MultiPolygon"
     ring = geom["coordinates"][0][0]
     # RFC 7946: exterior rings counter-clockwise (positive shoelace area)
-    area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False))
+    area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in itertools.pairwise(ring))
     assert area2 > 0
     dup = client.post("/api/neighbourhoods", json=body, headers=gis)
     assert dup.status_code == 409 and dup.json()["field"] == "code"
