@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from app import deps
 from app.main import create_app
 from tests.conftest import Berlin
 
