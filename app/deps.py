@@ -16,7 +16,7 @@ from app.settings import Settings
 
 def get_settings_dep(request: Request) -> Settings:
     """The settings the app was built with."""
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_db(request: Request) -> Iterator[Session]:

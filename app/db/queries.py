@@ -74,9 +74,9 @@ def geojson(geom: Any) -> Any:
 def visible(model: Any, principal: Principal, status: str) -> ColumnElement[bool]:
     """Which reviewed items the caller may see: published ones, plus unpublished for staff and their authors."""
     if status == "approved":
-        return model.status == "approved"  # type: ignore[no-any-return]
+        return model.status == "approved"
     if principal.is_staff:
-        return true() if status == "all" else model.status == status  # type: ignore[no-any-return]
+        return true() if status == "all" else model.status == status
     own = model.created_by == principal.user_id if principal.user_id is not None else false()
     wanted = true() if status == "all" else model.status == status
     return and_(wanted, or_(model.status == "approved", own))
@@ -91,6 +91,7 @@ def asset_shown_geom(principal: Principal, settings: Settings) -> Any:
     """The location the caller may see: exact for planner rights, otherwise blurred for private assets."""
     if principal.sees_exact_locations:
         return Asset.geom
+    blurred: Any
     if settings.privacy_blur == "neighbourhood":
         blurred = func.coalesce(
             select(func.ST_PointOnSurface(Neighbourhood.geom))

@@ -18,12 +18,12 @@ from geo.vocab import (
     RESOURCE_KINDS,
 )
 
-Category = Literal[ASSET_CATEGORIES]  # type: ignore[valid-type]
-Ownership = Literal[OWNERSHIPS]  # type: ignore[valid-type]
-NeedSource = Literal[NEED_SOURCES]  # type: ignore[valid-type]
-ResourceKind = Literal[RESOURCE_KINDS]  # type: ignore[valid-type]
-LinkKind = Literal[LINK_KINDS]  # type: ignore[valid-type]
-PopulationGroup = Literal[tuple(POPULATION_GROUPS)]  # type: ignore[valid-type]
+Category = Literal[ASSET_CATEGORIES]
+Ownership = Literal[OWNERSHIPS]
+NeedSource = Literal[NEED_SOURCES]
+ResourceKind = Literal[RESOURCE_KINDS]
+LinkKind = Literal[LINK_KINDS]
+PopulationGroup = Literal[tuple(POPULATION_GROUPS)]
 CityRef = int | str
 Text = Field(default=None, max_length=10_000)
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,12 +112,12 @@ def _load(db: Session, principal: Principal, kind: str, item_id: int, *, lock: b
 def _neighbourhood_of(db: Session, kind: str, obj: Any) -> int | None:
     """The neighbourhood whose editors may change this item."""
     if kind == "neighbourhoods":
-        return obj.id  # type: ignore[no-any-return]
+        return obj.id
     if kind in {"assets", "needs"}:
-        return obj.neighbourhood_id  # type: ignore[no-any-return]
+        return obj.neighbourhood_id
     if kind == "resources":
         if obj.neighbourhood_id is not None:
-            return obj.neighbourhood_id  # type: ignore[no-any-return]
+            return obj.neighbourhood_id
         return db.scalar(select(Asset.neighbourhood_id).where(Asset.id == obj.asset_id))
     return db.scalar(select(Asset.neighbourhood_id).where(Asset.id == obj.source_asset_id))
 
@@ -191,7 +192,7 @@ def _owner_city(db: Session, model: Any, item_id: int | None, field: str) -> int
     city_id = db.scalar(select(model.city_id).where(model.id == item_id))
     if city_id is None:
         raise InvalidInput(f"no {field.removesuffix('_id')} {item_id}", field=field)
-    return city_id  # type: ignore[no-any-return]
+    return city_id
 
 
 def _assign_resource(db: Session, settings: Settings, obj: Resource, data: dict[str, Any]) -> None:
@@ -209,7 +210,7 @@ def _assign_resource(db: Session, settings: Settings, obj: Resource, data: dict[
         raise InvalidInput(
             "the asset and the neighbourhood are in different cities", field="neighbourhood_id"
         )
-    obj.city_id = cities.pop()
+    obj.city_id = cities.pop()  # type: ignore[assignment]
     if obj.available_from and obj.available_until and obj.available_until < obj.available_from:
         raise InvalidInput("available_until is before available_from", field="available_until")
 
@@ -228,7 +229,7 @@ def _assign_link(db: Session, settings: Settings, obj: Link, data: dict[str, Any
     obj.city_id = source_city  # type: ignore[assignment]
 
 
-_ASSIGN = {
+_ASSIGN: dict[str, Callable[..., None]] = {
     "assets": _assign_asset,
     "needs": _assign_need,
     "neighbourhoods": _assign_neighbourhood,
@@ -263,7 +264,7 @@ def create_item(
     _flush(db)
     history.record(db, obj, "create", principal, before=None)
     db.commit()
-    return obj.id  # type: ignore[no-any-return]
+    return obj.id
 
 
 def _check_version(obj: Any, expected: int | None) -> None:
