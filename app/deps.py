@@ -29,6 +29,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
+SESSION_COOKIE = "assetmap_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 def _credentials(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:
@@ -36,7 +40,14 @@ def _credentials(request: Request) -> str | None:
         if scheme.lower() != "bearer" or not value.strip():
             raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
         return value.strip()
-    return request.headers.get("x-api-key") or None
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    # The browser's session cookie counts for reading pages and data only: a change always needs the header,
+    # so a forged cross-site request cannot act with a visitor's cookie.
+    if request.method in SAFE_METHODS:
+        return request.cookies.get(SESSION_COOKIE) or None
+    return None
 
 
 def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal:

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import ROLES
-from app.deps import Administer, SessionDep, SettingsDep, SignedIn
+from app.deps import SESSION_COOKIE, Administer, SessionDep, SettingsDep, SignedIn
 from app.services import auth as service
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -65,11 +65,38 @@ def login(
     }
 
 
+@router.post("/auth/session")
+def start_session(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    db: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Sign in from the browser: the token also comes as an HttpOnly cookie, used for reading pages only."""
+    issued = service.login(db, settings, form.username, form.password)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=settings.token_ttl_minutes * 60,
+        httponly=True,
+        samesite="strict",
+        secure=settings.environment == "production",
+        path="/",
+    )
+    return {
+        "access_token": issued.token,
+        "token_type": "bearer",
+        "expires_in": settings.token_ttl_minutes * 60,
+    }
+
+
 @router.post("/auth/logout", status_code=204)
 def logout(db: SessionDep, principal: SignedIn) -> Response:
     """Revoke the token used for this request."""
     service.logout(db, principal)
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/auth/me")

@@ -158,3 +158,25 @@ def test_token_expiry_time_follows_the_setting(client: TestClient, db: Session) 
     assert expires_at is not None
     remaining = expires_at - dt.datetime.now(dt.UTC)
     assert dt.timedelta(hours=7, minutes=55) < remaining <= dt.timedelta(hours=8)
+
+
+def test_browser_session_cookie_reads_but_never_writes(client: TestClient, berlin: Berlin) -> None:
+    response = client.post("/api/auth/session", data={"username": "test-planner", "password": TEST_PASSWORD})
+    assert response.status_code == 200
+    cookie = response.cookies.get("assetmap_session")
+    assert cookie and "httponly" in response.headers["set-cookie"].lower()
+    assert "samesite=strict" in response.headers["set-cookie"].lower()
+    client.cookies.set("assetmap_session", cookie)
+    assert client.get("/api/auth/me").json()["role"] == "planner"
+    # a write with only the cookie is anonymous: refused, whatever the cookie's owner may do
+    write = client.post(
+        "/api/assets",
+        json={
+            "city": "Berlin",
+            "name": "x",
+            "category": "culture",
+            "geometry": {"type": "Point", "coordinates": [13.4, 52.5]},
+        },
+    )
+    assert write.status_code == 401
+    client.cookies.clear()

@@ -22,6 +22,7 @@ OPEN_ROUTES = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("POST", "/api/auth/token"),
+    ("POST", "/api/auth/session"),
 }
 # Who each access rule lets in (None = anonymous, when anonymous reading is on).
 RULE_ROLES: dict[str, set[str | None]] = {
