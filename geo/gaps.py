@@ -1,0 +1,382 @@
+"""Gap index (ANALYSIS.md (c)) and the orchestration of one coverage-gap run: demand, coverage, access, gaps.
+
+Shortfall g_i = N_i * max(0, 1 - a_i) (a unit with no open asset within reach has a_i = 0, so g_i = N_i);
+unmet need U_n = sum of g_i over the neighbourhood's units; gap share G_n = U_n / sum N_i, NaN where
+sum N_i = 0.
+Assets anywhere count (also outside every neighbourhood) and all neighbourhoods' demand is computed together,
+so edge effects are handled; only the reporting is per neighbourhood.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geo.access import DECAYS, DEFAULT_STEP_WEIGHTS, capacity_in_use, decay_weight, e2sfca, step_zones_for
+from geo.coverage import (
+    check_radius_m,
+    coverage_by_neighbourhood,
+    nearest_distance_m,
+    pairs_within,
+    points_xy,
+)
+from geo.crs import AnalysisInputError, measuring_crs, require_projected
+from geo.demand import UNIT_COLUMNS, demand_units
+from geo.vocab import group_population_columns
+
+
+@dataclass(frozen=True, kw_only=True)
+class GapParams:
+    """Parameters of one coverage-gap run (radius and zones in metres, thresholds in people), recorded."""
+
+    group: str = "all"
+    radius_m: float
+    decay: str = "gaussian"
+    step_zones_m: tuple[float, ...] | None = None  # None: r/3, 2r/3, r
+    step_weights: tuple[float, ...] = DEFAULT_STEP_WEIGHTS
+    resolution: int = 9
+    vulnerable_weights: Mapping[str, float] = field(default_factory=dict)
+    needs_weight: float = 0.0
+    needs_radius_m: float | None = None  # None: each need goes to its nearest demand unit
+    desert_min_people: float = 100.0
+    desert_min_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        group_population_columns(self.group)
+        object.__setattr__(self, "radius_m", check_radius_m(self.radius_m))
+        if self.decay not in DECAYS:
+            raise AnalysisInputError(f"unknown decay {self.decay!r}: use one of {', '.join(DECAYS)}")
+        if self.step_zones_m is not None:
+            object.__setattr__(self, "step_zones_m", step_zones_for(self.radius_m, self.step_zones_m))
+        object.__setattr__(self, "step_weights", tuple(float(w) for w in self.step_weights))
+        # Checks the weights against the zones now, not halfway through a run.
+        decay_weight(
+            np.zeros(1), self.radius_m, "step", step_zones_m=self.step_zones_m, step_weights=self.step_weights
+        )
+        if not isinstance(self.resolution, int) or not 0 <= self.resolution <= 15:
+            raise AnalysisInputError(
+                f"H3 resolution must be an integer from 0 to 15, got {self.resolution!r}"
+            )
+        weights = {str(k): float(v) for k, v in dict(self.vulnerable_weights).items()}
+        for name, alpha in weights.items():
+            group_population_columns(name)
+            if not math.isfinite(alpha) or alpha < 0:
+                raise AnalysisInputError(
+                    f"vulnerable weight for {name!r} must be a number >= 0, got {alpha!r}"
+                )
+        object.__setattr__(self, "vulnerable_weights", weights)
+        if not math.isfinite(self.needs_weight) or self.needs_weight < 0:
+            raise AnalysisInputError(f"needs_weight must be a number >= 0, got {self.needs_weight!r}")
+        if self.needs_radius_m is not None:
+            object.__setattr__(self, "needs_radius_m", check_radius_m(self.needs_radius_m))
+        if not math.isfinite(self.desert_min_people) or self.desert_min_people < 0:
+            raise AnalysisInputError(
+                f"desert_min_people must be a number of people >= 0, got {self.desert_min_people!r}"
+            )
+        if not 0 <= self.desert_min_share <= 1:
+            raise AnalysisInputError(
+                f"desert_min_share must be a share from 0 to 1, got {self.desert_min_share!r}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready parameters, with the step zones actually used (metres) spelled out."""
+        values = asdict(self)
+        values["step_zones_m"] = list(step_zones_for(self.radius_m, self.step_zones_m))
+        values["step_weights"] = list(self.step_weights)
+        values["vulnerable_weights"] = dict(self.vulnerable_weights)
+        return values
+
+
+@dataclass(frozen=True)
+class GapResult:
+    """One coverage-gap run: per demand unit (EPSG:4326 points), per neighbourhood and per asset, plus totals.
+
+    units: unit_id, neighbourhood_id, population, population_known, needs_people, need, distance_m (to the
+      nearest open asset; NaN if there is none), covered, access (A_i), access_score (a_i), shortfall (g_i),
+      geometry.
+    neighbourhoods (index: neighbourhood id): code, name, n_units, population (NaN if unknown),
+      population_known, need, covered_need, covered_share, mean_distance_m, uncovered_need,
+      assets_within_radius, unmet_need, gap_share, access_score (need-weighted mean a_i), desert.
+    assets (input order): id, name, capacity (as given), capacity_used, capacity_unknown, closed,
+      units_in_reach, demand_in_reach (decay-weighted need), ratio (R_j), idle.
+    """
+
+    units: gpd.GeoDataFrame
+    neighbourhoods: pd.DataFrame
+    assets: pd.DataFrame
+    crs: pyproj.CRS
+    totals: dict[str, Any]
+    params: GapParams
+    source_assets: gpd.GeoDataFrame = field(repr=False)
+
+
+def _ids_text(ids: Sequence[Any]) -> str:
+    shown = ", ".join(str(i) for i in list(ids)[:5])
+    return shown + (", ..." if len(ids) > 5 else "")
+
+
+def prepare_assets(assets: gpd.GeoDataFrame, crs: pyproj.CRS) -> tuple[pd.DataFrame, np.ndarray]:
+    """Check an asset frame (id, optional name and capacity, points); return its table and x/y in metres."""
+    if not isinstance(assets, gpd.GeoDataFrame):
+        raise AnalysisInputError(f"assets should be a GeoDataFrame, got {type(assets).__name__}")
+    if "id" not in assets.columns:
+        raise AnalysisInputError("assets need an 'id' column")
+    table = pd.DataFrame(
+        {
+            "id": assets["id"].to_numpy(),
+            "name": assets["name"].to_numpy() if "name" in assets.columns else None,
+            "capacity": pd.to_numeric(assets["capacity"], errors="coerce").to_numpy(dtype=np.float64)
+            if "capacity" in assets.columns
+            else np.nan,
+        }
+    )
+    if len(assets) == 0:
+        return table, np.empty((0, 2))
+    ids = table["id"]
+    if ids.isna().any() or ids.duplicated().any():
+        raise AnalysisInputError(
+            "asset ids must be unique and present; repeated or missing: "
+            f"{_ids_text(ids[ids.duplicated()].tolist())}"
+        )
+    values = assets.geometry.values
+    missing = shapely.is_missing(values) | shapely.is_empty(values)
+    if missing.any():
+        raise AnalysisInputError(
+            f"assets {_ids_text(ids[missing].tolist())} have no location: "
+            "geocode them or leave them out of the run"
+        )
+    not_point = shapely.get_type_id(values) != shapely.GeometryType.POINT
+    if not_point.any():
+        raise AnalysisInputError(
+            f"assets {_ids_text(ids[not_point].tolist())} are not points: use a point for each asset"
+        )
+    try:
+        capacity_in_use(table["capacity"].to_numpy())
+    except AnalysisInputError:
+        bad = ids[table["capacity"] < 0].tolist() + ids[np.isinf(table["capacity"])].tolist()
+        raise AnalysisInputError(
+            f"assets {_ids_text(bad)} have a negative or infinite capacity: use a number >= 0 (0 = closed), "
+            "or leave it empty when unknown"
+        ) from None
+    return table, points_xy(assets, crs, what="assets")
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(whole > 0, part / whole, np.nan)
+
+
+def _analyse_units(
+    units: gpd.GeoDataFrame,
+    catalogue: pd.DataFrame,
+    assets: gpd.GeoDataFrame,
+    params: GapParams,
+    crs: pyproj.CRS,
+) -> GapResult:
+    radius_m = params.radius_m
+    units_xy = points_xy(units, crs, what="demand units")
+    need = units["need"].to_numpy(dtype=np.float64)
+    table, assets_xy = prepare_assets(assets, crs)
+    supply, unknown = capacity_in_use(table["capacity"].to_numpy())
+    is_open = supply > 0
+
+    pairs = pairs_within(units_xy, assets_xy, radius_m)
+    # Closed assets neither cover nor supply; they stay in the pairs so their would-be demand is still
+    # reported.
+    open_index = np.flatnonzero(is_open)
+    distance_m, _ = nearest_distance_m(units_xy, assets_xy[open_index])
+    covered = distance_m <= radius_m
+    access = e2sfca(
+        units_xy,
+        need,
+        assets_xy,
+        table["capacity"].to_numpy(),
+        radius_m,
+        decay=params.decay,
+        step_zones_m=params.step_zones_m,
+        step_weights=params.step_weights,
+        pairs=pairs,
+    )
+    score = access.access_score
+    shortfall = np.where(need > 0, need * np.clip(1.0 - np.nan_to_num(score, nan=0.0), 0.0, None), 0.0)
+
+    nb_ids = catalogue.index
+    nb_pos = nb_ids.get_indexer(units["neighbourhood_id"])
+    if (nb_pos < 0).any():
+        raise AnalysisInputError("some demand units name a neighbourhood that is not in the catalogue")
+    n_nb = len(nb_ids)
+    coverage = coverage_by_neighbourhood(
+        nb_pos,
+        n_nb,
+        need,
+        distance_m,
+        radius_m,
+        pairs.subset(is_open[pairs.asset_index]),
+        desert_min_people=params.desert_min_people,
+        desert_min_share=params.desert_min_share,
+    )
+    known = units["population_known"].to_numpy(dtype=bool)
+    population = np.bincount(nb_pos, weights=units["population"].to_numpy(dtype=np.float64), minlength=n_nb)
+    population_known = np.bincount(nb_pos, weights=~known, minlength=n_nb) == 0
+    unmet = np.bincount(nb_pos, weights=shortfall, minlength=n_nb)
+    total_need = coverage["need"].to_numpy()
+    weighted_score = np.bincount(nb_pos, weights=need * np.nan_to_num(score, nan=0.0), minlength=n_nb)
+
+    neighbourhoods = pd.DataFrame(
+        {
+            "code": catalogue["code"].to_numpy(),
+            "name": catalogue["name"].to_numpy(),
+            "n_units": np.bincount(nb_pos, minlength=n_nb),
+            "population": np.where(population_known, population, np.nan),
+            "population_known": population_known,
+            **{column: coverage[column].to_numpy() for column in coverage.columns if column != "desert"},
+            "unmet_need": unmet,
+            "gap_share": _share(unmet, total_need),
+            "access_score": _share(weighted_score, total_need),
+            "desert": coverage["desert"].to_numpy(),
+        },
+        index=pd.Index(nb_ids, name="id"),
+    )
+
+    result_units = units[[c for c in UNIT_COLUMNS if c != "geometry"]].copy()
+    result_units["distance_m"] = distance_m
+    result_units["covered"] = covered
+    result_units["access"] = access.access
+    result_units["access_score"] = score
+    result_units["shortfall"] = shortfall
+    result_units = gpd.GeoDataFrame(result_units, geometry=units.geometry.values, crs=units.crs)
+
+    asset_frame = table.assign(
+        capacity_used=access.capacity_used,
+        capacity_unknown=unknown,
+        closed=~is_open,
+        units_in_reach=np.bincount(pairs.asset_index, minlength=len(table)),
+        demand_in_reach=access.demand_in_reach,
+        ratio=access.ratio,
+        idle=access.idle,
+    )
+
+    total_need_all = float(need.sum())
+    reached = access.demand_in_reach > 0
+    totals: dict[str, Any] = {
+        "crs": crs.to_string(),
+        "n_neighbourhoods": n_nb,
+        "n_units": len(units),
+        "n_assets": len(table),
+        "n_open_assets": int(is_open.sum()),
+        "n_closed_assets": int((~is_open).sum()),
+        "n_unknown_capacity": int(unknown.sum()),
+        "n_idle_assets": int(access.idle.sum()),
+        "n_pairs": len(pairs),
+        "population": float(units["population"].sum()),
+        "need": total_need_all,
+        "covered_need": float(need[covered].sum()),
+        "covered_share": _nan_to_none(
+            float(need[covered].sum()) / total_need_all if total_need_all > 0 else math.nan
+        ),
+        "unmet_need": float(shortfall.sum()),
+        "gap_share": _nan_to_none(
+            float(shortfall.sum()) / total_need_all if total_need_all > 0 else math.nan
+        ),
+        "total_capacity": float(supply.sum()),
+        "capacity_with_demand": float(supply[reached].sum()),
+        "idle_capacity": float(supply[access.idle].sum()),
+        "reference_ratio": _nan_to_none(access.reference_ratio),
+        "n_deserts": int(coverage["desert"].sum()),
+    }
+    return GapResult(result_units, neighbourhoods, asset_frame, crs, totals, params, assets)
+
+
+def _catalogue(neighbourhoods: gpd.GeoDataFrame) -> pd.DataFrame:
+    frame = neighbourhoods.sort_values("id", kind="stable")
+    return pd.DataFrame(
+        {
+            "code": frame["code"].to_numpy() if "code" in frame.columns else None,
+            "name": frame["name"].to_numpy() if "name" in frame.columns else None,
+        },
+        index=pd.Index(frame["id"].to_numpy(), name="id"),
+    )
+
+
+def analyse_gaps(
+    neighbourhoods: gpd.GeoDataFrame,
+    assets: gpd.GeoDataFrame,
+    params: GapParams,
+    *,
+    needs: gpd.GeoDataFrame | None = None,
+    crs: str | None = None,
+) -> GapResult:
+    """Run demand, distance coverage, E2SFCA and gaps for a city, measured in `crs` (metres) or UTM."""
+    if not isinstance(params, GapParams):
+        raise AnalysisInputError(f"params should be GapParams, got {type(params).__name__}")
+    units = demand_units(
+        neighbourhoods,
+        group=params.group,
+        resolution=params.resolution,
+        vulnerable_weights=params.vulnerable_weights,
+        needs=needs,
+        needs_weight=params.needs_weight,
+        needs_radius_m=params.needs_radius_m,
+        crs=crs,
+    )
+    metric_crs = require_projected(measuring_crs(neighbourhoods, crs))
+    return _analyse_units(units, _catalogue(neighbourhoods), assets, params, metric_crs)
+
+
+def reanalyse(result: GapResult, assets: gpd.GeoDataFrame) -> GapResult:
+    """Re-run coverage, access and gaps on `result`'s demand units and CRS (metres) with other assets."""
+    units = result.units[list(UNIT_COLUMNS)]
+    catalogue = result.neighbourhoods[["code", "name"]]
+    return _analyse_units(units, catalogue, assets, result.params, result.crs)
+
+
+def analyse_units(
+    units: gpd.GeoDataFrame,
+    assets: gpd.GeoDataFrame,
+    params: GapParams,
+    *,
+    crs: Any,
+    neighbourhoods: pd.DataFrame | None = None,
+) -> GapResult:
+    """Run coverage, access and gaps on given demand units (e.g. address points), in `crs` (metres).
+
+    `units` needs unit_id, neighbourhood_id, population and need (people); population_known and needs_people
+    are optional. `neighbourhoods` (id, optional code, name) lists the areas to report, by default those the
+    units name.
+    """
+    metric_crs = require_projected(crs)
+    if not isinstance(units, gpd.GeoDataFrame):
+        raise AnalysisInputError(f"units should be a GeoDataFrame, got {type(units).__name__}")
+    missing = [c for c in ("unit_id", "neighbourhood_id", "population", "need") if c not in units.columns]
+    if missing:
+        raise AnalysisInputError(f"demand units need the column(s) {', '.join(missing)}")
+    frame = units.copy()
+    for column in ("population", "need"):
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all() or (values < 0).any():
+            raise AnalysisInputError(f"every demand unit needs a {column} that is a number >= 0")
+        frame[column] = values
+    if "population_known" not in frame.columns:
+        frame["population_known"] = True
+    if "needs_people" not in frame.columns:
+        frame["needs_people"] = 0.0
+    if neighbourhoods is None:
+        catalogue = pd.DataFrame(
+            {"code": None, "name": None},
+            index=pd.Index(np.sort(frame["neighbourhood_id"].unique()), name="id"),
+        )
+    else:
+        catalogue = _catalogue(neighbourhoods)
+    return _analyse_units(frame[list(UNIT_COLUMNS)], catalogue, assets, params, metric_crs)

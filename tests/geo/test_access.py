@@ -1,0 +1,194 @@
+"""E2SFCA: decay functions, hand-computed ratios and scores, the capacity invariant, PySAL `access` parity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.access import DEFAULT_STEP_WEIGHTS, decay_weight, e2sfca, step_zones_for
+from geo.coverage import pairs_within
+from geo.crs import AnalysisInputError
+
+GAUSSIAN_AT_HALF_RADIUS = (math.exp(-1 / 8) - math.exp(-1 / 2)) / (1 - math.exp(-1 / 2))  # 0.70137
+
+
+def test_plain_2sfca_weights_are_one_up_to_and_including_the_radius() -> None:
+    assert decay_weight(np.array([0.0, 500.0, 500.0001]), 500.0, "none").tolist() == [1.0, 1.0, 0.0]
+
+
+def test_step_zones_include_their_upper_bound() -> None:
+    # Default zones for r = 900 m: 300, 600, 900 with weights 1.0, 0.68, 0.22.
+    assert step_zones_for(900.0) == pytest.approx((300.0, 600.0, 900.0))
+    d = np.array([0.0, 300.0, 300.5, 600.0, 899.0, 900.0, 900.5])
+    assert decay_weight(d, 900.0, "step").tolist() == [1.0, 1.0, 0.68, 0.68, 0.22, 0.22, 0.0]
+
+
+def test_custom_step_zones_end_before_the_radius() -> None:
+    d = np.array([100.0, 250.0, 450.0])
+    weights = decay_weight(d, 500.0, "step", step_zones_m=(100.0, 400.0), step_weights=(1.0, 0.5))
+    # Beyond the last zone (400 m) the weight is 0 even inside the radius.
+    assert weights.tolist() == [1.0, 0.5, 0.0]
+
+
+def test_gaussian_is_one_at_zero_and_reaches_zero_at_the_radius() -> None:
+    weights = decay_weight(np.array([0.0, 250.0, 500.0, 600.0]), 500.0, "gaussian")
+    assert weights == pytest.approx([1.0, GAUSSIAN_AT_HALF_RADIUS, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("zones", "weights", "fragment"),
+    [
+        ((300.0, 200.0), (1.0, 0.5), "increasing"),
+        ((300.0, 1200.0), (1.0, 0.5), "beyond the radius"),
+        ((300.0, 600.0), (1.0,), "one per zone"),
+        ((300.0, 600.0), (1.0, -0.2), ">= 0"),
+    ],
+)
+def test_bad_step_settings_say_what_is_wrong(zones, weights, fragment) -> None:
+    with pytest.raises(AnalysisInputError, match=fragment):
+        decay_weight(np.array([1.0]), 900.0, "step", step_zones_m=zones, step_weights=weights)
+
+
+def test_unknown_decay_is_refused() -> None:
+    with pytest.raises(AnalysisInputError, match="gaussian"):
+        decay_weight(np.array([1.0]), 900.0, "linear")
+
+
+def test_plain_2sfca_by_hand() -> None:
+    # r = 1000 m. Unit 1 (need 100) at x = 0, unit 2 (need 300) at x = 1500.
+    # Asset A (capacity 10) at x = 500 reaches both (500 m, and 1000 m: a tie, in reach): R_A = 10 / 400.
+    # Asset B (capacity 6) at x = 2000 reaches unit 2 only: R_B = 6 / 300.
+    units = np.array([[0.0, 0.0], [1500.0, 0.0]])
+    assets = np.array([[500.0, 0.0], [2000.0, 0.0]])
+    result = e2sfca(units, np.array([100.0, 300.0]), assets, np.array([10.0, 6.0]), 1000.0, decay="none")
+    assert result.demand_in_reach == pytest.approx([400.0, 300.0])
+    assert result.ratio == pytest.approx([0.025, 0.02])
+    assert result.access == pytest.approx([0.025, 0.045])
+    # Reference ratio: 16 capacity / 400 need = 0.04, so a = A / 0.04.
+    assert result.reference_ratio == pytest.approx(0.04)
+    assert result.access_score == pytest.approx([0.625, 1.125])
+    assert not result.idle.any()
+
+
+def test_step_e2sfca_by_hand() -> None:
+    # r = 900 m, zones 300/600/900. Asset (capacity 10) at y = 300: unit 1 (need 100) at 300 m, on the first
+    # zone's bound (weight 1); unit 2 (need 50) at 400 m (weight 0.68). W N = 100 + 34 = 134.
+    units = np.array([[0.0, 0.0], [0.0, 700.0]])
+    result = e2sfca(units, np.array([100.0, 50.0]), np.array([[0.0, 300.0]]), [10.0], 900.0, decay="step")
+    assert result.demand_in_reach == pytest.approx([134.0])
+    assert result.access == pytest.approx([10.0 / 134.0, 0.68 * 10.0 / 134.0])
+
+
+def test_gaussian_e2sfca_by_hand() -> None:
+    # r = 400 m. Asset (capacity 5) on unit 1 (need 10, weight 1) and 200 m from unit 2 (need 20,
+    # weight 0.70137).
+    units = np.array([[0.0, 0.0], [200.0, 0.0]])
+    result = e2sfca(units, np.array([10.0, 20.0]), np.array([[0.0, 0.0]]), [5.0], 400.0, decay="gaussian")
+    demand = 10.0 + 20.0 * GAUSSIAN_AT_HALF_RADIUS
+    assert result.demand_in_reach == pytest.approx([demand])
+    assert result.access == pytest.approx([5.0 / demand, GAUSSIAN_AT_HALF_RADIUS * 5.0 / demand])
+
+
+def test_zero_capacity_is_a_closed_asset() -> None:
+    units = np.array([[0.0, 0.0]])
+    result = e2sfca(
+        units, np.array([50.0]), np.array([[10.0, 0.0], [20.0, 0.0]]), [0.0, 5.0], 100.0, decay="none"
+    )
+    assert result.ratio.tolist() == [0.0, 0.1]
+    assert result.access == pytest.approx([0.1])
+    assert result.idle.tolist() == [False, False]  # closed is not idle
+    assert result.reference_ratio == pytest.approx(5.0 / 50.0)
+
+
+def test_unknown_capacity_counts_as_one_and_is_flagged() -> None:
+    units = np.array([[0.0, 0.0]])
+    result = e2sfca(
+        units, np.array([4.0]), np.array([[10.0, 0.0], [20.0, 0.0]]), [np.nan, 3.0], 100.0, decay="none"
+    )
+    assert result.capacity_used.tolist() == [1.0, 3.0]
+    assert result.capacity_unknown.tolist() == [True, False]
+    assert result.access == pytest.approx([1.0 / 4.0 + 3.0 / 4.0])
+
+
+def test_an_asset_with_no_demand_in_reach_has_ratio_zero_and_is_idle() -> None:
+    units = np.array([[0.0, 0.0]])
+    assets = np.array([[0.0, 100.0], [5000.0, 0.0]])
+    result = e2sfca(units, np.array([20.0]), assets, [2.0, 8.0], 500.0, decay="none")
+    assert result.ratio.tolist() == [0.1, 0.0]
+    assert result.idle.tolist() == [False, True]
+    # Its capacity still counts in the city-wide reference: (2 + 8) / 20 = 0.5, so a = 0.1 / 0.5 = 0.2.
+    assert result.access_score == pytest.approx([0.2])
+
+
+def test_negative_capacity_is_refused() -> None:
+    with pytest.raises(AnalysisInputError, match="capacity"):
+        e2sfca(np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)), [-1.0], 100.0)
+
+
+@pytest.mark.parametrize("decay", ["none", "step", "gaussian"])
+def test_need_weighted_access_adds_up_to_the_capacity_that_has_demand_in_reach(decay: str) -> None:
+    rng = np.random.default_rng(11)
+    units = rng.uniform(0, 5000, size=(800, 2))
+    need = rng.uniform(0, 50, size=800)
+    assets = rng.uniform(-500, 5500, size=(60, 2))  # some outside the demand area, some out of reach
+    capacity = rng.uniform(1, 30, size=60)
+    capacity[::7] = 0.0
+    capacity[::11] = np.nan
+    result = e2sfca(units, need, assets, capacity, 600.0, decay=decay)
+    reached = result.demand_in_reach > 0
+    assert result.idle.any()  # the instance does test the exclusion
+    assert float(need @ result.access) == pytest.approx(float(result.capacity_used[reached].sum()), rel=1e-12)
+
+
+def _access_package_2sfca(units, need, assets, capacity, radius_m, weight_fn):
+    access_module = pytest.importorskip("access")
+    pairs = pairs_within(units, assets, radius_m * 1.5)  # a longer table: access must apply max_cost itself
+    cost = pd.DataFrame({"origin": pairs.unit_index, "dest": pairs.asset_index, "cost": pairs.distance_m})
+    demand = pd.DataFrame({"geoid": np.arange(len(units)), "demand": need})
+    supply = pd.DataFrame({"geoid": np.arange(len(assets)), "supply": capacity})
+    model = access_module.Access(
+        demand_df=demand,
+        demand_index="geoid",
+        demand_value="demand",
+        supply_df=supply,
+        supply_index="geoid",
+        supply_value="supply",
+        cost_df=cost,
+        cost_origin="origin",
+        cost_dest="dest",
+        cost_name="cost",
+    )
+    frame = model.two_stage_fca(name="peer", max_cost=radius_m, weight_fn=weight_fn)
+    return frame["peer_supply"].reindex(np.arange(len(units))).fillna(0.0).to_numpy()
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")  # raised inside the peer package
+@pytest.mark.parametrize("decay", ["none", "step", "gaussian"])
+def test_matches_pysal_access_on_random_inputs(decay: str) -> None:
+    pytest.importorskip("access")
+    from access import weights as access_weights
+
+    radius_m = 700.0
+    rng = np.random.default_rng({"none": 1, "step": 2, "gaussian": 3}[decay])
+    units = rng.uniform(0, 6000, size=(1500, 2))
+    need = rng.integers(1, 80, size=1500).astype(float)
+    assets = rng.uniform(0, 6000, size=(120, 2))
+    capacity = rng.integers(0, 40, size=120).astype(float)
+    if decay == "none":
+        weight_fn = None
+    elif decay == "step":
+        zones = step_zones_for(radius_m)
+        weight_fn = access_weights.step_fn(dict(zip(zones, DEFAULT_STEP_WEIGHTS, strict=True)))
+    else:
+
+        def weight_fn(d: float) -> float:
+            # The catchment Gaussian written out again, independently of geo.access.
+            return (math.exp(-0.5 * (d / radius_m) ** 2) - math.exp(-0.5)) / (1 - math.exp(-0.5))
+
+    peer = _access_package_2sfca(units, need, assets, capacity, radius_m, weight_fn)
+    ours = e2sfca(units, need, assets, capacity, radius_m, decay=decay)
+    assert np.count_nonzero(peer) > 1000
+    np.testing.assert_allclose(ours.access, peer, rtol=1e-9, atol=1e-12)
