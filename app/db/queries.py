@@ -290,11 +290,27 @@ def apply_common_filters(stmt: Select[Any], model: Any, f: ListFilters) -> Selec
     """City, neighbourhood and keyset filters shared by every list, ordered by id (a stable order)."""
     if f.city_id is not None:
         stmt = stmt.where(model.city_id == f.city_id)
-    if f.neighbourhood_id is not None and hasattr(model, "neighbourhood_id"):
-        stmt = stmt.where(model.neighbourhood_id == f.neighbourhood_id)
+    if f.neighbourhood_id is not None:
+        stmt = stmt.where(_in_neighbourhood(model, f.neighbourhood_id))
     if f.after is not None:
         stmt = stmt.where(model.id > f.after)
     return stmt.order_by(model.id).limit(f.limit + 1)
+
+
+def _in_neighbourhood(model: Any, neighbourhood_id: int) -> ColumnElement[bool]:
+    """Items of a neighbourhood: assets and needs by location, resources directly or through their asset, links
+    with either end there, and for neighbourhoods the areas it contains."""
+    if model is Neighbourhood:
+        return Neighbourhood.parent_id == neighbourhood_id
+    if model is Resource:
+        via_asset = select(Asset.id).where(
+            Asset.id == Resource.asset_id, Asset.neighbourhood_id == neighbourhood_id
+        )
+        return or_(Resource.neighbourhood_id == neighbourhood_id, via_asset.exists())
+    if model is Link:
+        ends = select(Asset.id).where(Asset.neighbourhood_id == neighbourhood_id)
+        return or_(Link.source_asset_id.in_(ends), Link.target_asset_id.in_(ends))
+    return model.neighbourhood_id == neighbourhood_id  # type: ignore[no-any-return]
 
 
 def apply_need_filters(stmt: Select[Any], f: ListFilters) -> Select[Any]:

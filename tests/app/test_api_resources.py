@@ -265,3 +265,27 @@ def test_unexpected_errors_are_500_without_sql_or_trace(client: TestClient) -> N
     text = response.text
     assert "SELECT" not in text and "password_hash" not in text and "Traceback" not in text
     assert "reference" in response.json()["detail"]
+
+
+def test_neighbourhood_filter_works_for_every_list(client: TestClient, berlin: Berlin) -> None:
+    admin = berlin.headers("admin")
+    a = create_asset(client, berlin, name="Mitte A")
+    b = create_asset(client, berlin, name="Spandau B", geometry=SPANDAU_POINT)
+    mitte = a["properties"]["neighbourhood_id"]
+    link = client.post(
+        "/api/links",
+        json={"source_asset_id": b["id"], "target_asset_id": a["id"], "kind": "referral"},
+        headers=admin,
+    ).json()
+    res = client.post("/api/resources", json={"kind": "equipment", "asset_id": a["id"]}, headers=admin).json()
+    assert [x["id"] for x in client.get("/api/links", params={"neighbourhood": mitte}).json()["items"]] == [
+        link["id"]
+    ]
+    assert [
+        x["id"] for x in client.get("/api/resources", params={"neighbourhood": mitte}).json()["items"]
+    ] == [res["id"]]
+    district = client.get(f"/api/neighbourhoods/{mitte}").json()["properties"]["parent_id"]
+    children = client.get("/api/neighbourhoods", params={"neighbourhood": district}).json()["features"]
+    assert mitte in [f["id"] for f in children] and all(
+        f["properties"]["parent_id"] == district for f in children
+    )
