@@ -208,5 +208,8 @@ def main() -> None:
         sys.exit(1)
 
 
+import app.commands_analysis  # noqa: E402,F401  (registers analyse, suggest-sites, what-if, map)
+from app import commands_imports  # noqa: E402,F401
+
 if __name__ == "__main__":
     main()

@@ -4,34 +4,39 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from app import __version__
 from app.db.session import create_db_engine, create_session_factory
 from app.errors import AssetmapError
-from app.routers import auth, catalogue, features, health
+from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
 from app.settings import PROJECT_ROOT, Settings, get_settings
+from geo.io import configure_gdal_safely
+from geo.render import use_local_assets
 
 log = logging.getLogger("assetmap")
 STATIC_DIR = PROJECT_ROOT / "app" / "static"
 
 
-def content_security_policy(settings: Settings) -> str:
-    """Scripts and styles only from this origin (inline ones are folium's own page scripts); tiles may be remote."""
+def content_security_policy(settings: Settings, script_sources: Sequence[str] = ("'unsafe-inline'",)) -> str:
+    """Scripts from this origin and `script_sources` (default: inline, for folium pages); tiles may be remote."""
+    scripts = " ".join(("'self'", *script_sources))
     tile_origin = ""
     if settings.tiles_url and settings.tiles_url.startswith("https://"):
         host = settings.tiles_url.split("/")[2].replace("{s}", "*")
         tile_origin = f" https://{host}"
     return (
         "default-src 'self'; "
-        "script-src 'self' 'unsafe-inline'; "
+        f"script-src {scripts}; "
         "style-src 'self' 'unsafe-inline'; "
         f"img-src 'self' data: blob:{tile_origin}; "
         "font-src 'self' data:; "
@@ -64,6 +69,14 @@ def add_exception_handlers(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{e['field'] or e['location']}: {e['problem']}" for e in errors)
         return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSONResponse:
+        # Values the database cannot hold (a NUL character, a number out of range) are bad input, not a crash.
+        return JSONResponse(
+            {"detail": "a value is out of range or has a character the database cannot store (such as NUL)"},
+            status_code=422,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -98,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    use_local_assets()  # folium maps load Leaflet & co. from /static/vendor, never from a CDN
+    configure_gdal_safely()  # no network, no VRT: before any uploaded file reaches GDAL
     csp = content_security_policy(settings)
 
     @app.middleware("http")
@@ -105,11 +120,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", csp)
+        # A page that lists its inline scripts' hashes (or has none) in request.state.script_sources gets a
+        # policy without 'unsafe-inline'.
+        script_sources = getattr(request.state, "script_sources", None)
+        policy = csp if script_sources is None else content_security_policy(settings, script_sources)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    # Map pages and GeoJSON lists are large and compress well (about 5:1).
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
     add_exception_handlers(app)
     for router in (
         health.router,
@@ -120,6 +141,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         features.needs,
         features.resources,
         features.links,
+        imports.router,
+        imports.exports,
+        pages.router,
+        analysis.router,
+        analysis_maps.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

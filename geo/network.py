@@ -96,8 +96,14 @@ def network_metrics(
     degree = np.array([graph.degree(node) for node in range(n)], dtype=np.int64)
     link_count = np.bincount(source, minlength=n) + np.bincount(target, minlength=n)
     cross_count = np.bincount(source[crosses], minlength=n) + np.bincount(target[crosses], minlength=n)
-    centrality = nx.betweenness_centrality(graph, normalized=True)
-    betweenness = np.array([centrality[node] for node in range(n)], dtype=np.float64)
+    # Unlinked assets lie on no shortest path, yet networkx would start a search from each of them (a city has
+    # thousands): compute on the linked part, then normalise by all n assets as networkx's normalized=True does.
+    linked_nodes = np.flatnonzero(degree > 0).tolist()
+    raw = nx.betweenness_centrality(graph.subgraph(linked_nodes), normalized=False)
+    scale = 2.0 / ((n - 1) * (n - 2)) if n > 2 else 1.0
+    betweenness = np.zeros(n, dtype=np.float64)
+    if raw:
+        betweenness[list(raw)] = np.fromiter(raw.values(), dtype=np.float64, count=len(raw)) * scale
     threshold = float(np.quantile(betweenness, broker_quantile)) if n else 0.0
     broker = (betweenness > 0) & (betweenness >= threshold)
 

@@ -310,7 +310,7 @@ def _in_neighbourhood(model: Any, neighbourhood_id: int) -> ColumnElement[bool]:
     if model is Link:
         ends = select(Asset.id).where(Asset.neighbourhood_id == neighbourhood_id)
         return or_(Link.source_asset_id.in_(ends), Link.target_asset_id.in_(ends))
-    return model.neighbourhood_id == neighbourhood_id  # type: ignore[no-any-return]
+    return model.neighbourhood_id == neighbourhood_id
 
 
 def apply_need_filters(stmt: Select[Any], f: ListFilters) -> Select[Any]:

@@ -19,7 +19,7 @@ def resolve_city(db: Session, ref: int | str | None, *, field: str = "city") -> 
         raise InvalidInput("name a city by id or name", field=field)
     city: City | None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        city = db.get(City, int(ref))
+        city = db.get(City, int(ref)) if int(ref) <= 2_147_483_647 else None
     else:
         city = db.scalar(select(City).where(func.lower(City.name) == ref.strip().lower()))
     if city is None:

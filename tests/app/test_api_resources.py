@@ -289,3 +289,11 @@ def test_neighbourhood_filter_works_for_every_list(client: TestClient, berlin: B
     assert mitte in [f["id"] for f in children] and all(
         f["properties"]["parent_id"] == district for f in children
     )
+
+
+def test_out_of_range_ids_and_nul_characters_are_4xx(client: TestClient, berlin: Berlin) -> None:
+    assert client.get("/api/cities/99999999999").status_code == 404
+    assert client.get("/api/assets", params={"city": "99999999999"}).status_code == 404
+    for url in ("/api/cities/Ber%00lin", "/api/service-types/a%00b", "/api/assets?q=a%00b"):
+        response = client.get(url)
+        assert 400 <= response.status_code < 500, (url, response.status_code)

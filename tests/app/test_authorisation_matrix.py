@@ -23,6 +23,7 @@ OPEN_ROUTES = {
     ("GET", "/docs"),
     ("POST", "/api/auth/token"),
     ("POST", "/api/auth/session"),
+    ("GET", "/"),
 }
 # Who each access rule lets in (None = anonymous, when anonymous reading is on).
 RULE_ROLES: dict[str, set[str | None]] = {
@@ -128,3 +129,5 @@ def test_anonymous_reading_can_be_turned_off(berlin: Berlin) -> None:
             == 200
         )
         assert client.get("/healthz").status_code == 200
+        start = client.get("/")  # the sign-in page stays reachable, without the city list
+        assert start.status_code == 200 and 'id="city-' not in start.text

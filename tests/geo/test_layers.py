@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -115,10 +116,10 @@ def test_asset_values_are_coerced_and_bad_ones_named() -> None:
     rows, problems = apply_mapping(frame, "assets", mapping)
     assert rows["category"].tolist() == ["physical_space", "institution", "association", None]
     assert rows["service_types"].tolist() == [
-        ["food_support", "youth_work"],
+        ["food-support", "youth-work"],
         ["childcare"],
         [],
-        ["older_people", "digital_inclusion"],
+        ["older-people", "digital-inclusion"],
     ]
     assert rows["capacity"].iloc[0] == 12.5 and rows["capacity"].iloc[1:].isna().all()
     assert rows["verified"].tolist()[:2] == [True, False]
@@ -142,7 +143,7 @@ def test_need_values_are_coerced() -> None:
         datum=["2024-05-31", "31.05.2024", "next week"],
     )
     rows, problems = apply_mapping(frame, "needs", suggest_mapping(frame.columns, "needs"))
-    assert rows["service_type"].tolist() == ["food_support", "youth", None]
+    assert rows["service_type"].tolist() == ["food-support", "youth", None]
     assert rows["people_affected"].tolist()[0] == 120
     assert rows["source"].tolist()[:2] == ["ethnographic_observation", "survey"]
     assert rows["observed_on"].tolist()[:2] == [dt.date(2024, 5, 31), dt.date(2024, 5, 31)]
@@ -155,6 +156,36 @@ def test_need_values_are_coerced() -> None:
     ]
     assert "2.5 is not a whole number" in [p.reason for p in problems]
     assert "0 must be between 1 and 5" in [p.reason for p in problems]
+
+
+def test_service_type_slugs_are_kebab_case_like_the_database() -> None:
+    slug = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+    frame = table(
+        name=["a", "b", "c"],
+        kind=["culture", "culture", "culture"],
+        services=[
+            "Sport and play; Housing_Advice",
+            "  -- Community space --",
+            "Ältere Menschen|digital  inclusion",
+        ],
+        need=["Food_Support", "older people", "Sport & Play"],
+    )
+    assets, _ = apply_mapping(
+        frame, "assets", {"name": "name", "category": "kind", "service_types": "services"}
+    )
+    assert assets["service_types"].tolist() == [
+        ["sport-and-play", "housing-advice"],
+        ["community-space"],
+        ["aeltere-menschen", "digital-inclusion"],
+    ]
+    needs, _ = apply_mapping(frame, "needs", {"service_type": "need"})
+    assert needs["service_type"].tolist() == ["food-support", "older-people", "sport-play"]
+    every = [s for lst in assets["service_types"] for s in lst] + needs["service_type"].tolist()
+    assert all(slug.fullmatch(s) for s in every)
+    # Choice values keep the vocabulary's underscores.
+    assert apply_mapping(
+        table(name=["a"], kind=["Physical space"]), "assets", {"name": "name", "category": "kind"}
+    )[0]["category"].tolist() == ["physical_space"]
 
 
 def test_mapping_mistakes_are_errors_that_name_the_culprit() -> None:

@@ -94,3 +94,34 @@ def test_no_links_leaves_everyone_isolated_and_no_broker() -> None:
     assert result.assets["isolated"].all()
     assert not result.assets["broker"].any()
     assert result.totals["n_components"] == 3
+
+
+def test_many_unlinked_assets_give_networkx_betweenness_quickly() -> None:
+    """Many isolated assets (skipped by the search): the same normalised betweenness as networkx on the whole graph."""
+    import networkx as nx
+    import numpy as np
+    import pandas as pd
+
+    from geo.network import network_metrics
+
+    n = 600
+    assets = pd.DataFrame({"id": np.arange(n), "name": "x", "neighbourhood_id": np.arange(n) % 7})
+    rng = np.random.default_rng(7)
+    pairs = {tuple(sorted(p)) for p in rng.integers(0, 60, size=(90, 2)).tolist() if p[0] != p[1]}
+    links = pd.DataFrame(
+        {
+            "source_id": [a for a, _ in pairs],
+            "target_id": [b for _, b in pairs],
+            "kind": "referral",
+            "weight": 1.0,
+            "directed": False,
+        }
+    )
+    metrics = network_metrics(assets, links)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(pairs)
+    expected = nx.betweenness_centrality(graph, normalized=True)
+    got = metrics.assets["betweenness"].to_numpy()
+    assert np.allclose(got, [expected[i] for i in range(n)], rtol=1e-12, atol=1e-15)
+    assert (got[60:] == 0).all() and metrics.assets["isolated"].to_numpy()[60:].all()

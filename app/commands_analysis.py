@@ -1,0 +1,274 @@
+"""`assetmap analyse`, `suggest-sites`, `what-if` and `map`: coverage-gap analysis from the terminal.
+
+The command line acts with planner rights (whoever runs it can read the database anyway), except `map`, which
+writes a file meant to be shared: it draws the public view unless --exact-locations is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
+
+from app.cli import _settings, cli, console, err
+from app.errors import AssetmapError
+from app.policy import ANONYMOUS, Principal
+
+# The operator at the terminal; no user id, so runs they start record no user.
+CLI_PRINCIPAL = Principal(username="assetmap-cli", role="planner")
+MISSING = "\N{EN DASH}"
+OPTION_NAMES = {
+    "city": "--city",
+    "service_type": "--service",
+    "radius_m": "--radius-m",
+    "decay": "--decay",
+    "resolution": "--resolution",
+    "p": "--p",
+    "candidates": "--candidates",
+    "close": "--close",
+    "out": "--out",
+}
+
+RunOption = Annotated[int | None, typer.Option("--run", help="analysis run id")]
+CityOption = Annotated[str | None, typer.Option("--city", help="city id or name")]
+ServiceOption = Annotated[str | None, typer.Option("--service", help="service type slug, e.g. childcare")]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one line (never wrapped, never read as markup) and return the exit with code 1 to raise."""
+    err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True, highlight=False)
+    return typer.Exit(1)
+
+
+@contextmanager
+def _readable_errors() -> Iterator[None]:
+    """Bad input and domain errors end the command with one readable line and exit code 1."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{OPTION_NAMES.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'input'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise fail(problems) from None
+    except AssetmapError as exc:
+        option = OPTION_NAMES.get(exc.field or "", exc.field)
+        raise fail(f"{option}: {exc.detail}" if option else exc.detail) from None
+
+
+def _percent(value: Any) -> str:
+    return MISSING if value is None else f"{100 * value:.2f} %"
+
+
+def _people(value: Any) -> str:
+    return MISSING if value is None else f"{value:,.0f}"
+
+
+def _run_for(db: Any, settings: Any, run: int | None, city: str | None, service: str | None) -> Any:
+    from app.services import analysis
+
+    if run is not None:
+        return analysis.get_run(db, CLI_PRINCIPAL, run)
+    if not city or not service:
+        raise AssetmapError("give --run ID, or --city and --service")
+    return analysis.latest_or_new_run(db, settings, CLI_PRINCIPAL, city, service)
+
+
+@cli.command("analyse")
+def analyse(
+    city: Annotated[str, typer.Option("--city", help="city id or name")],
+    service: Annotated[str, typer.Option("--service", help="service type slug, e.g. childcare")],
+    radius_m: Annotated[float | None, typer.Option("--radius-m", help="catchment radius in metres")] = None,
+    decay: Annotated[str | None, typer.Option("--decay", help="gaussian, step or none")] = None,
+    resolution: Annotated[
+        int | None, typer.Option("--resolution", help="H3 resolution of demand units")
+    ] = None,
+    include_pending: Annotated[bool, typer.Option(help="also analyse entries waiting for review")] = False,
+    top: Annotated[int, typer.Option(help="how many neighbourhoods to list")] = 10,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write results to .gpkg, .csv or .geojson")
+    ] = None,
+) -> None:
+    """Run a coverage-gap analysis and list the neighbourhoods with the largest unmet need."""
+    from app.db.session import session_scope
+    from app.schemas.analysis import RunCreate
+    from app.services import analysis
+
+    settings = _settings()
+    with _readable_errors():
+        body = RunCreate(
+            city=city,
+            service_type=service,
+            radius_m=radius_m,
+            decay=decay,
+            resolution=resolution,
+            include_pending=include_pending,
+        )
+        with session_scope(settings) as db:
+            with console.status("analysing..."):
+                run = analysis.create_run(db, settings, CLI_PRINCIPAL, body)
+            document = analysis.run_document(db, settings, CLI_PRINCIPAL, run)
+            rows = list(run.results["neighbourhoods"])
+            written = analysis.export_neighbourhoods(db, CLI_PRINCIPAL, run.id, out) if out else None
+    params, totals = document["params"], document["totals"]
+    console.print(
+        f"[bold]run {run.id}[/bold]: {params['service_type']} in {params['city']}, radius {params['radius_m']:,.0f} m, "
+        f"decay {params['decay']}, H3 resolution {params['resolution']}, group {params['group']}, "
+        f"data {document['data_version']}",
+        highlight=False,
+    )
+    console.print(
+        f"covered share: {_percent(totals['covered_share'])} of {_people(totals['need'])} people within "
+        f"{params['radius_m']:,.0f} m · unmet need {_people(totals['unmet_need'])} · "
+        f"{totals['n_deserts']} deserts · {document['timing_ms']['total']:,.0f} ms",
+        highlight=False,
+    )
+    table = Table(title=f"Largest unmet need (top {top} of {len(rows)})")
+    for column, justify in (
+        ("rank", "right"),
+        ("code", "left"),
+        ("neighbourhood", "left"),
+        ("population", "right"),
+        ("covered", "right"),
+        ("unmet need", "right"),
+        ("gap share", "right"),
+        ("desert", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    ranked = sorted(rows, key=lambda r: (-(r["unmet_need"] or 0), r["code"]))
+    for rank, row in enumerate(ranked[:top], start=1):
+        table.add_row(
+            str(rank),
+            row["code"],
+            row["name"],
+            _people(row["population"]),
+            _percent(row["covered_share"]),
+            f"{row['unmet_need']:,.1f}",
+            _percent(row["gap_share"]),
+            "yes" if row["desert"] else "",
+        )
+    console.print(table)
+    if written:
+        console.print(f"wrote {written}", highlight=False)
+
+
+@cli.command("suggest-sites")
+def suggest_sites_command(
+    p: Annotated[int, typer.Option("--p", help="number of sites to choose")],
+    run: RunOption = None,
+    city: CityOption = None,
+    service: ServiceOption = None,
+    candidates: Annotated[str, typer.Option(help="physical_spaces or h3")] = "physical_spaces",
+) -> None:
+    """Suggest p sites (existing community spaces, or H3 cell centres) that would close the most gap."""
+    from app.db.session import session_scope
+    from app.schemas.analysis import SuggestSitesRequest
+    from app.services import analysis
+
+    settings = _settings()
+    with _readable_errors():
+        request = SuggestSitesRequest(p=p, candidates=candidates)
+        with session_scope(settings) as db:
+            found = _run_for(db, settings, run, city, service)
+            result = analysis.suggest_sites(
+                db, settings, CLI_PRINCIPAL, found.id, request.p, request.candidates
+            )
+    table = Table(title=f"Suggested sites for run {result['run']} ({result['candidates']})")
+    for column in ("rank", "site", "neighbourhood", "unmet need covered"):
+        table.add_column(column, justify="right" if column in ("rank", "unmet need covered") else "left")
+    for site in result["sites"]:
+        where = site["neighbourhood"]
+        table.add_row(
+            str(site["rank"]),
+            site["name"],
+            f"{where['name']} ({where['code']})" if where else MISSING,
+            f"{site['shortfall_covered']:,.1f}",
+        )
+    console.print(table)
+    totals = result["totals"]
+    console.print(
+        f"objective {result['objective']:,.1f} (greedy {result['greedy_objective']:,.1f}) ≤ LP bound "
+        f"{result['lp_upper_bound']:,.1f} · {'optimal' if result['exact'] else 'gap ' + _percent(result['gap'])} · "
+        f"unmet need {_people(totals['unmet_need_before'])} → {_people(totals['unmet_need_after'])}",
+        highlight=False,
+    )
+
+
+@cli.command("what-if")
+def what_if_command(
+    close: Annotated[list[int], typer.Option("--close", help="asset id to close (repeat for more)")],
+    run: RunOption = None,
+    city: CityOption = None,
+    service: ServiceOption = None,
+) -> None:
+    """What if these assets closed: people losing coverage and unmet need per neighbourhood."""
+    from app.db.session import session_scope
+    from app.services import analysis
+
+    settings = _settings()
+    with _readable_errors(), session_scope(settings) as db:
+        found = _run_for(db, settings, run, city, service)
+        result = analysis.what_if(db, settings, CLI_PRINCIPAL, found.id, close)
+    names = ", ".join(f"{a['name']} ({a['id']})" for a in result["closed"])
+    totals = result["totals"]
+    console.print(
+        f"closing {names} in run {result['run']}: {_people(totals['population_losing_coverage'])} people lose "
+        f"coverage, unmet need {_people(totals['unmet_need_before'])} → {_people(totals['unmet_need_after'])}",
+        highlight=False,
+    )
+    worse = [
+        n
+        for n in result["neighbourhoods"]
+        if n["population_losing_coverage"] > 0 or n["unmet_need_change"] > 0.05
+    ]
+    table = Table(title="Neighbourhoods losing coverage or with more unmet need")
+    for column in ("code", "neighbourhood", "people losing coverage", "unmet need change"):
+        table.add_column(column, justify="left" if column in ("code", "neighbourhood") else "right")
+    for row in worse:
+        table.add_row(
+            row["code"],
+            row["name"],
+            _people(row["population_losing_coverage"]),
+            f"{row['unmet_need_change']:+,.1f}",
+        )
+    console.print(table)
+    others = len(result["neighbourhoods"]) - len(worse)
+    if others:
+        console.print(
+            f"{others} other neighbourhoods change by less than 0.05 or improve slightly: access scores are "
+            "relative to the city's supply per person, which a closure lowers",
+            highlight=False,
+        )
+
+
+@cli.command("map")
+def map_command(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write, e.g. gaps.html")],
+    run: RunOption = None,
+    city: CityOption = None,
+    service: ServiceOption = None,
+    png: Annotated[Path | None, typer.Option("--png", help="also write a static PNG")] = None,
+    exact_locations: Annotated[
+        bool,
+        typer.Option(help="show people's and sensitive assets' exact locations (do not publish the file)"),
+    ] = False,
+) -> None:
+    """Write the gap map of a run (the same page as /maps/gaps) and, if asked, a PNG for reports."""
+    from app.db.session import session_scope
+    from app.services import analysis
+
+    settings = _settings()
+    viewer = CLI_PRINCIPAL if exact_locations else ANONYMOUS
+    with _readable_errors(), session_scope(settings) as db:
+        found = _run_for(db, settings, run, city, service)
+        html = analysis.gap_map_html(db, settings, viewer, found)
+        out.write_text(html, encoding="utf-8")
+        if png is not None:
+            analysis.write_gap_map_png(db, settings, viewer, found, png)
+    console.print(f"wrote {out}" + (f" and {png}" if png else "") + f" (run {found.id})", highlight=False)

@@ -1,0 +1,295 @@
+"""`assetmap import` and `assetmap export`: GIS files in and out from the terminal."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from app.cli import _settings, cli, console, err, fail
+from app.errors import AssetmapError
+
+# Inputs from this size on show a progress display (reading, checking and loading take seconds).
+LARGE_INPUT_BYTES = 1024 * 1024
+SHOWN_PROBLEMS = 50
+SHOWN_PREVIEW_COLUMNS = 8
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str] | None:
+    """Parse repeated target=value options."""
+    if not values:
+        return None
+    pairs: dict[str, str] = {}
+    for value in values:
+        target, sep, source = value.partition("=")
+        if not sep or not target.strip():
+            raise fail(f"{option} takes target=value, e.g. {option} name=BEZEICHNUNG (got {value[:60]!r})")
+        pairs[target.strip()] = source.strip()
+    return pairs
+
+
+@contextmanager
+def _progress(total_bytes: int) -> Iterator[Any]:
+    """A rich progress display over the import's stages for large inputs; None (no display) for small ones."""
+    from app.services.imports import STAGES
+
+    if total_bytes < LARGE_INPUT_BYTES:
+        yield None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        TextColumn("stage {task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("read", total=len(STAGES))
+
+        def hook(stage: str) -> None:
+            if stage in STAGES:
+                progress.update(task, completed=STAGES.index(stage), description=stage)
+            else:
+                progress.update(task, completed=len(STAGES), description=stage)
+
+        yield hook
+
+
+def _cell(value: Any, width: int = 40) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict) and "type" in value:
+        shown = f"{value['type']} {value.get('coordinates', '')}"
+    elif isinstance(value, list):
+        shown = "; ".join(str(v) for v in value)
+    else:
+        shown = str(value)
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+
+def _print_source(report: dict[str, Any]) -> None:
+    table = Table(title="Source", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    crs = report.get("crs") or "-"
+    if report.get("crs_epsg") and f"EPSG:{report['crs_epsg']}" not in crs:
+        crs = f"EPSG:{report['crs_epsg']} ({crs})"
+    if report.get("crs_source"):
+        crs = f"{crs} (from the {report['crs_source']})"
+    encoding = report.get("encoding") or "-"
+    if report.get("encoding_source"):
+        encoding = f"{encoding} ({report['encoding_source']})"
+    for label, value in (
+        ("file", report.get("source_name")),
+        ("format", report.get("format")),
+        ("layer in file", report.get("layer")),
+        ("CRS", crs),
+        ("encoding", encoding),
+        ("geometry types", ", ".join(report.get("geometry_types") or []) or "none"),
+        ("features", f"{report.get('feature_count', 0):,}"),
+        ("rows ready", f"{report.get('rows_ready', 0):,}"),
+        ("rows with errors", f"{report.get('rows_with_errors', 0):,}"),
+        ("source label", report.get("source_label")),
+    ):
+        table.add_row(label, str(value) if value is not None else "-")
+    console.print(table)
+
+
+def _print_mapping(report: dict[str, Any]) -> None:
+    mapping = report.get("mapping") or {}
+    suggested = report.get("suggested_mapping") or {}
+    table = Table(title="Field mapping (target <- source column)")
+    for column in ("target field", "source column", "how"):
+        table.add_column(column)
+    for target, source in mapping.items():
+        table.add_row(target, source, "suggested" if suggested.get(target) == source else "given")
+    for target, value in (report.get("defaults") or {}).items():
+        table.add_row(target, f"= {value!r}", "default")
+    console.print(table)
+    unmapped = report.get("unmapped_columns") or []
+    if unmapped:
+        console.print(f"  columns not imported: {', '.join(unmapped)}", highlight=False)
+
+
+def _print_preview(report: dict[str, Any]) -> None:
+    rows = report.get("preview") or []
+    if not rows:
+        return
+    keys = ("source_id", "code")
+    fields = [k for k in keys if k in rows[0]]
+    fields += [k for k in rows[0] if k not in (*keys, "row_number", "source_fid", "geometry")] + ["geometry"]
+    shown = [k for k in fields if any(r.get(k) not in (None, [], "") for r in rows)][:SHOWN_PREVIEW_COLUMNS]
+    table = Table(title=f"First {len(rows)} rows as they would be stored")
+    table.add_column("row", justify="right")
+    for key in shown:
+        table.add_column(key)
+    for row in rows:
+        table.add_row(str(row.get("row_number", "")), *(_cell(row.get(k)) for k in shown))
+    console.print(table)
+
+
+def _print_problems(problems: list[dict[str, Any]], total: int) -> None:
+    if not problems:
+        return
+    table = Table(title=f"Problems ({total:,})")
+    for column in ("row", "id", "field", "severity", "reason"):
+        table.add_column(column)
+    for problem in problems[:SHOWN_PROBLEMS]:
+        severity = problem.get("severity", "")
+        colour = {"error": "red", "warning": "yellow"}.get(severity, "cyan")
+        table.add_row(
+            str(problem.get("row_number") or ""),
+            _cell(problem.get("source_id"), 20),
+            str(problem.get("field") or ""),
+            f"[{colour}]{severity}[/{colour}]",
+            _cell(problem.get("reason"), 100),
+        )
+    console.print(table)
+    if total > SHOWN_PROBLEMS:
+        console.print(f"  ... and {total - SHOWN_PROBLEMS:,} more: see the import's report", highlight=False)
+
+
+@cli.command("import")
+def import_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="a zip, GeoPackage, GeoJSON or CSV, or a shapefile's .shp/.shx/.dbf/.prj/.cpg"),
+    ],
+    city: Annotated[str, typer.Option(help="city id or name")],
+    layer: Annotated[str, typer.Option(help="neighbourhoods, assets, needs or resources")],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="target=source column, added to the suggested mapping (repeat; target= unmaps)"
+        ),
+    ] = None,
+    defaults: Annotated[
+        list[str] | None, typer.Option("--default", help="target=value for empty or unmapped fields (repeat)")
+    ] = None,
+    crs: Annotated[str | None, typer.Option(help="EPSG:nnnn when the file has no .prj or CRS")] = None,
+    encoding: Annotated[str | None, typer.Option(help="text encoding of a DBF or CSV, e.g. cp1252")] = None,
+    gpkg_layer: Annotated[
+        str | None, typer.Option("--gpkg-layer", help="which layer of a GeoPackage")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="assets: source label that with source_id identifies a row (default: file name)"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report only; store nothing")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="load the valid rows and list the others in the report")
+    ] = False,
+    user: Annotated[str | None, typer.Option(help="record the import as this user's")] = None,
+) -> None:
+    """Import a GIS file into a city's layer; re-importing updates rows instead of duplicating them."""
+    from app.db.session import session_scope
+    from app.services import imports
+
+    request = imports.ImportRequest(
+        city=city,
+        layer=layer,
+        crs=crs,
+        encoding=encoding,
+        gpkg_layer=gpkg_layer,
+        mapping=_pairs(mapping, "--map"),
+        defaults=_pairs(defaults, "--default"),
+        source=source,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+    )
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    settings = _settings()
+    try:
+        with session_scope(settings) as db, _progress(total) as hook:
+            user_id = imports.user_id_by_name(db, user) if user else None
+            run = imports.run_import(
+                db, settings, request, files, [p.name for p in files], user_id=user_id, progress=hook
+            )
+            record = imports.describe_import(db, run)
+    except AssetmapError as exc:
+        _print_problems(exc.extra.get("problems") or [], int(exc.extra.get("problems_total") or 0))
+        where = f" (import {exc.extra['import_id']})" if exc.extra.get("import_id") else ""
+        raise fail(f"{exc.detail}{where}") from None
+    except OperationalError:
+        raise fail(
+            "cannot reach the database: check ASSETMAP_DATABASE_URL and that PostgreSQL runs"
+        ) from None
+    report = record["report"]
+    _print_source(report)
+    _print_mapping(report)
+    if dry_run:
+        _print_preview(report)
+    _print_problems(report.get("problems") or [], int(report.get("problems_total") or 0))
+    counts = record["counts"]
+    if dry_run:
+        console.print(
+            f"[green]dry run {record['id']}: nothing was stored[/green]; {report.get('rows_ready', 0):,} rows would "
+            f"be imported, {counts['skipped']:,} have errors",
+            highlight=False,
+        )
+        return
+    console.print(
+        f"[green]import {record['id']} into {record['city']} {record['layer']}:[/green] "
+        f"{counts['inserted']:,} inserted, {counts['updated']:,} updated, "
+        f"{report.get('unchanged', 0):,} unchanged, {counts['skipped']:,} skipped",
+        highlight=False,
+    )
+
+
+@cli.command("export")
+def export_command(
+    out: Annotated[Path, typer.Argument(help="file to write (a shapefile is written as a .zip)")],
+    city: Annotated[str, typer.Option(help="city id or name")],
+    layer: Annotated[str, typer.Option(help="neighbourhoods, assets, needs or resources")],
+    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, shp (zipped) or csv")] = "geojson",
+    neighbourhood: Annotated[
+        str | None, typer.Option(help="only this neighbourhood (code) and the ones inside it")
+    ] = None,
+    status: Annotated[str, typer.Option(help="approved (default), pending, rejected or all")] = "approved",
+    public: Annotated[
+        bool,
+        typer.Option("--public", help="export what an anonymous visitor sees (blurred people, no contacts)"),
+    ] = False,
+) -> None:
+    """Export a city's layer as GeoJSON, GeoPackage, zipped shapefile or CSV (EPSG:4326)."""
+    from app.db.session import session_scope
+    from app.policy import ANONYMOUS, Principal
+    from app.services.exports import export_layer
+
+    if out.is_dir():
+        raise fail(f"{out} is a folder: name the file to write, e.g. {out / f'{layer}.{fmt}'}")
+    # The command line is run by an operator with database access; --public gives the public view.
+    principal = ANONYMOUS if public else Principal(username="command line", role="admin")
+    settings = _settings()
+    try:
+        with session_scope(settings) as db:
+            export = export_layer(
+                db,
+                settings,
+                principal,
+                city=city,
+                layer=layer,
+                fmt=fmt,
+                neighbourhood=neighbourhood,
+                status=status,
+            )
+    except AssetmapError as exc:
+        raise fail(exc.detail) from None
+    except OperationalError:
+        raise fail(
+            "cannot reach the database: check ASSETMAP_DATABASE_URL and that PostgreSQL runs"
+        ) from None
+    try:
+        shutil.move(export.path, out)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror}") from None
+    finally:
+        export.cleanup()
+    console.print(f"[green]wrote {export.rows:,} {layer} to {out}[/green]", highlight=False)

@@ -1,0 +1,156 @@
+"""Coverage-gap analysis under /api/analysis: runs and their results, site suggestions, closures, the network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
+from app.routers.common import GEOJSON, GeoJSONResponse
+from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
+from app.services import analysis
+
+router = APIRouter(prefix="/api/analysis", tags=["analysis"])
+
+RunId = Annotated[int, Path(ge=1, le=2_147_483_647, description="analysis run id")]
+CELL_PAGE_DEFAULT = 1000
+CELL_PAGE_MAX = 10_000
+
+
+def get_session_factory(request: Request) -> Callable[[], Session]:
+    """Sessions for work that outlives the request (background runs)."""
+    return request.app.state.sessionmaker
+
+
+SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory)]
+
+
+@router.post("/runs", status_code=201, summary="Start a coverage-gap run")
+def create_run(
+    body: RunCreate,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: RunAnalysis,
+    session_factory: SessionFactoryDep,
+) -> JSONResponse:
+    """Compute a run (201); a large run, or one asked for with background=true, is queued (202): poll it."""
+    run = analysis.create_run(db, settings, principal, body, session_factory=session_factory)
+    document = analysis.run_document(db, settings, principal, run)
+    return JSONResponse(
+        document,
+        status_code=201 if run.status == "succeeded" else 202,
+        headers={"Location": f"/api/analysis/runs/{run.id}"},
+    )
+
+
+@router.get("/runs", summary="List analysis runs, newest first")
+def list_runs(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: Annotated[str | None, Query(max_length=200, description="city id or name")] = None,
+    service_type: Annotated[str | None, Query(max_length=64, description="service type slug")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="continue with runs older than this id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Runs (status, parameters, data version, totals) newest first."""
+    runs, next_before = analysis.list_runs(
+        db, principal, city=city, service_slug=service_type, before=before, limit=limit
+    )
+    return {
+        "items": [analysis.run_document(db, settings, principal, run) for run in runs],
+        "next_before": next_before,
+    }
+
+
+@router.get("/runs/{run_id}", summary="A run: status, parameters, data version, totals, timing")
+def get_run(run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic) -> dict[str, Any]:
+    """Poll this until status is succeeded or failed."""
+    return analysis.run_document(db, settings, principal, analysis.get_run(db, principal, run_id))
+
+
+@router.get("/runs/{run_id}/neighbourhoods", summary="Per-neighbourhood results (GeoJSON)")
+def get_run_neighbourhoods(run_id: RunId, db: SessionDep, principal: ReadPublic) -> GeoJSONResponse:
+    """Population (served group), need, covered share, mean distance, unmet need, gap share, access, desert."""
+    return GeoJSONResponse(analysis.neighbourhood_collection(db, principal, run_id))
+
+
+@router.get("/runs/{run_id}/cells", summary="Per-unit results (GeoJSON, keyset-paged)")
+def get_run_cells(
+    request: Request,
+    run_id: RunId,
+    db: SessionDep,
+    principal: ReadPublic,
+    shape: Annotated[
+        Literal["points", "hexagons"], Query(description="unit centres or H3 hexagons")
+    ] = "points",
+    after: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9a-z:]{1,32}$", description="continue after this unit id (from 'next')"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=CELL_PAGE_MAX)] = CELL_PAGE_DEFAULT,
+) -> JSONResponse:
+    """Need, distance to the nearest asset, covered, access score and shortfall of each demand unit."""
+    page = analysis.cell_page(db, principal, run_id, shape, after, limit)
+    next_url = str(request.url.include_query_params(after=page.next_after)) if page.next_after else None
+    return JSONResponse(
+        {
+            "type": "FeatureCollection",
+            "features": page.features,
+            "numberReturned": len(page.features),
+            "next": next_url,
+            "links": [{"rel": "next", "type": GEOJSON, "href": next_url}] if next_url else [],
+        },
+        media_type=GEOJSON,
+    )
+
+
+@router.get("/runs/{run_id}/assets", summary="Per-asset results of a run")
+def get_run_assets(
+    run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic
+) -> dict[str, Any]:
+    """Capacity used, decay-weighted demand in reach, supply ratio and idle flag of each of the service's assets."""
+    return analysis.run_assets(db, settings, principal, run_id)
+
+
+@router.post("/runs/{run_id}/suggest-sites", summary="Suggest p new sites for a run's gaps")
+def suggest_sites(
+    run_id: RunId, body: SuggestSitesRequest, db: SessionDep, settings: SettingsDep, principal: RunAnalysis
+) -> dict[str, Any]:
+    """Chosen sites (community spaces by name), objective, greedy objective, LP bound, and unmet need per area."""
+    return analysis.suggest_sites(
+        db,
+        settings,
+        principal,
+        run_id,
+        body.p,
+        body.candidates,
+        capacity=body.capacity,
+        time_limit_s=body.time_limit_s,
+    )
+
+
+@router.post("/runs/{run_id}/what-if", summary="What if these assets closed")
+def what_if(
+    run_id: RunId, body: WhatIfRequest, db: SessionDep, settings: SettingsDep, principal: RunAnalysis
+) -> dict[str, Any]:
+    """People losing coverage and the change in unmet need per neighbourhood."""
+    return analysis.what_if(db, settings, principal, run_id, body.close)
+
+
+@router.get("/network", summary="The relationship network of a city's published assets")
+def get_network(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: Annotated[str, Query(min_length=1, max_length=200, description="city id or name")],
+) -> dict[str, Any]:
+    """Degree, betweenness (brokers), components, isolated assets and ties crossing neighbourhood borders."""
+    view = analysis.network_view(db, settings, principal, city)
+    return analysis.network_document(view, principal, settings)

@@ -1,0 +1,59 @@
+"""Coverage-gap analysis use cases (ANALYSIS.md): runs, their outputs, scenarios, the network and the map pages.
+
+inputs   what a run reads, once, and the data version it records
+runs     parameters, computing and storing runs (now or in the background), finding the latest run
+outputs  a run's document, neighbourhood GeoJSON, cells and per-asset rows in the reader's view
+scenarios  suggested sites and closures on a run
+network  the relationship network
+maps     the gap and network map pages
+"""
+
+from app.services.analysis.maps import (
+    GapMapFrames,
+    gap_map_frames,
+    gap_map_html,
+    network_map_html,
+    write_gap_map_png,
+)
+from app.services.analysis.network import network_document, network_view
+from app.services.analysis.outputs import (
+    CELL_SHAPES,
+    cell_page,
+    export_neighbourhoods,
+    neighbourhood_collection,
+    run_assets,
+    run_document,
+)
+from app.services.analysis.runs import (
+    create_run,
+    execute_run,
+    get_run,
+    latest_or_new_run,
+    list_runs,
+    view_of,
+)
+from app.services.analysis.scenarios import suggest_sites, what_if
+
+__all__ = [
+    "CELL_SHAPES",
+    "GapMapFrames",
+    "cell_page",
+    "create_run",
+    "execute_run",
+    "export_neighbourhoods",
+    "gap_map_frames",
+    "gap_map_html",
+    "get_run",
+    "latest_or_new_run",
+    "list_runs",
+    "neighbourhood_collection",
+    "network_document",
+    "network_map_html",
+    "network_view",
+    "run_assets",
+    "run_document",
+    "suggest_sites",
+    "view_of",
+    "what_if",
+    "write_gap_map_png",
+]

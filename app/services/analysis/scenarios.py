@@ -1,0 +1,266 @@
+"""Scenarios on a run: where new sites would close the most gap (ANALYSIS.md (d)), what a closure costs ((e)).
+
+Both recompute the run from the data it read (same parameters; refused with a 409 when the data changed since),
+in the caller's view: people and sensitive assets stand where the caller may see them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.db.models import AnalysisRun, Asset, AssetServiceType, City, ServiceType
+from app.db.queries import asset_is_private, asset_shown_geom
+from app.errors import Conflict, InvalidInput, NotFound
+from app.policy import Principal
+from app.schemas.analysis import CandidatePoint
+from app.services.analysis import inputs as reading
+from app.services.analysis.runs import (
+    EXACT,
+    PUBLIC,
+    Analysis,
+    analyse,
+    clean,
+    finished_run,
+    params_from_record,
+    view_of,
+)
+from app.settings import Settings
+from geo.crs import AnalysisInputError
+from geo.siting import close_assets, suggest_sites_for_gaps
+
+SUGGESTIONS_KEPT = 20
+CANDIDATE_KINDS = ("physical_spaces", "h3", "points")
+
+
+def rerun(db: Session, settings: Settings, principal: Principal, run: AnalysisRun) -> Analysis:
+    """The run recomputed in the caller's view from current data, which must be the data the run read."""
+    city = db.get(City, run.city_id)
+    service_type = db.get(ServiceType, run.service_type_id)
+    if city is None or service_type is None:
+        raise NotFound(f"the city or service type of analysis run {run.id} was deleted")
+    params = params_from_record(run.params)
+    analysis, _ = analyse(db, settings, city, service_type, params, run.include_pending, view_of(principal))
+    now = analysis.inputs.version.label
+    if now != run.data_version:
+        raise Conflict(
+            f"the data of {city.name} changed since analysis run {run.id} (it read {run.data_version}, "
+            f"now {now}): start a new run to work on current data",
+            field="run",
+        )
+    return analysis
+
+
+def _physical_spaces(
+    db: Session, settings: Settings, principal: Principal, run: AnalysisRun
+) -> gpd.GeoDataFrame:
+    """Community spaces (physical_space assets) of the run's city that do not offer its service yet."""
+    shown = asset_shown_geom(principal, settings)
+    offers = aliased(AssetServiceType)
+    rows = db.execute(
+        select(
+            Asset.id,
+            Asset.name,
+            Asset.neighbourhood_id,
+            asset_is_private(),
+            func.ST_X(shown),
+            func.ST_Y(shown),
+        )
+        .where(
+            Asset.city_id == run.city_id,
+            Asset.category == "physical_space",
+            Asset.status.in_(reading.statuses(run.include_pending)),
+            ~select(offers.asset_id)
+            .where(offers.asset_id == Asset.id, offers.service_type_id == run.service_type_id)
+            .exists(),
+        )
+        .order_by(Asset.id)
+    ).all()
+    return gpd.GeoDataFrame(
+        {
+            "id": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "neighbourhood_id": [r[2] for r in rows],
+            "private": [bool(r[3]) for r in rows],
+        },
+        geometry=gpd.points_from_xy([r[4] for r in rows], [r[5] for r in rows], crs=reading.WGS84),
+    )
+
+
+def _candidates(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    run: AnalysisRun,
+    analysis: Analysis,
+    candidates: str | list[CandidatePoint],
+) -> tuple[str, gpd.GeoDataFrame]:
+    if isinstance(candidates, list):
+        frame = gpd.GeoDataFrame(
+            {
+                "id": [f"point:{i}" for i in range(1, len(candidates) + 1)],
+                "name": [c.name or f"Proposed site {i}" for i, c in enumerate(candidates, 1)],
+                "neighbourhood_id": None,
+                "private": False,
+            },
+            geometry=gpd.points_from_xy(
+                [c.lon for c in candidates], [c.lat for c in candidates], crs=reading.WGS84
+            ),
+        )
+        return "points", frame
+    if candidates == "h3":
+        units = analysis.result.units
+        frame = gpd.GeoDataFrame(
+            {
+                "id": units["unit_id"].to_numpy(),
+                "name": [f"H3 cell {u}" for u in units["unit_id"]],
+                "neighbourhood_id": units["neighbourhood_id"].to_numpy(),
+                "private": False,
+            },
+            geometry=units.geometry.values,
+            crs=units.crs,
+        )
+        return "h3", frame
+    frame = _physical_spaces(db, settings, principal, run)
+    if frame.empty:
+        raise InvalidInput(
+            "there is no community space (physical_space asset) without this service to suggest: "
+            "use candidates 'h3' or give points",
+            field="candidates",
+        )
+    return "physical_spaces", frame
+
+
+def _neighbourhood_names(analysis: Analysis) -> dict[int, tuple[str, str]]:
+    nb = analysis.inputs.neighbourhoods
+    return {int(i): (c, n) for i, c, n in zip(nb["id"], nb["code"], nb["name"], strict=True)}
+
+
+def suggest_sites(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    run_id: int,
+    p: int,
+    candidates: str | list[CandidatePoint] = "physical_spaces",
+    *,
+    capacity: float | None = None,
+    time_limit_s: float = 5.0,
+) -> dict[str, Any]:
+    """Choose p sites covering the most shortfall; report objective, greedy, LP bound and unmet need per area.
+
+    The suggestion is stored with the run (the gap map shows the latest one the reader may see).
+    """
+    run = finished_run(db, principal, run_id)
+    analysis = rerun(db, settings, principal, run)
+    kind, frame = _candidates(db, settings, principal, run, analysis, candidates)
+    try:
+        siting = suggest_sites_for_gaps(
+            analysis.result, frame, p, capacity=capacity, exact_time_limit_s=time_limit_s
+        )
+    except AnalysisInputError as exc:
+        raise InvalidInput(str(exc), field="candidates") from None
+    names = _neighbourhood_names(analysis)
+    by_id = frame.set_index("id")
+    sites = []
+    for row in siting.sites.itertuples(index=False):
+        candidate = by_id.loc[row.candidate_id]
+        nb_id = candidate["neighbourhood_id"]
+        nb_id = None if nb_id is None or pd.isna(nb_id) else int(nb_id)
+        sites.append(
+            {
+                "rank": int(row.rank),
+                "candidate_id": clean(row.candidate_id),
+                "asset_id": clean(row.candidate_id) if kind == "physical_spaces" else None,
+                "name": str(candidate["name"]),
+                "neighbourhood": None
+                if nb_id is None
+                else {
+                    "id": nb_id,
+                    "code": names.get(nb_id, ("", ""))[0],
+                    "name": names.get(nb_id, ("", ""))[1],
+                },
+                "lon": round(float(row.geometry.x), 6),
+                "lat": round(float(row.geometry.y), 6),
+                "capacity": clean(row.capacity),
+                "shortfall_covered": clean(row.shortfall_covered),
+            }
+        )
+    s = siting.suggestion
+    changed = siting.neighbourhoods[siting.neighbourhoods["change"].abs() > 1e-9].sort_values("change")
+    # Where no person or sensitive place took part, both views are the same: everyone may see the suggestion.
+    private_involved = bool(analysis.inputs.assets["private"].any() or frame["private"].any())
+    suggestion = {
+        "view": view_of(principal) if private_involved else PUBLIC,
+        "p": p,
+        "candidates": kind,
+        "n_candidates": len(frame),
+        "sites": sites,
+        "objective": s.objective,
+        "greedy_objective": s.greedy_objective,
+        "lp_upper_bound": s.lp_upper_bound,
+        "upper_bound": s.upper_bound,
+        "exact": bool(s.exact),
+        "gap": s.gap,
+        "method": s.method,
+        "totals": {key: clean(value) for key, value in siting.totals.items()},
+        "neighbourhoods": [
+            {"id": int(i), **{k: clean(v) for k, v in r.items()}} for i, r in changed.iterrows()
+        ],
+    }
+    db.refresh(run, with_for_update=True)  # concurrent suggestions on one run must not overwrite each other
+    results = dict(run.results)
+    kept = list(results.get("suggestions", []))
+    suggestion = {"id": (kept[-1]["id"] + 1) if kept else 1, **suggestion}
+    results["suggestions"] = [*kept, suggestion][-SUGGESTIONS_KEPT:]
+    run.results = results
+    db.commit()
+    return {"run": run.id, **suggestion}
+
+
+def what_if(
+    db: Session, settings: Settings, principal: Principal, run_id: int, close: list[int]
+) -> dict[str, Any]:
+    """Close assets of the run's service: people losing coverage and the change in unmet need per neighbourhood."""
+    run = finished_run(db, principal, run_id)
+    analysis = rerun(db, settings, principal, run)
+    assets = analysis.inputs.assets
+    known = set(assets["id"].tolist())
+    unknown = [i for i in dict.fromkeys(close) if i not in known]
+    if unknown:
+        service = db.get(ServiceType, run.service_type_id)
+        raise InvalidInput(
+            f"asset(s) {', '.join(map(str, unknown[:10]))} are not among the {len(known):,} "
+            f"{service.slug if service else ''} assets analysed in run {run.id}: check the ids",
+            field="close",
+        )
+    try:
+        closure = close_assets(analysis.result, close)
+    except AnalysisInputError as exc:
+        raise InvalidInput(str(exc), field="close") from None
+    # Every neighbourhood, those losing most first. Elsewhere unmet need may fall a little: access scores are
+    # relative to the city's supply per person, which a closure lowers (ANALYSIS.md (b), normalised score).
+    ranked = closure.neighbourhoods.sort_values(
+        ["population_losing_coverage", "unmet_need_change"], ascending=[False, False], kind="stable"
+    )
+    closed = assets[assets["id"].isin(closure.closed_ids)]
+    document: dict[str, Any] = {
+        "run": run.id,
+        "view": view_of(principal),
+        "closed": [
+            {"id": int(r.id), "name": r.name, "neighbourhood_id": clean(r.neighbourhood_id)}
+            for r in closed.itertuples(index=False)
+        ],
+        "totals": {key: clean(value) for key, value in closure.totals.items()},
+        "neighbourhoods": [
+            {"id": int(i), **{k: clean(v) for k, v in r.items()}} for i, r in ranked.iterrows()
+        ],
+    }
+    if view_of(principal) == EXACT:
+        # Unit ids (H3 cells) around a closed asset outline where it is: only for planner rights.
+        document["units_losing_coverage"] = closure.units_losing_coverage
+    return document

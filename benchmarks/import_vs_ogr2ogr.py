@@ -1,0 +1,265 @@
+"""Importing zipped shapefiles: `assetmap import` (the service function) against GDAL's ogr2ogr, in one run.
+
+    .venv/bin/python benchmarks/import_vs_ogr2ogr.py [--points 500000] [--polygons 50000] [--repeat 3]
+
+Inputs come from benchmarks/make_import_data.py (fixed seed) in a temporary folder: a zipped shapefile of asset-like
+points and one of neighbourhood-like polygons with a few bow-ties, both in EPSG:25833. Both tools load them into a
+benchmark database created for this run (from the `assetmap_template` database when there is one) and dropped
+at the end, so the database named by ASSETMAP_DATABASE_URL is never touched beyond creating and dropping it.
+
+What each side does:
+- ours: `run_import` into a fresh city: read and check the file, repair geometries, map fields, blurred
+  locations (assets), COPY into a staging table, one INSERT ... SELECT ... ON CONFLICT upsert into the live
+  `asset` / `neighbourhood` table (with its indexes and foreign keys), neighbourhood lookup, and a history row
+  per item, in one transaction.
+- ogr2ogr: `ogr2ogr -f PostgreSQL PG:... /vsizip/FILE.zip -nln bench_x -t_srs EPSG:4326 -makevalid -dim XY
+  --config PG_USE_COPY YES` into a new table (with its GiST index); polygons add `-nlt PROMOTE_TO_MULTI`, points do
+  not (they stay points, as our asset column is a Point).
+The two run in turn, `--repeat` times; between runs the tables are emptied (ours: TRUNCATE; ogr2ogr: DROP TABLE),
+so every run starts from empty tables. The medians and the ratio ours/ogr2ogr are printed per file, with the
+median time of our stages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import URL, make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from app.db.session import session_scope  # noqa: E402
+from app.services.imports import STAGES, ImportRequest, run_import  # noqa: E402
+from app.services.migrations import upgrade  # noqa: E402
+from app.settings import Settings, get_settings  # noqa: E402
+
+TABLE = "bench_x"
+TARGET_RATIO = 1.5
+
+
+@dataclass
+class Case:
+    """One input file and how each tool loads it."""
+
+    label: str
+    path: Path
+    layer: str
+    promote_to_multi: bool
+    ours_s: list[float] = field(default_factory=list)
+    ogr_s: list[float] = field(default_factory=list)
+    stages_s: dict[str, list[float]] = field(default_factory=dict)
+    rows: tuple[int, int] = (0, 0)
+
+
+def _admin(url: URL) -> psycopg.Connection:
+    return psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+@contextmanager
+def bench_database(base_url: str) -> Iterator[str]:
+    """A database created (and migrated) for this run, dropped afterwards."""
+    base = make_url(base_url)
+    name = f"assetmap_bench_{secrets.token_hex(4)}"
+    template = f"{base.database}_template"
+    with _admin(base) as conn:
+        has_template = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
+        if has_template:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        else:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        if not has_template:
+            with psycopg.connect(_libpq(make_url(url)), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        upgrade(url)
+        yield url
+    finally:
+        with _admin(base) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _libpq(url: URL) -> str:
+    """A libpq connection string without the password (it goes in PGPASSWORD, never on a command line)."""
+    return f"host={url.host} port={url.port or 5432} user={url.username} dbname={url.database}"
+
+
+def _reset(url: str) -> None:
+    """Empty the tables both tools write to, so each run starts from empty tables."""
+    parsed = make_url(url)
+    with psycopg.connect(_libpq(parsed), password=parsed.password, autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE change, asset_service_type, asset, need, resource, neighbourhood, import_run, city CASCADE"
+        )
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(TABLE)))
+        conn.execute("INSERT INTO city (name) VALUES ('Bench')")
+        conn.execute("VACUUM ANALYZE asset, neighbourhood, change")
+
+
+def run_ours(settings: Settings, case: Case) -> tuple[float, dict[str, float], int]:
+    """Time the import service on one file; return seconds, seconds per stage and rows written."""
+    marks: list[tuple[str, float]] = []
+    with session_scope(settings) as db:
+        start = time.perf_counter()
+        run = run_import(
+            db,
+            settings,
+            ImportRequest(city="Bench", layer=case.layer, source="bench"),
+            [case.path],
+            progress=lambda stage: marks.append((stage, time.perf_counter())),
+        )
+        elapsed = time.perf_counter() - start
+    # A stage lasts until the next one starts; the last one until the import returns.
+    durations: dict[str, float] = {}
+    for index, (name, mark) in enumerate(marks):
+        following = marks[index + 1][1] if index + 1 < len(marks) else start + elapsed
+        if name in STAGES:
+            durations[name] = following - mark
+    return elapsed, durations, run.inserted + run.updated
+
+
+def run_ogr2ogr(url: str, case: Case) -> tuple[float, int]:
+    """Time ogr2ogr loading the same zip into a new table; return seconds and rows in the table."""
+    parsed = make_url(url)
+    command = [
+        "ogr2ogr",
+        "-f",
+        "PostgreSQL",
+        f"PG:{_libpq(parsed)}",
+        f"/vsizip/{case.path}",
+        "-nln",
+        TABLE,
+        "-t_srs",
+        "EPSG:4326",
+        "-makevalid",
+        "-dim",
+        "XY",
+        "--config",
+        "PG_USE_COPY",
+        "YES",
+    ]
+    if case.promote_to_multi:
+        command += ["-nlt", "PROMOTE_TO_MULTI"]
+    environment = {**os.environ, "PGPASSWORD": parsed.password or ""}
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    with psycopg.connect(_libpq(parsed), password=parsed.password) as conn:
+        rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(TABLE))).fetchone()
+    return elapsed, int(rows[0]) if rows else 0
+
+
+def _versions(url: str) -> str:
+    parsed = make_url(url)
+    with psycopg.connect(_libpq(parsed), password=parsed.password) as conn:
+        row = conn.execute("SELECT current_setting('server_version'), postgis_lib_version()").fetchone()
+    gdal = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    return f"PostgreSQL {row[0] if row else '?'}, PostGIS {row[1] if row else '?'}, {gdal}, {os.cpu_count()} CPUs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate the inputs, run both tools in turn and print medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--points", type=int, default=500_000, help="asset points in the first file (0: skip)"
+    )
+    parser.add_argument(
+        "--polygons", type=int, default=50_000, help="neighbourhood polygons in the second file (0: skip)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each tool per file (median reported)")
+    parser.add_argument("--seed", type=int, default=20240531, help="seed for make_import_data.py")
+    args = parser.parse_args(argv)
+    if shutil.which("ogr2ogr") is None:
+        print("ogr2ogr is not installed: apt-get install gdal-bin", file=sys.stderr)
+        return 2
+
+    import make_import_data
+
+    base_settings = get_settings()
+    with tempfile.TemporaryDirectory(prefix="assetmap-bench-") as folder:
+        out = Path(folder)
+        print(f"generating inputs (seed {args.seed}) ...", flush=True)
+        make_import_data.main(
+            [
+                str(out),
+                "--points",
+                str(args.points),
+                "--polygons",
+                str(args.polygons),
+                "--seed",
+                str(args.seed),
+            ]
+        )
+        cases = []
+        if args.points:
+            cases.append(Case(f"{args.points:,} points", out / "assets_points.zip", "assets", False))
+        if args.polygons:
+            cases.append(
+                Case(
+                    f"{args.polygons:,} polygons", out / "neighbourhood_polygons.zip", "neighbourhoods", True
+                )
+            )
+        with bench_database(base_settings.database_url) as url:
+            settings = base_settings.model_copy(
+                update={"database_url": url, "statement_timeout_ms": 3_600_000}
+            )
+            print(_versions(url), flush=True)
+            for run in range(1, args.repeat + 1):
+                for case in cases:
+                    _reset(url)
+                    ours, stages, written = run_ours(settings, case)
+                    _reset(url)
+                    ogr, loaded = run_ogr2ogr(url, case)
+                    case.ours_s.append(ours)
+                    case.ogr_s.append(ogr)
+                    case.rows = (written, loaded)
+                    for name, seconds in stages.items():
+                        case.stages_s.setdefault(name, []).append(seconds)
+                    print(f"  run {run} {case.label}: ours {ours:.2f} s, ogr2ogr {ogr:.2f} s", flush=True)
+            _reset(url)
+
+    print()
+    print(
+        f"{'file':<18} {'rows ours/ogr2ogr':>19} {'ours (median)':>14} {'ogr2ogr':>9} {'ratio':>7}   our stages (median s)"
+    )
+    worst = 0.0
+    for case in cases:
+        ours, ogr = statistics.median(case.ours_s), statistics.median(case.ogr_s)
+        ratio = ours / ogr
+        worst = max(worst, ratio)
+        shown = ", ".join(f"{name} {statistics.median(v):.1f}" for name, v in case.stages_s.items())
+        rows = f"{case.rows[0]:,}/{case.rows[1]:,}"
+        print(f"{case.label:<18} {rows:>19} {ours:>12.2f} s {ogr:>7.2f} s {ratio:>6.2f}x   {shown}")
+    verdict = "meets" if worst <= TARGET_RATIO else "misses"
+    print(f"\nworst ratio {worst:.2f}x {verdict} the target of {TARGET_RATIO}x (goal 1.0x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The analysis map pages: /maps/gaps and /maps/network on the Berlin sample, bad input, hostile names."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from geo.escape import escape_text
+from tests.app.helpers import create_asset
+from tests.app.test_analysis_api import LONE_KINDERGARTEN, asset_id_named, start_run
+from tests.conftest import Berlin
+
+LEGEND = 'id="assetmap-legend"'
+GEOJSON_LAYER = re.compile(r"geo_json_[0-9a-f]+_add\((\{.*?\})\);\n", re.DOTALL)
+HOSTILE = "<img src=x onerror=alert(1)> ${document.title=1} `tick` </script><script>alert(2)</script>"
+
+
+def geojson_layers(page: str) -> list[dict[str, Any]]:
+    """The FeatureCollections a folium page hands to its GeoJSON layers."""
+    return [json.loads(data) for data in GEOJSON_LAYER.findall(page)]
+
+
+def neighbourhood_layer(page: str) -> list[dict[str, Any]]:
+    """The features of the gap-share layer (the one whose features have a 'gap' property)."""
+    layers = [
+        layer
+        for layer in geojson_layers(page)
+        if layer["features"] and "gap" in layer["features"][0]["properties"]
+    ]
+    assert len(layers) == 1
+    return layers[0]["features"]  # type: ignore[no-any-return]
+
+
+def test_the_gap_map_of_a_run_shows_58_neighbourhoods_and_a_legend(
+    client: TestClient, berlin: Berlin
+) -> None:
+    run = start_run(client, berlin)
+    page = client.get("/maps/gaps", params={"run": run["id"]})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert LEGEND in html and "Share of need unmet, %" in html
+    assert "Coverage gaps: Childcare in Berlin" in html and "Catchment radius: 500 m" in html
+    assert f'data-run-id="{run["id"]}"' in html and f'href="/api/analysis/runs/{run["id"]}"' in html
+    features = neighbourhood_layer(html)
+    assert len(features) == 58
+    marzahn = next(f["properties"] for f in features if f["properties"]["name"].startswith("Marzahn ("))
+    assert marzahn["unmet"] == "6,291 people" and marzahn["nearest"] != "\u2013"
+    # the map loads Leaflet from the application, not from a CDN; no basemap is configured in the tests
+    assert "/static/vendor/leaflet/leaflet.js" in html and "cdn.jsdelivr" not in html
+    assert "tile.openstreetmap.org" not in html
+
+
+def test_the_gap_map_of_a_city_and_service_reuses_the_run_on_current_data(
+    client: TestClient, berlin: Berlin
+) -> None:
+    first = client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"})
+    assert first.status_code == 200 and LEGEND in first.text
+    runs_after_first = client.get(
+        "/api/analysis/runs", params={"city": "Berlin", "service_type": "childcare"}
+    ).json()
+    again = client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"})
+    assert again.status_code == 200
+    runs_after_again = client.get(
+        "/api/analysis/runs", params={"city": "Berlin", "service_type": "childcare"}
+    ).json()
+    assert [r["id"] for r in runs_after_again["items"]] == [r["id"] for r in runs_after_first["items"]]
+    latest = runs_after_first["items"][0]
+    assert latest["params"]["radius_m"] == 500 and latest["status"] == "succeeded"
+    # an edit makes a new data version, and the page a new run
+    kita = asset_id_named(client, LONE_KINDERGARTEN)
+    client.patch(f"/api/assets/{kita}", json={"capacity": 40, "version": 1}, headers=berlin.headers("admin"))
+    assert client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"}).status_code == 200
+    newest = client.get("/api/analysis/runs", params={"city": "Berlin"}).json()["items"][0]
+    assert newest["id"] != latest["id"] and newest["data_version"] != latest["data_version"]
+
+
+def test_the_gap_map_shows_suggested_sites(client: TestClient, berlin: Berlin) -> None:
+    run = start_run(client, berlin)
+    suggestion = client.post(
+        f"/api/analysis/runs/{run['id']}/suggest-sites", json={"p": 3}, headers=berlin.headers("planner")
+    ).json()
+    html = client.get("/maps/gaps", params={"run": run["id"]}).text
+    assert "Suggested sites (3)" in html
+    sites = [
+        layer
+        for layer in geojson_layers(html)
+        if layer["features"] and "gain" in layer["features"][0]["properties"]
+    ]
+    assert [f["properties"]["name"] for f in sites[0]["features"]] == [
+        escape_text(s["name"]) for s in suggestion["sites"]
+    ]
+
+
+def test_bad_map_requests_are_4xx(client: TestClient, berlin: Berlin) -> None:
+    assert client.get("/maps/gaps").status_code == 422
+    assert client.get("/maps/gaps", params={"city": "Berlin"}).status_code == 422
+    assert client.get("/maps/gaps", params={"city": "Atlantis", "service": "childcare"}).status_code == 404
+    unknown_service = client.get("/maps/gaps", params={"city": "Berlin", "service": "space-travel"})
+    assert unknown_service.status_code == 422 and unknown_service.json()["field"] == "service"
+    assert client.get("/maps/gaps", params={"run": 999999}).status_code == 404
+    assert client.get("/maps/gaps", params={"run": "x"}).status_code == 422
+    assert client.get("/maps/network").status_code == 422
+    assert client.get("/maps/network", params={"city": "Atlantis"}).status_code == 404
+
+
+def test_the_network_map_marks_brokers_and_isolated_assets(client: TestClient, berlin: Berlin) -> None:
+    a, b, c = (create_asset(client, berlin, name=f"Network member {i}")["id"] for i in range(3))
+    for source, target in ((b, a), (b, c)):
+        created = client.post(
+            "/api/links",
+            json={"source_asset_id": source, "target_asset_id": target, "kind": "referral"},
+            headers=berlin.headers("admin"),
+        )
+        assert created.status_code == 201
+    page = client.get("/maps/network", params={"city": "Berlin"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert LEGEND in html and "Broker (high betweenness)" in html and "Isolated (no links)" in html
+    assert "assetmap-broker" in html and "1 brokers" in html
+    nodes = [
+        layer
+        for layer in geojson_layers(html)
+        if layer["features"] and "degree" in layer["features"][0]["properties"]
+    ]
+    degrees = {f["properties"]["name"]: f["properties"]["degree"] for f in nodes[0]["features"]}
+    assert degrees["Network member 1"] == "2" and degrees["Network member 0"] == "1"
+    assert len(nodes[0]["features"]) == 3243  # every published asset of the sample and the three new ones
+
+
+def test_hostile_asset_names_are_only_text_on_the_gap_map(client: TestClient, berlin: Berlin) -> None:
+    create_asset(
+        client,
+        berlin,
+        name=HOSTILE,
+        category="institution",
+        service_types=["childcare"],
+        geometry={"type": "Point", "coordinates": [13.5450, 52.5440]},
+    )
+    page = client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"})
+    assert page.status_code == 200
+    html = page.text
+    for raw in ("<img src=x", "${document.title=1}", "`tick`", "</script><script>alert(2)"):
+        assert raw not in html, raw
+    # drawn, as text: in its catchment ring's tooltip ...
+    names = {f["properties"].get("name") for layer in geojson_layers(html) for f in layer["features"]}
+    assert escape_text(HOSTILE) in names
+    # ... and as the kindergarten nearest to most children of Marzahn, in the area's popup
+    marzahn = next(
+        f["properties"] for f in neighbourhood_layer(html) if f["properties"]["name"].startswith("Marzahn (")
+    )
+    assert escape_text(HOSTILE) in marzahn["nearest"]

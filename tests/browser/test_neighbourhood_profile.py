@@ -1,0 +1,98 @@
+"""A neighbourhood's profile (/maps/neighbourhoods/{id}): its map beside the numbers of its summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import LiveApp, Tabs
+
+pytestmark = pytest.mark.browser
+
+
+def neighbourhood(live: LiveApp, code: str) -> dict[str, Any]:
+    """A Berlin neighbourhood by code, from the API."""
+    features = live.api("GET", "/api/neighbourhoods", params={"city": "Berlin", "q": code}).json()["features"]
+    matches = [f for f in features if f["properties"]["code"] == code]
+    assert len(matches) == 1
+    return matches[0]  # type: ignore[no-any-return]
+
+
+def test_profile_of_treptow_koepenick_3_shows_its_people_and_draws_its_boundary(
+    tabs: Tabs, live_app: LiveApp
+) -> None:
+    area = neighbourhood(live_app, "0930")
+    summary = live_app.api("GET", f"/api/neighbourhoods/{area['id']}/summary").json()
+    published = live_app.api(
+        "GET", "/api/assets", params={"neighbourhood": area["id"], "limit": 1000}
+    ).json()["features"]
+
+    tab = tabs.get(None)
+    response = tab.goto(live_app.base_url, f"/maps/neighbourhoods/{area['id']}")
+    assert response.status == 200
+    page = tab.page
+    expect(page.locator("#population")).to_have_text("59,802")
+    expect(page.locator("h1")).to_contain_text("Treptow-Köpenick 3")
+    under_6 = page.locator("table.summary-table tr", has=page.locator("th", has_text="Under 6"))
+    expect(under_6.locator("td")).to_have_text(f"{summary['population_by_group']['under_6']:,}")
+    assert page.text_content("#assets-total") == f"{summary['assets']['total']:,}"
+
+    frame = page.frame_locator("#neighbourhood-map")
+    expect(frame.locator("path.assetmap-neighbourhood")).to_have_count(1)
+    box = frame.locator("path.assetmap-neighbourhood").bounding_box()
+    assert box["width"] > 100 and box["height"] > 100  # the boundary is drawn, not a speck
+    expect(frame.locator(".leaflet-marker-pane .awesome-marker")).to_have_count(len(published))
+    expect(frame.locator("#assetmap-title")).to_contain_text("Residents: 59,802")
+
+    # The policy allows the map's own inline scripts by hash, and nothing inline besides.
+    policy = response.headers["content-security-policy"]
+    scripts = policy.split("script-src")[1].split(";")[0]
+    assert "'sha256-" in scripts and "unsafe-inline" not in scripts
+    tab.watch.assert_clean()
+
+
+def test_asset_popup_on_the_profile_map_names_the_asset(tabs: Tabs, live_app: LiveApp) -> None:
+    area = neighbourhood(live_app, "0930")
+    names = {
+        f["properties"]["name"]
+        for f in live_app.api(
+            "GET", "/api/assets", params={"neighbourhood": area["id"], "limit": 1000}
+        ).json()["features"]
+    }
+    tab = tabs.get(None)
+    tab.goto(live_app.base_url, f"/maps/neighbourhoods/{area['id']}")
+    frame = tab.page.frame_locator("#neighbourhood-map")
+    frame.locator(".leaflet-marker-pane .awesome-marker").first.dispatch_event("click")
+    popup = frame.locator(".leaflet-popup-content")
+    expect(popup).to_be_visible()
+    assert any(name in popup.text_content() for name in names)
+    tab.watch.assert_clean()
+
+
+def test_people_are_drawn_at_their_blurred_place_for_the_public(tabs: Tabs, live_app: LiveApp) -> None:
+    area = neighbourhood(live_app, "0110")
+    exact = [13.40495, 52.52045]
+    created = live_app.api(
+        "POST",
+        "/api/assets",
+        "admin",
+        json={
+            "city": "Berlin",
+            "name": "Shared Lives carer (test)",
+            "category": "individual",
+            "geometry": {"type": "Point", "coordinates": exact},
+        },
+    )
+    assert created.status_code == 201, created.text
+    tab = tabs.get(None)
+    tab.goto(live_app.base_url, f"/maps/neighbourhoods/{area['id']}")
+    # The folium map keeps its layers' GeoJSON in the page: the exact coordinates must not be in it.
+    srcdoc = tab.page.get_attribute("#neighbourhood-map", "srcdoc")
+    assert "Shared Lives carer (test)" in srcdoc
+    assert "13.40495, 52.52045" not in srcdoc and "13.40495,52.52045" not in srcdoc
+    blurred = live_app.api("GET", f"/api/assets/{created.json()['id']}").json()["geometry"]["coordinates"]
+    assert blurred != exact
+    assert f"{round(blurred[0], 5)}" in srcdoc
+    tab.watch.assert_clean()
