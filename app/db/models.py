@@ -96,7 +96,7 @@ class Neighbourhood(Base):
     population_by_group: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
     version: Mapped[int] = mapped_column(Integer, server_default="1")
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id", ondelete="SET NULL"))
+    import_id: Mapped[int | None] = mapped_column(Integer)  # audit reference to import_run, no foreign key
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -135,7 +135,7 @@ class ReviewedMixin:
     review_note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id", ondelete="SET NULL"))
+    import_id: Mapped[int | None] = mapped_column(Integer)  # audit reference to import_run, no foreign key
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -151,7 +151,12 @@ class Asset(ReviewedMixin, Base):
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_asset_city_source", "city_id", "source", "source_id", unique=True),
         Index("ix_asset_city_id_id", "city_id", "id"),
-        Index("ix_asset_blurred_location", "blurred_location", postgresql_using="gist"),
+        Index(
+            "ix_asset_blurred_location",
+            "blurred_location",
+            postgresql_using="gist",
+            postgresql_where=text("category = 'individual' OR sensitive"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
@@ -330,8 +335,9 @@ class Change(Base):
     version: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id", ondelete="SET NULL"))
+    # audit references (see migration 0003): kept as plain ids, so history outlives users and imports
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    import_id: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = _now()
 

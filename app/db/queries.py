@@ -104,6 +104,13 @@ def asset_shown_geom(principal: Principal, settings: Settings) -> Any:
     return case((asset_is_private(), blurred), else_=Asset.geom)
 
 
+def _private_shown_geom(settings: Settings) -> Any:
+    """Where a private asset is shown to non-planners; the plain column in the h3 case, so its index is used."""
+    if settings.privacy_blur == "h3":
+        return Asset.blurred_location
+    return asset_shown_geom(Principal(), settings)
+
+
 def _service_slugs() -> Any:
     return (
         select(
@@ -269,7 +276,7 @@ def apply_asset_filters(
             stmt = stmt.where(
                 or_(
                     and_(~asset_is_private(), func.ST_Intersects(Asset.geom, env)),
-                    and_(asset_is_private(), func.ST_Intersects(asset_shown_geom(principal, settings), env)),
+                    and_(asset_is_private(), func.ST_Intersects(_private_shown_geom(settings), env)),
                 )
             )
     if f.category is not None:
