@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import ReadPublic, SessionDep, SettingsDep
@@ -12,11 +12,18 @@ from app.errors import InvalidInput
 from app.routers.analysis import SessionFactoryDep
 from app.services import analysis
 from geo.escape import escape_text
-from geo.render import use_local_assets
+from geo.render import inline_script_hashes, use_local_assets
 
 use_local_assets()  # idempotent: folium loads Leaflet & co. from /static/vendor (create_app does it too)
 
 router = APIRouter(prefix="/maps", tags=["maps"], include_in_schema=False)
+
+
+def _map_page(request: Request, html: str) -> HTMLResponse:
+    """A folium page whose Content-Security-Policy allows exactly its own inline scripts (by hash), no others."""
+    request.state.script_sources = tuple(inline_script_hashes(html))
+    return HTMLResponse(html)
+
 
 _WAITING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
@@ -27,6 +34,7 @@ _WAITING = """<!doctype html>
 
 @router.get("/gaps", response_class=HTMLResponse, name="gap_map_page")
 def show_gap_map(
+    request: Request,
     db: SessionDep,
     settings: SettingsDep,
     principal: ReadPublic,
@@ -49,15 +57,16 @@ def show_gap_map(
             run_id=found.id, city=escape_text(found.params.get("city", "")), status=found.status
         )
         return HTMLResponse(page, status_code=202)
-    return HTMLResponse(analysis.gap_map_html(db, settings, principal, found))
+    return _map_page(request, analysis.gap_map_html(db, settings, principal, found))
 
 
 @router.get("/network", response_class=HTMLResponse, name="network_map_page")
 def show_network_map(
+    request: Request,
     db: SessionDep,
     settings: SettingsDep,
     principal: ReadPublic,
     city: Annotated[str, Query(min_length=1, max_length=200, description="city id or name")],
 ) -> HTMLResponse:
     """Assets sized by their number of links, brokers outlined, isolated assets hollow, ties by kind."""
-    return HTMLResponse(analysis.network_map_html(db, settings, principal, city))
+    return _map_page(request, analysis.network_map_html(db, settings, principal, city))
