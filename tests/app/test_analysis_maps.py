@@ -52,6 +52,9 @@ def test_the_gap_map_of_a_run_shows_58_neighbourhoods_and_a_legend(
     # the map loads Leaflet from the application, not from a CDN; no basemap is configured in the tests
     assert "/static/vendor/leaflet/leaflet.js" in html and "cdn.jsdelivr" not in html
     assert "tile.openstreetmap.org" not in html
+    # scripts from this origin and the page's own inline scripts (by hash) only
+    scripts = next(p for p in page.headers["content-security-policy"].split(";") if "script-src" in p)
+    assert "'unsafe-inline'" not in scripts and "'sha256-" in scripts and "http" not in scripts
 
 
 def test_the_gap_map_of_a_city_and_service_reuses_the_run_on_current_data(
