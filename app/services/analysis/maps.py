@@ -210,7 +210,7 @@ def gap_map_html(db: Session, settings: Settings, principal: Principal, run: Ana
         raise InvalidInput(str(exc)) from None
     # Which run the page shows, and where its numbers are: a reader can cite them, a script can fetch them.
     run_link = (
-        f'<p class="assetmap-run" data-run-id="{frames.run_id:d}" style="position:fixed;left:8px;bottom:22px;'
+        f'<p class="assetmap-run" data-run-id="{frames.run_id:d}" style="position:fixed;left:50%;transform:translateX(-50%);bottom:8px;'
         'z-index:1000;margin:0;padding:2px 6px;background:rgba(255,255,255,0.9);font:12px system-ui,sans-serif">'
         f'Analysis run {frames.run_id:d}: <a href="/api/analysis/runs/{frames.run_id:d}">parameters and totals</a>'
         f' · <a href="/api/analysis/runs/{frames.run_id:d}/neighbourhoods">results (GeoJSON)</a></p>'
