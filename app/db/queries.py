@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Select, and_, case, false, func, literal, or_, select, true
+from sqlalchemy import JSON, Select, Text, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -163,14 +163,7 @@ def asset_feature_select(principal: Principal, settings: Settings) -> Select[Any
         ("created_at", Asset.created_at),
         ("updated_at", Asset.updated_at),
     )
-    return select(Asset.id, feature.cast(str_type()))
-
-
-def str_type() -> Any:
-    """The SQL text type, for casting JSON to text so rows are passed through without parsing."""
-    from sqlalchemy import Text
-
-    return Text()
+    return select(Asset.id, feature.cast(Text()))
 
 
 def need_feature_select() -> Select[Any]:
@@ -192,7 +185,7 @@ def need_feature_select() -> Select[Any]:
         ("created_at", Need.created_at),
         ("updated_at", Need.updated_at),
     )
-    return select(Need.id, feature.cast(str_type()))
+    return select(Need.id, feature.cast(Text()))
 
 
 def neighbourhood_feature_select() -> Select[Any]:
@@ -210,14 +203,14 @@ def neighbourhood_feature_select() -> Select[Any]:
         ("version", Neighbourhood.version),
         ("updated_at", Neighbourhood.updated_at),
     )
-    return select(Neighbourhood.id, feature.cast(str_type()))
+    return select(Neighbourhood.id, feature.cast(Text()))
 
 
 def _object(*props: tuple[str, Any]) -> Any:
     args: list[Any] = []
     for key, value in props:
         args.extend([literal(key), value])
-    return func.json_build_object(*args).cast(str_type())
+    return func.json_build_object(*args).cast(Text())
 
 
 def resource_select() -> Select[Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -309,12 +308,3 @@ def create_demo_users(db: Session, city_id: int) -> list[DemoAccount]:
     assert organiser is not None
     auth.assign_by_code(db, organiser.username, city_id, ["0110", "0120"])
     return accounts
-
-
-def sample_summary(db: Session) -> dict[str, Any]:
-    """Counts of what is loaded, for the setup script's closing message."""
-    return dict(
-        db.execute(text("SELECT (SELECT count(*) FROM neighbourhood), (SELECT count(*) FROM asset)"))
-        .one()
-        ._mapping
-    )
