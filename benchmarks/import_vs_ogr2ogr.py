@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -46,6 +45,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from app.db.session import session_scope  # noqa: E402
 from app.services.imports import STAGES, ImportRequest, run_import  # noqa: E402
 from app.services.migrations import upgrade  # noqa: E402
+from app.services.provision import create_scratch_database, drop_scratch_database  # noqa: E402
 from app.settings import Settings, get_settings  # noqa: E402
 
 TABLE = "bench_x"
@@ -66,43 +66,15 @@ class Case:
     rows: tuple[int, int] = (0, 0)
 
 
-def _admin(url: URL) -> psycopg.Connection:
-    return psycopg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
 @contextmanager
 def bench_database(base_url: str) -> Iterator[str]:
     """A database created (and migrated) for this run, dropped afterwards."""
-    base = make_url(base_url)
-    name = f"assetmap_bench_{secrets.token_hex(4)}"
-    template = f"{base.database}_template"
-    with _admin(base) as conn:
-        has_template = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
-        if has_template:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        else:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = base.set(database=name).render_as_string(hide_password=False)
+    url = create_scratch_database(base_url, "assetmap_bench")
     try:
-        if not has_template:
-            with psycopg.connect(_libpq(make_url(url)), autocommit=True) as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         upgrade(url)
         yield url
     finally:
-        with _admin(base) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop_scratch_database(url)
 
 
 def _libpq(url: URL) -> str:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from app.services.provision import create_scratch_database, drop_scratch_database
 from app.settings import DEFAULT_DATABASE_URL, Settings
 
 ROLES = ("admin", "gis", "planner", "organiser", "contributor")
@@ -24,53 +21,14 @@ def _server_url() -> str:
     return os.environ.get("ASSETMAP_DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
-def _admin_connect(url: str) -> psycopg.Connection:
-    u = make_url(url)
-    return psycopg.connect(
-        host=u.host,
-        port=u.port or 5432,
-        user=u.username,
-        password=u.password,
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
 def create_database(prefix: str = "assetmap_test") -> str:
     """Create an empty PostGIS database on the configured server; returns its SQLAlchemy URL."""
-    base = make_url(_server_url())
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    template = f"{base.database}_template"
-    with _admin_connect(str(base)) as conn:
-        has_template = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
-        if has_template:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        else:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    if not has_template:
-        u = make_url(url)
-        with psycopg.connect(
-            host=u.host,
-            port=u.port or 5432,
-            user=u.username,
-            password=u.password,
-            dbname=name,
-            autocommit=True,
-        ) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    return url
+    return create_scratch_database(_server_url(), prefix)
 
 
 def drop_database(url: str) -> None:
     """Drop a test database, ending any connection still open to it."""
-    name = make_url(url).database
-    with _admin_connect(url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    drop_scratch_database(url)
 
 
 def make_settings(url: str, **overrides: object) -> Settings:

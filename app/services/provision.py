@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -210,3 +211,49 @@ def _template_ready(t: Target) -> bool:
             return conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is not None
     except psycopg.OperationalError:
         return False
+
+
+def _maintenance_connection(url: str) -> psycopg.Connection:
+    u = make_url(url)
+    return psycopg.connect(
+        host=u.host,
+        port=u.port or 5432,
+        user=u.username,
+        password=u.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def create_scratch_database(server_url: str, prefix: str) -> str:
+    """An empty PostGIS database named `<prefix>_<random>` on the server of `server_url`; returns its URL.
+
+    It is copied from the `<database>_template` that `db up` makes when there is one, so a role without superuser
+    rights gets PostGIS; otherwise the extension is created directly (which needs a superuser).
+    """
+    base = make_url(server_url)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    template = f"{base.database}_template"
+    with _maintenance_connection(server_url) as conn:
+        has_template = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
+        if has_template:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        else:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    if not has_template:
+        t = target_from_url(url)
+        with _connect(t, name) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return url
+
+
+def drop_scratch_database(url: str) -> None:
+    """Drop a scratch database, ending any connection still open to it."""
+    name = target_from_url(url).database
+    with _maintenance_connection(url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
