@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import INT4MULTIRANGE, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from geo.vocab import (
@@ -84,7 +84,8 @@ class Neighbourhood(Base):
         CheckConstraint("level IN ('district', 'neighbourhood', 'area')", name="level_known"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), index=True)
+    # checked once per statement by a trigger, not per row by a foreign key (migration 0004)
+    city_id: Mapped[int] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(300))
     level: Mapped[str] = mapped_column(String(20), server_default="neighbourhood")
@@ -128,14 +129,19 @@ class AssetServiceType(Base):
     )
 
 
+# Only entries waiting for review (or rejected) are looked up by status, so only they are indexed.
+NOT_APPROVED = "status <> 'approved'"
+
+
 class ReviewedMixin:
     """Columns every community-editable item shares: review status, version, authorship and import."""
 
-    status: Mapped[str] = mapped_column(String(16), server_default="approved", index=True)
+    status: Mapped[str] = mapped_column(String(16), server_default="approved")
     review_note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, server_default="1")
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    import_id: Mapped[int | None] = mapped_column(Integer)  # audit reference to import_run, no foreign key
+    # audit references to app_user and import_run: plain ids, no foreign keys (migrations 0003 and 0004)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    import_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -151,6 +157,7 @@ class Asset(ReviewedMixin, Base):
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_asset_city_source", "city_id", "source", "source_id", unique=True),
         Index("ix_asset_city_id_id", "city_id", "id"),
+        Index("ix_asset_status", "status", postgresql_where=text(NOT_APPROVED)),
         Index(
             "ix_asset_blurred_location",
             "blurred_location",
@@ -159,7 +166,7 @@ class Asset(ReviewedMixin, Base):
         ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
     neighbourhood_id: Mapped[int | None] = mapped_column(
         ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
     )
@@ -197,9 +204,10 @@ class Need(ReviewedMixin, Base):
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_need_city_source", "city_id", "source_ref", unique=True),
         Index("ix_need_city_id_id", "city_id", "id"),
+        Index("ix_need_status", "status", postgresql_where=text(NOT_APPROVED)),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
     neighbourhood_id: Mapped[int | None] = mapped_column(
         ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
     )
@@ -230,9 +238,10 @@ class Resource(ReviewedMixin, Base):
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_resource_city_source", "city_id", "source_ref", unique=True),
         Index("ix_resource_city_id_id", "city_id", "id"),
+        Index("ix_resource_status", "status", postgresql_where=text(NOT_APPROVED)),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
     neighbourhood_id: Mapped[int | None] = mapped_column(
         ForeignKey("neighbourhood.id", ondelete="CASCADE"), index=True
@@ -264,6 +273,7 @@ class Link(ReviewedMixin, Base):
             unique=True,
         ),
         Index("ix_link_city_id_id", "city_id", "id"),
+        Index("ix_link_status", "status", postgresql_where=text(NOT_APPROVED)),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
@@ -322,6 +332,13 @@ class Change(Base):
     __tablename__ = "change"
     __table_args__ = (
         Index("ix_change_kind_item", "kind", "item_id", "id"),
+        Index(
+            "ix_change_item_ids",
+            "item_ids",
+            postgresql_using="gist",
+            postgresql_where=text("item_ids IS NOT NULL"),
+        ),
+        CheckConstraint("(item_id IS NULL) <> (item_ids IS NULL)", name="one_item_or_batch"),
         CheckConstraint(
             "action IN ('create', 'update', 'delete', 'revert', 'restore', 'approve', 'reject', 'import')",
             name="action_known",
@@ -329,7 +346,9 @@ class Change(Base):
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    item_id: Mapped[int] = mapped_column(Integer)
+    # One item, or (for the items an import created) all of them: see migration 0004 and app/services/history.py
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    item_ids: Mapped[Any | None] = mapped_column(INT4MULTIRANGE)
     city_id: Mapped[int | None] = mapped_column(Integer, index=True)
     action: Mapped[str] = mapped_column(String(10))
     version: Mapped[int | None] = mapped_column(Integer)

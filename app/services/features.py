@@ -360,17 +360,17 @@ def item_history(db: Session, principal: Principal, kind: str, item_id: int) -> 
         raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
     return [
         {
-            "id": c.id,
-            "action": c.action,
-            "version": c.version,
-            "at": c.at.isoformat(),
-            "user": username,
-            "import_id": c.import_id,
-            "message": c.message,
-            "before": c.before,
-            "after": c.after,
+            "id": e.change.id,
+            "action": e.change.action,
+            "version": e.change.version,
+            "at": e.change.at.isoformat(),
+            "user": e.username,
+            "import_id": e.change.import_id,
+            "message": e.change.message,
+            "before": e.change.before,
+            "after": e.after,
         }
-        for c, username in changes
+        for e in changes
     ]
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping, shape
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Asset, Change, Link, Need, Neighbourhood, Resource, ServiceType
@@ -80,19 +81,45 @@ def record(
     return change
 
 
-def list_changes(db: Session, kind: str, item_id: int) -> list[tuple[Change, str | None]]:
-    """An item's history, oldest first, with the user name of each change."""
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One change of an item as listed: the row, its user's name, and the item as it was after the change."""
+
+    change: Change
+    username: str | None
+    after: dict[str, Any] | None
+
+
+def list_changes(db: Session, kind: str, item_id: int) -> list[Entry]:
+    """An item's history, oldest first, with the user name of each change.
+
+    A bulk import records the items it created as one row naming them all (`item_ids`), without a snapshot: the
+    version it names is the item as the import stored it, which the item's next change keeps as its `before`, and
+    which until then is the current row. Every other change records its own `after`.
+    """
     from app.db.models import User
 
-    return [
-        (c, name)
-        for c, name in db.execute(
-            select(Change, User.username)
-            .outerjoin(User, User.id == Change.user_id)
-            .where(Change.kind == kind, Change.item_id == item_id)
-            .order_by(Change.id)
-        ).all()
-    ]
+    rows = db.execute(
+        select(Change, User.username)
+        .outerjoin(User, User.id == Change.user_id)
+        .where(
+            Change.kind == kind,
+            or_(Change.item_id == item_id, Change.item_ids.op("@>")(item_id)),
+        )
+        .order_by(Change.id)
+    ).all()
+    entries = []
+    for index, (change, username) in enumerate(rows):
+        after = change.after
+        if after is None and change.action == "import":
+            if index + 1 < len(rows):
+                after = rows[index + 1][0].before
+            else:
+                current = db.get(KIND_MODELS[kind], item_id)
+                if current is not None and current.version == change.version:
+                    after = snapshot(current)
+        entries.append(Entry(change, username, after))
+    return entries
 
 
 def apply_snapshot(db: Session, obj: Any, data: dict[str, Any]) -> None:
@@ -119,18 +146,10 @@ def apply_snapshot(db: Session, obj: Any, data: dict[str, Any]) -> None:
 
 def find_version(db: Session, kind: str, item_id: int, version: int) -> dict[str, Any] | None:
     """The snapshot of an item as it was at `version`, or None if no such version was recorded."""
-    change = db.scalar(
-        select(Change)
-        .where(
-            Change.kind == kind,
-            Change.item_id == item_id,
-            Change.version == version,
-            Change.after.is_not(None),
-        )
-        .order_by(Change.id.desc())
-        .limit(1)
-    )
-    return None if change is None else change.after
+    for entry in reversed(list_changes(db, kind, item_id)):
+        if entry.change.version == version and entry.after is not None:
+            return entry.after
+    return None
 
 
 def last_deleted(db: Session, kind: str, item_id: int) -> dict[str, Any] | None:

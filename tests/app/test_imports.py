@@ -100,6 +100,21 @@ def zipped(parts: Files, name: str = "places.zip") -> Files:
     return [(target.name, buffer.getvalue())]
 
 
+def items_in_history(db: Session, import_id: int) -> list[int]:
+    """The ids of the items an import's history rows name: one row per changed item, one per batch it created."""
+    return list(
+        db.scalars(
+            text(
+                "SELECT coalesce(item_id, i) FROM change "
+                "LEFT JOIN LATERAL unnest(item_ids) AS r ON true "
+                "LEFT JOIN LATERAL generate_series(lower(r), upper(r) - 1) AS i ON true "
+                "WHERE import_id = :i ORDER BY 1"
+            ),
+            {"i": import_id},
+        )
+    )
+
+
 def asset_names(db: Session, city_id: int) -> list[str]:
     return list(
         db.scalars(text("SELECT name FROM asset WHERE city_id = :c ORDER BY source_id"), {"c": city_id})
@@ -407,6 +422,78 @@ def test_reimport_changes_nothing_and_an_updated_file_updates_rows(
     assert history[1]["after"]["geom"]["type"] == "Point"
 
 
+def test_items_an_import_created_keep_a_history_that_reverts_and_restores(
+    client: TestClient, berlin: Berlin, db: Session, tmp_path: Path
+) -> None:
+    city_id = new_city(client, berlin)
+    frame = places_frame(
+        ["Kiezladen", "Bürgerhaus", "Tafel"], category=["economy", "physical_space", "association"]
+    )
+    record = imported(
+        client, berlin, zipped(shapefile_parts(tmp_path, frame)), city="Neustadt", layer="assets"
+    )
+    ids = db.scalars(text("SELECT id FROM asset WHERE city_id = :c ORDER BY id"), {"c": city_id}).all()
+    # One history row names all three new items; each item's history shows it as the import stored it.
+    assert db.scalar(text("SELECT count(*) FROM change WHERE import_id = :i"), {"i": record["id"]}) == 1
+    assert items_in_history(db, record["id"]) == ids
+    admin = berlin.headers("admin")
+    url = f"/api/assets/{ids[1]}"
+    history = client.get(f"{url}/history", headers=admin).json()["items"]
+    assert [(h["action"], h["version"], h["import_id"], h["user"]) for h in history] == [
+        ("import", 1, record["id"], "test-gis")
+    ]
+    assert history[0]["after"]["name"] == "Bürgerhaus" and history[0]["after"]["geom"]["type"] == "Point"
+
+    # After an edit, version 1 is still what the import stored, and reverting to it brings it back.
+    edited = client.patch(
+        url, json={"name": "Haus der Nachbarn", "capacity": 80, "version": 1}, headers=admin
+    )
+    assert edited.status_code == 200
+    history = client.get(f"{url}/history", headers=admin).json()["items"]
+    assert [(h["action"], h["version"], h["after"]["name"]) for h in history] == [
+        ("import", 1, "Bürgerhaus"),
+        ("update", 2, "Haus der Nachbarn"),
+    ]
+    reverted = client.post(f"{url}/revert", json={"version": 1}, headers=admin)
+    assert reverted.status_code == 200
+    assert reverted.json()["properties"]["name"] == "Bürgerhaus"
+    assert reverted.json()["properties"]["capacity"] is None
+
+    # An imported item deleted before anyone edited it can be restored as the import stored it.
+    other = f"/api/assets/{ids[2]}"
+    assert client.request("DELETE", other, headers={**admin, "If-Match": '"1"'}).status_code == 204
+    assert client.post(f"{other}/restore", headers=admin).status_code == 201
+    restored = client.get(other, headers=admin).json()["properties"]
+    assert restored["name"] == "Tafel" and restored["category"] == "association"
+    history = client.get(f"{other}/history", headers=admin).json()["items"]
+    assert [(h["action"], h["after"] and h["after"]["name"]) for h in history] == [
+        ("import", "Tafel"),
+        ("delete", None),
+        ("restore", "Tafel"),
+    ]
+
+
+def test_every_item_names_a_city_that_exists(client: TestClient, berlin: Berlin, db: Session) -> None:
+    """City references are checked per statement (migration 0004): a missing city, a move to another city and a
+    deleted city are handled as the foreign keys did."""
+    from sqlalchemy.exc import DBAPIError
+
+    city_id = new_city(client, berlin)
+    values = "(:c, 'culture', 'Chor', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326))"
+    insert = f"INSERT INTO asset (city_id, category, name, geom, blurred_location) VALUES {values}"
+    with pytest.raises(DBAPIError, match="names city 999999, which does not exist"), db.begin_nested():
+        db.execute(text(insert), {"c": 999_999})
+    asset_id = db.scalar(text(insert + " RETURNING id"), {"c": city_id})
+    with pytest.raises(DBAPIError, match="cannot move to another city"), db.begin_nested():
+        db.execute(text("UPDATE asset SET city_id = :b WHERE id = :a"), {"a": asset_id, "b": berlin_id(db)})
+    db.execute(text("DELETE FROM city WHERE id = :c"), {"c": city_id})
+    assert db.scalar(text("SELECT count(*) FROM asset WHERE id = :a"), {"a": asset_id}) == 0
+
+
+def berlin_id(db: Session) -> int:
+    return int(db.scalar(text("SELECT id FROM city WHERE name = 'Berlin'")) or 0)
+
+
 def test_the_same_ids_from_another_source_are_other_assets(
     client: TestClient, berlin: Berlin, db: Session, tmp_path: Path
 ) -> None:
@@ -506,7 +593,8 @@ def test_skip_invalid_lands_the_valid_rows_and_lists_the_bad_one(
     assert record["counts"] == {"inserted": 2, "updated": 0, "skipped": 1}
     assert record["report"]["skipped_rows"] == [2]
     assert asset_names(db, city_id) == ["Kiezladen", "Tafel"]
-    assert db.scalar(text("SELECT count(*) FROM change WHERE import_id = :i"), {"i": record["id"]}) == 2
+    stored = db.scalars(text("SELECT id FROM asset WHERE city_id = :c ORDER BY id"), {"c": city_id}).all()
+    assert items_in_history(db, record["id"]) == stored
 
 
 def test_unknown_service_types_are_row_errors_that_list_the_known_ones(

@@ -177,7 +177,8 @@ def _create_work_tables(db: Session, stage_columns: list[tuple[str, str]], key_t
     columns = ", ".join(f"{name} {sql_type}" for name, sql_type in stage_columns)
     # Dropped first: several imports may run in one transaction (tests, scripted loads).
     db.execute(text(f"DROP TABLE IF EXISTS {STAGE}, {DONE}"))
-    db.execute(text(f"CREATE TEMP TABLE {STAGE} ({columns}) ON COMMIT DROP"))
+    # item_id: the existing item a staged row names (by natural key), filled in by _match_existing.
+    db.execute(text(f"CREATE TEMP TABLE {STAGE} ({columns}, item_id int) ON COMMIT DROP"))
     db.execute(
         text(
             f"CREATE TEMP TABLE {DONE} (id int PRIMARY KEY, inserted boolean, key {key_type}) ON COMMIT DROP"
@@ -226,16 +227,6 @@ def _prepare_session(db: Session) -> None:
 # ------------------------------------------------------------------------------------------- SQL pieces
 
 
-def _update_clause(
-    alias: str, columns: list[str], extra_sets: list[str], compare_old: list[str], compare_new: list[str]
-) -> str:
-    sets = [f"{c} = EXCLUDED.{c}" for c in columns] + extra_sets
-    sets += [f"version = {alias}.version + 1", "updated_at = now()", "import_id = EXCLUDED.import_id"]
-    old = ", ".join([f"{alias}.{c}" for c in columns] + compare_old)
-    new = ", ".join([f"EXCLUDED.{c}" for c in columns] + compare_new)
-    return f"DO UPDATE SET {', '.join(sets)} WHERE ({old}) IS DISTINCT FROM ({new})"
-
-
 def _located(expression: str) -> str:
     """The smallest neighbourhood of the city that covers a location (districts contain neighbourhoods)."""
     return (
@@ -244,19 +235,14 @@ def _located(expression: str) -> str:
     )
 
 
-_RECORD_HISTORY = """
-    INSERT INTO change (kind, item_id, city_id, action, version, after, user_id, import_id, message)
-    SELECT :kind, t.id, t.city_id, 'import', t.version, {snapshot}, :user_id, :import_id, :message
-    FROM {done} d JOIN {table} t ON t.id = d.id {join}
-"""
 _CURRENT_SLUGS = (
     "(SELECT coalesce(jsonb_agg(st.slug ORDER BY st.slug), '[]'::jsonb) FROM asset_service_type x "
     "JOIN service_type st ON st.id = x.service_type_id WHERE x.asset_id = t.id)"
 )
 
 
-def _snapshot(model: type[Any], extra: dict[str, str]) -> str:
-    """Every column of a row as JSON (geometry as GeoJSON), like history.snapshot, built in SQL.
+def _snapshot(model: type[Any], extra: dict[str, str] | None = None) -> str:
+    """Every column of row t as JSON (geometry as GeoJSON), like history.snapshot, built in SQL.
 
     Named column by column: to_jsonb(row) looks up PostGIS's json cast for each geometry and is ten times slower.
     """
@@ -268,59 +254,8 @@ def _snapshot(model: type[Any], extra: dict[str, str]) -> str:
             else f"t.{column.name}"
         )
         pairs.append(f"'{column.name}', {value}")
-    pairs += [f"'{key}', {value}" for key, value in extra.items()]
+    pairs += [f"'{key}', {value}" for key, value in (extra or {}).items()]
     return f"jsonb_build_object({', '.join(pairs)})"
-
-
-def _record_history(
-    db: Session,
-    ctx: LoadContext,
-    model: type[Any],
-    kind: str,
-    extra: dict[str, str] | None = None,
-    join: str = "",
-) -> None:
-    """One change row (action 'import', with the import id) per inserted or updated item."""
-    db.execute(
-        text(
-            _RECORD_HISTORY.format(
-                snapshot=_snapshot(model, extra or {}), done=DONE, table=model.__tablename__, join=join
-            )
-        ),
-        {"kind": kind, "user_id": ctx.user_id, "import_id": ctx.import_id, "message": ctx.message},
-    )
-
-
-def _upsert_recording_history(
-    db: Session,
-    ctx: LoadContext,
-    model: type[Any],
-    kind: str,
-    upsert: str,
-    key_column: str,
-    extra: dict[str, str] | None = None,
-    join: str = "",
-    params: dict[str, Any] | None = None,
-) -> None:
-    """Run an INSERT ... ON CONFLICT upsert (target alias t) and, in the same statement, note each written row in
-    the done table and record its history from the returned row, so the table is not read a second time."""
-    db.execute(
-        text(
-            f"""
-            WITH upserted AS (
-                {upsert}
-                RETURNING t.*, t.xmax = 0 AS inserted_now
-            ), done AS (
-                INSERT INTO {DONE} (id, inserted, key) SELECT id, inserted_now, {key_column} FROM upserted
-            )
-            INSERT INTO change (kind, item_id, city_id, action, version, after, user_id, import_id, message)
-            SELECT :kind, t.id, t.city_id, 'import', t.version, {_snapshot(model, extra or {})}, :user_id,
-                   :import_id, :message
-            FROM upserted t {join}
-            """
-        ),
-        {**_bind(ctx), "kind": kind, "message": ctx.message, **(params or {})},
-    )
 
 
 def _bind(ctx: LoadContext) -> dict[str, Any]:
@@ -329,7 +264,120 @@ def _bind(ctx: LoadContext) -> dict[str, Any]:
         "import_id": ctx.import_id,
         "user_id": ctx.user_id,
         "source": ctx.source_label,
+        "message": ctx.message,
     }
+
+
+def _match_existing(db: Session, ctx: LoadContext, table: str, key_match: str) -> int:
+    """Note in the staging table which rows name an item that exists (by natural key); return how many are new.
+
+    Imports of one layer into one city take turns (a transaction lock), so the rows found new here are still new
+    when they are inserted, and no INSERT ... ON CONFLICT (which costs a speculative insert per row) is needed.
+    """
+    db.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:lock), :city_id)"),
+        {"lock": f"assetmap import {table}", "city_id": ctx.city_id},
+    )
+    db.execute(text(f"UPDATE {STAGE} s SET item_id = t.id FROM {table} t WHERE {key_match}"), _bind(ctx))
+    db.execute(text(f"ANALYZE {STAGE}"))
+    return int(db.scalar(text(f"SELECT count(*) FROM {STAGE} WHERE item_id IS NULL")) or 0)
+
+
+def _insert_new(
+    db: Session,
+    ctx: LoadContext,
+    kind: str,
+    table: str,
+    values: dict[str, str],
+    source_from: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Insert the staged rows that name no existing item, in one INSERT ... SELECT, and record them in the history
+    as one row naming them all (their ids as a multirange: one range when they are consecutive)."""
+    db.execute(
+        text(
+            f"""
+            WITH inserted AS (
+                INSERT INTO {table} ({", ".join(values)})
+                SELECT {", ".join(values.values())} FROM {source_from} WHERE s.item_id IS NULL
+                RETURNING id
+            ), span AS (
+                SELECT min(id) AS lo, max(id) AS hi, count(*) AS n FROM inserted
+            )
+            INSERT INTO change (kind, item_ids, city_id, action, version, user_id, import_id, message)
+            SELECT :kind,
+                   CASE WHEN n = hi - lo + 1 THEN int4multirange(int4range(lo, hi, '[]'))
+                        ELSE (SELECT range_agg(int4range(id, id, '[]')) FROM inserted) END,
+                   :city_id, 'import', 1, :user_id, :import_id, :message
+            FROM span WHERE n > 0
+            """
+        ),
+        {**_bind(ctx), "kind": kind, **(params or {})},
+    )
+
+
+def _update_changed(
+    db: Session,
+    ctx: LoadContext,
+    model: type[Any],
+    kind: str,
+    source_from: str,
+    sets: dict[str, str],
+    *,
+    also_set: dict[str, str] | None = None,
+    compare_old: Sequence[str] = (),
+    compare_new: Sequence[str] = (),
+    key: str,
+    history_extra: dict[str, str] | None = None,
+    after_extra: dict[str, str] | None = None,
+    after_join: str = "",
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Update the existing items whose staged values differ, with one history row each (before and after).
+
+    `sets` and `also_set` map columns to new values over the staged row s (and its joins); a row changes when the
+    old values of `sets` and `compare_old` differ from the new ones and `compare_new` (geometries are compared
+    there, by their bytes). The updated ids go to the done table.
+    """
+    table = model.__tablename__
+    assigned = {**sets, **(also_set or {})}
+    old = ", ".join([f"t.{c}" for c in sets] + list(compare_old))
+    new = ", ".join(list(sets.values()) + list(compare_new))
+    chosen = ", ".join(f"{value} AS new_{column}" for column, value in assigned.items())
+    assign = ", ".join(f"{column} = c.new_{column}" for column in assigned)
+    db.execute(
+        text(
+            f"""
+            WITH candidates AS (
+                SELECT t.id AS item_id, {key} AS key, {chosen}, {_snapshot(model, history_extra)} AS before
+                FROM {source_from} JOIN {table} t ON t.id = s.item_id
+                WHERE ({old}) IS DISTINCT FROM ({new})
+            ), changed AS (
+                UPDATE {table} t
+                SET {assign}, version = t.version + 1, updated_at = now(), import_id = :import_id
+                FROM candidates c WHERE t.id = c.item_id
+                RETURNING t.*
+            ), done AS (
+                INSERT INTO {DONE} (id, inserted, key) SELECT item_id, false, key FROM candidates
+            )
+            INSERT INTO change (kind, item_id, city_id, action, version, before, after, user_id, import_id,
+                                message)
+            SELECT :kind, t.id, t.city_id, 'import', t.version, c.before,
+                   {_snapshot(model, after_extra if after_extra is not None else history_extra)},
+                   :user_id, :import_id, :message
+            FROM changed t JOIN candidates c ON c.item_id = t.id {after_join}
+            """
+        ),
+        {**_bind(ctx), "kind": kind, **(params or {})},
+    )
+
+
+def _updated_count(db: Session) -> int:
+    return int(db.scalar(text(f"SELECT count(*) FROM {DONE}")) or 0)
+
+
+def _with_default(column: str) -> str:
+    return f"coalesce(s.{column}, {_DEFAULTS[column]})" if column in _DEFAULTS else f"s.{column}"
 
 
 # ------------------------------------------------------------------------------------------- layers
@@ -365,54 +413,59 @@ def load_assets(
     _create_work_tables(db, stage_types)
     _copy(db, STAGE, stage)
     progress("upsert")
+    key_match = "t.city_id = :city_id AND t.source = :source AND t.source_id = s.source_id"
+    inserted = _match_existing(db, ctx, "asset", key_match)
+    source_from = f"{STAGE} s {_located('s.geom')}"
+    sets = {
+        column: _with_default(column) for field, (column, _t) in _ASSET_FIELDS.items() if field in ctx.mapped
+    }
+    sets["neighbourhood_id"] = "loc.id"
+    compare_old = ["ST_AsBinary(t.geom)", "ST_AsBinary(t.blurred_location)"]
+    compare_new = ["ST_AsBinary(s.geom)", "ST_AsBinary(s.blurred_location)"]
     if link_services:
-        # The change check below looks up each conflicting row's staged service types by key.
-        db.execute(text(f"CREATE INDEX ON {STAGE} (source_id)"))
-    db.execute(text(f"ANALYZE {STAGE}"))
-
-    updated_columns = [column for field, (column, _t) in _ASSET_FIELDS.items() if field in ctx.mapped]
-    updated_columns.append("neighbourhood_id")
-    update = _update_clause(
-        "t",
-        updated_columns,
-        ["geom = EXCLUDED.geom", "blurred_location = EXCLUDED.blurred_location"],
-        ["ST_AsBinary(t.geom)", "ST_AsBinary(t.blurred_location)"],
-        ["ST_AsBinary(EXCLUDED.geom)", "ST_AsBinary(EXCLUDED.blurred_location)"],
-    )
-    if link_services:
-        update += (
-            " OR (SELECT coalesce(array_agg(x.service_type_id ORDER BY x.service_type_id), '{}') "
-            "FROM asset_service_type x WHERE x.asset_id = t.id) IS DISTINCT FROM "
-            f"(SELECT s2.service_type_ids FROM {STAGE} s2 WHERE s2.source_id = EXCLUDED.source_id)"
+        compare_old.append(
+            "(SELECT coalesce(array_agg(x.service_type_id ORDER BY x.service_type_id), '{}') "
+            "FROM asset_service_type x WHERE x.asset_id = t.id)"
         )
-    columns = [column for column, _t in _ASSET_FIELDS.values()]
-    values = [f"coalesce(s.{c}, {_DEFAULTS[c]})" if c in _DEFAULTS else f"s.{c}" for c in columns]
-    upsert = f"""
-        INSERT INTO asset AS t (city_id, neighbourhood_id, {", ".join(columns)}, geom, blurred_location,
-                                source, source_id, status, version, created_by, import_id)
-        SELECT :city_id, loc.id, {", ".join(values)}, s.geom, s.blurred_location,
-               :source, s.source_id, 'approved', 1, :user_id, :import_id
-        FROM {STAGE} s {_located("s.geom")}
-        ON CONFLICT (city_id, source, source_id) {update}
-    """
-    if link_services:
+        compare_new.append("s.service_type_ids")
+    _update_changed(
+        db,
+        ctx,
+        Asset,
+        "assets",
+        source_from,
+        sets,
+        also_set={"geom": "s.geom", "blurred_location": "s.blurred_location"},
+        compare_old=compare_old,
+        compare_new=compare_new,
+        key="s.source_id",
+        history_extra={"service_types": _CURRENT_SLUGS},
         # The history shows the staged service types: they are what the links become just below.
-        _upsert_recording_history(
-            db,
-            ctx,
-            Asset,
-            "assets",
-            upsert,
-            "source_id",
-            {"service_types": "to_jsonb(s.service_types)"},
-            f"JOIN {STAGE} s ON s.source_id = t.source_id",
-        )
+        after_extra={"service_types": "to_jsonb(s.service_types)"} if link_services else None,
+        after_join=f"JOIN {STAGE} s ON s.item_id = t.id" if link_services else "",
+    )
+    updated = _updated_count(db)
+    columns = {column: _with_default(column) for column, _t in _ASSET_FIELDS.values()}
+    values = {
+        "city_id": ":city_id",
+        "neighbourhood_id": "loc.id",
+        **columns,
+        "geom": "s.geom",
+        "blurred_location": "s.blurred_location",
+        "source": ":source",
+        "source_id": "s.source_id",
+        "status": "'approved'",
+        "version": "1",
+        "created_by": ":user_id",
+        "import_id": ":import_id",
+    }
+    _insert_new(db, ctx, "assets", "asset", values, source_from)
+    if link_services:
         db.execute(
             text(
                 f"""
                 DELETE FROM asset_service_type x USING {DONE} d, {STAGE} s
-                WHERE x.asset_id = d.id AND NOT d.inserted AND s.source_id = d.key
-                  AND NOT (x.service_type_id = ANY(s.service_type_ids))
+                WHERE x.asset_id = d.id AND s.item_id = d.id AND NOT (x.service_type_id = ANY(s.service_type_ids))
                 """
             )
         )
@@ -420,16 +473,14 @@ def load_assets(
             text(
                 f"""
                 INSERT INTO asset_service_type (asset_id, service_type_id)
-                SELECT d.id, unnest(s.service_type_ids) FROM {DONE} d JOIN {STAGE} s ON s.source_id = d.key
+                SELECT t.id, unnest(s.service_type_ids)
+                FROM {STAGE} s JOIN asset t ON {key_match}
+                WHERE s.item_id IS NULL OR s.item_id IN (SELECT id FROM {DONE})
                 ON CONFLICT DO NOTHING
                 """
-            )
+            ),
+            _bind(ctx),
         )
-    else:
-        # Links stay as they are: none for new assets, the current ones for updated assets.
-        slugs = f"CASE WHEN t.inserted_now THEN '[]'::jsonb ELSE {_CURRENT_SLUGS} END"
-        _upsert_recording_history(db, ctx, Asset, "assets", upsert, "source_id", {"service_types": slugs})
-    inserted, updated = _counts(db)
     _drop_work_tables(db)
     return LoadResult(inserted, updated)
 
@@ -451,27 +502,37 @@ def load_needs(
     _create_work_tables(db, [("source_ref", "text"), *_NEED_FIELDS.values(), ("geom", "geometry")])
     _copy(db, STAGE, stage)
     progress("upsert")
-    db.execute(text(f"ANALYZE {STAGE}"))
-    updated_columns = [column for field, (column, _t) in _NEED_FIELDS.items() if field in ctx.mapped]
-    updated_columns.append("neighbourhood_id")
-    update = _update_clause(
-        "t",
-        updated_columns,
-        ["geom = EXCLUDED.geom"],
-        ["ST_AsBinary(t.geom)"],
-        ["ST_AsBinary(EXCLUDED.geom)"],
+    inserted = _match_existing(db, ctx, "need", "t.city_id = :city_id AND t.source_ref = s.source_ref")
+    source_from = f"{STAGE} s {_located('ST_PointOnSurface(s.geom)')}"
+    sets = {
+        column: _with_default(column) for field, (column, _t) in _NEED_FIELDS.items() if field in ctx.mapped
+    }
+    sets |= {"neighbourhood_id": "loc.id"}
+    _update_changed(
+        db,
+        ctx,
+        Need,
+        "needs",
+        source_from,
+        sets,
+        also_set={"geom": "s.geom"},
+        compare_old=["ST_AsBinary(t.geom)"],
+        compare_new=["ST_AsBinary(s.geom)"],
+        key="s.source_ref",
     )
-    columns = [column for column, _t in _NEED_FIELDS.values()]
-    values = [f"coalesce(s.{c}, {_DEFAULTS[c]})" if c in _DEFAULTS else f"s.{c}" for c in columns]
-    upsert = f"""
-        INSERT INTO need AS t (city_id, neighbourhood_id, {", ".join(columns)}, geom, source_ref, status,
-                               version, created_by, import_id)
-        SELECT :city_id, loc.id, {", ".join(values)}, s.geom, s.source_ref, 'approved', 1, :user_id, :import_id
-        FROM {STAGE} s {_located("ST_PointOnSurface(s.geom)")}
-        ON CONFLICT (city_id, source_ref) {update}
-    """
-    _upsert_recording_history(db, ctx, Need, "needs", upsert, "source_ref")
-    inserted, updated = _counts(db)
+    updated = _updated_count(db)
+    values = {
+        "city_id": ":city_id",
+        "neighbourhood_id": "loc.id",
+        **{column: _with_default(column) for column, _t in _NEED_FIELDS.values()},
+        "geom": "s.geom",
+        "source_ref": "s.source_ref",
+        "status": "'approved'",
+        "version": "1",
+        "created_by": ":user_id",
+        "import_id": ":import_id",
+    }
+    _insert_new(db, ctx, "needs", "need", values, source_from)
     _drop_work_tables(db)
     return LoadResult(inserted, updated)
 
@@ -502,21 +563,28 @@ def load_resources(
     )
     _copy(db, STAGE, stage)
     progress("upsert")
-    updated_columns = [column for field, (column, _t) in _RESOURCE_FIELDS.items() if field in ctx.mapped]
+    inserted = _match_existing(db, ctx, "resource", "t.city_id = :city_id AND t.source_ref = s.source_ref")
+    source_from = f"{STAGE} s"
+    sets = {
+        f"{column}": f"s.{column}" for field, (column, _t) in _RESOURCE_FIELDS.items() if field in ctx.mapped
+    }
     if {"asset_source_id", "neighbourhood_code"} & ctx.mapped:
-        updated_columns += ["asset_id", "neighbourhood_id"]
-    update = _update_clause("t", updated_columns, [], [], [])
-    columns = [column for column, _t in _RESOURCE_FIELDS.values()]
-    upsert = f"""
-        INSERT INTO resource AS t (city_id, asset_id, neighbourhood_id, {", ".join(columns)}, source_ref,
-                                   status, version, created_by, import_id)
-        SELECT :city_id, s.asset_id, s.neighbourhood_id, {", ".join("s." + c for c in columns)},
-               s.source_ref, 'approved', 1, :user_id, :import_id
-        FROM {STAGE} s
-        ON CONFLICT (city_id, source_ref) {update}
-    """
-    _upsert_recording_history(db, ctx, Resource, "resources", upsert, "source_ref")
-    inserted, updated = _counts(db)
+        sets |= {"asset_id": "s.asset_id", "neighbourhood_id": "s.neighbourhood_id"}
+    if sets:
+        _update_changed(db, ctx, Resource, "resources", source_from, sets, key="s.source_ref")
+    updated = _updated_count(db)
+    values = {
+        "city_id": ":city_id",
+        "asset_id": "s.asset_id",
+        "neighbourhood_id": "s.neighbourhood_id",
+        **{column: f"s.{column}" for column, _t in _RESOURCE_FIELDS.values()},
+        "source_ref": "s.source_ref",
+        "status": "'approved'",
+        "version": "1",
+        "created_by": ":user_id",
+        "import_id": ":import_id",
+    }
+    _insert_new(db, ctx, "resources", "resource", values, source_from)
     _drop_work_tables(db)
     return LoadResult(inserted, updated)
 
@@ -558,72 +626,72 @@ def load_neighbourhoods(
             ("parent_code", "text"),
             ("population_by_group", "jsonb"),
             ("geom", "geometry"),
+            ("parent_id", "int"),
         ],
     )
     _copy(db, STAGE, stage)
     progress("upsert")
-    db.execute(text(f"ANALYZE {STAGE}"))
-    updated_columns = [column for field, (column, _t) in _NEIGHBOURHOOD_FIELDS.items() if field in ctx.mapped]
-    extra_sets = ["geom = EXCLUDED.geom"]
-    compare_old = ["ST_AsBinary(n.geom)"]
-    compare_new = ["ST_AsBinary(EXCLUDED.geom)"]
+    inserted = _match_existing(db, ctx, "neighbourhood", "t.city_id = :city_id AND t.code = s.code")
+    values = {
+        "city_id": ":city_id",
+        "code": "s.code",
+        **{column: _with_default(column) for column, _t in _NEIGHBOURHOOD_FIELDS.values()},
+        "population_by_group": "jsonb_strip_nulls(coalesce(s.population_by_group, '{}'::jsonb))",
+        "geom": "s.geom",
+        "version": "1",
+        "import_id": ":import_id",
+    }
+    _insert_new(db, ctx, "neighbourhoods", "neighbourhood", values, f"{STAGE} s")
+    sets = {
+        column: _with_default(column)
+        for field, (column, _t) in _NEIGHBOURHOOD_FIELDS.items()
+        if field in ctx.mapped
+    }
     if groups:
         # Only the mapped groups are replaced; an empty count in the file removes that group.
-        merged = "jsonb_strip_nulls((n.population_by_group - CAST(:groups AS text[])) || EXCLUDED.population_by_group)"
-        extra_sets.append(f"population_by_group = {merged}")
-        compare_old.append("n.population_by_group")
-        compare_new.append(merged)
-    update = _update_clause("n", updated_columns, extra_sets, compare_old, compare_new)
-    columns = [column for column, _t in _NEIGHBOURHOOD_FIELDS.values()]
-    values = [f"coalesce(s.{c}, {_DEFAULTS[c]})" if c in _DEFAULTS else f"s.{c}" for c in columns]
-    db.execute(
-        text(
-            f"""
-            WITH upserted AS (
-                INSERT INTO neighbourhood AS n (city_id, code, {", ".join(columns)}, population_by_group, geom,
-                                                version, import_id)
-                SELECT :city_id, s.code, {", ".join(values)},
-                       jsonb_strip_nulls(coalesce(s.population_by_group, '{{}}'::jsonb)), s.geom, 1, :import_id
-                FROM {STAGE} s
-                ON CONFLICT ON CONSTRAINT uq_neighbourhood_city_code {update}
-                RETURNING n.id, n.xmax = 0 AS inserted, n.code
-            )
-            INSERT INTO {DONE} (id, inserted, key) SELECT id, inserted, code FROM upserted
-            """
-        ),
-        {**_bind(ctx), "groups": groups},
-    )
+        sets["population_by_group"] = (
+            "jsonb_strip_nulls((t.population_by_group - CAST(:groups AS text[])) || s.population_by_group)"
+        )
     if "parent_code" in ctx.mapped:
-        _link_parents(db, ctx)
-    inserted, updated = _counts(db)
+        # Every code of the file exists now, so parents are found by code, also among the rows just inserted
+        # (which take theirs at once: they are still the version the import created).
+        db.execute(
+            text(
+                f"UPDATE {STAGE} s SET parent_id = p.id FROM neighbourhood p "
+                "WHERE p.city_id = :city_id AND p.code = s.parent_code"
+            ),
+            _bind(ctx),
+        )
+        db.execute(
+            text(
+                f"""
+                UPDATE neighbourhood t SET parent_id = s.parent_id FROM {STAGE} s
+                WHERE s.item_id IS NULL AND t.city_id = :city_id AND t.code = s.code
+                  AND t.parent_id IS DISTINCT FROM s.parent_id
+                """
+            ),
+            _bind(ctx),
+        )
+        sets["parent_id"] = "s.parent_id"
+    _update_changed(
+        db,
+        ctx,
+        Neighbourhood,
+        "neighbourhoods",
+        f"{STAGE} s",
+        sets,
+        also_set={"geom": "s.geom"},
+        compare_old=["ST_AsBinary(t.geom)"],
+        compare_new=["ST_AsBinary(s.geom)"],
+        key="s.code",
+        params={"groups": groups},
+    )
+    updated = _updated_count(db)
     relocated_assets = relocated_needs = 0
     if inserted or updated:
         relocated_assets, relocated_needs = _relocate(db, ctx.city_id)
-    _record_history(db, ctx, Neighbourhood, "neighbourhoods")
     _drop_work_tables(db)
     return LoadResult(inserted, updated, relocated_assets, relocated_needs)
-
-
-def _link_parents(db: Session, ctx: LoadContext) -> None:
-    """Parents by code, once every row of the file exists; a row changed only in its parent counts as updated."""
-    db.execute(
-        text(
-            f"""
-            WITH changed AS (
-                UPDATE neighbourhood n
-                SET parent_id = p.id, updated_at = now(), import_id = :import_id,
-                    version = n.version + CASE WHEN d.id IS NULL THEN 1 ELSE 0 END
-                FROM {STAGE} s
-                LEFT JOIN neighbourhood p ON p.city_id = :city_id AND p.code = s.parent_code
-                LEFT JOIN {DONE} d ON d.key = s.code
-                WHERE n.city_id = :city_id AND n.code = s.code AND n.parent_id IS DISTINCT FROM p.id
-                RETURNING n.id, n.code, d.id IS NULL AS untouched
-            )
-            INSERT INTO {DONE} (id, inserted, key) SELECT id, false, code FROM changed WHERE untouched
-            """
-        ),
-        _bind(ctx),
-    )
 
 
 def _relocate(db: Session, city_id: int) -> tuple[int, int]:
