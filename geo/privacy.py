@@ -17,11 +17,18 @@ def blur_points(
         raise ValueError(f"lon and lat differ in shape: {lons.shape} and {lats.shape}")
     if not 0 <= resolution <= 15:
         raise ValueError(f"H3 resolution must be 0..15, got {resolution}")
-    out_lon = np.empty_like(lons)
-    out_lat = np.empty_like(lats)
-    # h3 has no array API; cell ids repeat a lot, so centres are looked up once per distinct cell.
-    cells = [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lons.tolist(), lats.tolist(), strict=True)]
-    centres = {c: h3.cell_to_latlng(c) for c in set(cells)}
-    for i, cell in enumerate(cells):
-        out_lat[i], out_lon[i] = centres[cell]
+    if lons.size == 0:
+        return lons.copy(), lats.copy()
+    # h3 has no array API: cells are found point by point (as integers, the cheapest form), and centres are
+    # looked up once per distinct cell, since points share cells.
+    to_cell = h3.api.basic_int.latlng_to_cell
+    cells = np.fromiter(
+        (to_cell(y, x, resolution) for x, y in zip(lons.ravel().tolist(), lats.ravel().tolist(), strict=True)),
+        dtype=np.uint64,
+        count=lons.size,
+    )
+    distinct, which = np.unique(cells, return_inverse=True)
+    centres = np.array([h3.api.basic_int.cell_to_latlng(int(c)) for c in distinct], dtype=float).reshape(-1, 2)
+    out_lat = centres[which, 0].reshape(lons.shape)
+    out_lon = centres[which, 1].reshape(lons.shape)
     return out_lon, out_lat

@@ -157,6 +157,7 @@ class Asset(ReviewedMixin, Base):
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_asset_city_source", "city_id", "source", "source_id", unique=True),
         Index("ix_asset_city_id_id", "city_id", "id"),
+        Index("idx_asset_geom", "geom", postgresql_using="spgist"),
         Index("ix_asset_status", "status", postgresql_where=text(NOT_APPROVED)),
         Index(
             "ix_asset_blurred_location",
@@ -173,7 +174,8 @@ class Asset(ReviewedMixin, Base):
     category: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
-    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # indexed with SP-GiST (idx_asset_geom below): it takes bulk-imported points faster than GiST (migration 0004)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
     # the centre of the asset's H3 cell: what people without planner rights see of individuals and sensitive assets
     blurred_location: Mapped[Any] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), nullable=False

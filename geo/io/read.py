@@ -414,7 +414,13 @@ def _read_gdal(
     return attributes, np.asarray(fids, dtype=np.int64), geometries, problems + geometry_problems
 
 
+# What pandas infers for a column that cannot hold arrays; only other columns are looked at value by value.
+_PLAIN_KINDS = frozenset({"string", "empty", "integer", "floating", "boolean", "bytes", "date", "datetime"})
+
+
 def _holds_arrays(values: np.ndarray) -> bool:
+    if pd.api.types.infer_dtype(values, skipna=True) in _PLAIN_KINDS:
+        return False
     return any(isinstance(v, np.ndarray) for v in values)
 
 

@@ -9,6 +9,9 @@ An import of half a million assets spent more time in row-by-row bookkeeping tha
   `ON DELETE CASCADE` foreign keys did.
 - `created_by` is an audit reference like `import_id` (migration 0003): a plain id, no foreign key.
 - Review status is only searched for entries waiting for review or rejected, so only those rows are indexed.
+- An asset's location is indexed with SP-GiST (a space-partitioning tree) instead of GiST: both answer the bounding
+  box searches the API and QGIS make, and SP-GiST takes new points several times faster (about 4 s against 10 s for
+  500,000 imported points on the development machine).
 - `ix_neighbourhood_city_id` repeats the first column of `uq_neighbourhood_city_code` and is dropped.
 - History: an import records the items it created as one `change` row per layer whose `item_ids` (an int4multirange)
   holds their ids, instead of one row per item. The version such a row names is the item as stored by the import; the
@@ -103,6 +106,8 @@ def upgrade() -> None:
         op.drop_index(f"ix_{table}_status", table_name=table)
         op.create_index(f"ix_{table}_status", table, ["status"], postgresql_where=sa.text(NOT_APPROVED))
     op.drop_index("ix_neighbourhood_city_id", table_name="neighbourhood")
+    op.drop_index("idx_asset_geom", table_name="asset", postgresql_using="gist")
+    op.create_index("idx_asset_geom", "asset", ["geom"], postgresql_using="spgist")
 
     op.alter_column("change", "item_id", existing_type=sa.Integer(), nullable=True)
     op.add_column("change", sa.Column("item_ids", postgresql.INT4MULTIRANGE(), nullable=True))
@@ -134,6 +139,8 @@ def downgrade() -> None:
     op.drop_column("change", "item_ids")
     op.alter_column("change", "item_id", existing_type=sa.Integer(), nullable=False)
 
+    op.drop_index("idx_asset_geom", table_name="asset", postgresql_using="spgist")
+    op.create_index("idx_asset_geom", "asset", ["geom"], postgresql_using="gist")
     op.create_index("ix_neighbourhood_city_id", "neighbourhood", ["city_id"])
     for table in REVIEWED:
         op.drop_index(f"ix_{table}_status", table_name=table)

@@ -227,8 +227,11 @@ def _prepare_session(db: Session) -> None:
 # ------------------------------------------------------------------------------------------- SQL pieces
 
 
-def _located(expression: str) -> str:
-    """The smallest neighbourhood of the city that covers a location (districts contain neighbourhoods)."""
+def _located(db: Session, ctx: LoadContext, expression: str) -> str:
+    """A join giving loc.id: the smallest neighbourhood of the city that covers a location (districts contain
+    neighbourhoods), or NULL; a city without neighbourhoods skips the search."""
+    if not db.scalar(text("SELECT EXISTS (SELECT 1 FROM neighbourhood WHERE city_id = :c)"), {"c": ctx.city_id}):
+        return "CROSS JOIN (SELECT NULL::int AS id) loc"
     return (
         "LEFT JOIN LATERAL (SELECT n.id FROM neighbourhood n WHERE n.city_id = :city_id AND "
         f"ST_Covers(n.geom, {expression}) ORDER BY ST_Area(n.geom), n.id LIMIT 1) loc ON true"
@@ -415,7 +418,7 @@ def load_assets(
     progress("upsert")
     key_match = "t.city_id = :city_id AND t.source = :source AND t.source_id = s.source_id"
     inserted = _match_existing(db, ctx, "asset", key_match)
-    source_from = f"{STAGE} s {_located('s.geom')}"
+    source_from = f"{STAGE} s {_located(db, ctx, 's.geom')}"
     sets = {
         column: _with_default(column) for field, (column, _t) in _ASSET_FIELDS.items() if field in ctx.mapped
     }
@@ -503,7 +506,7 @@ def load_needs(
     _copy(db, STAGE, stage)
     progress("upsert")
     inserted = _match_existing(db, ctx, "need", "t.city_id = :city_id AND t.source_ref = s.source_ref")
-    source_from = f"{STAGE} s {_located('ST_PointOnSurface(s.geom)')}"
+    source_from = f"{STAGE} s {_located(db, ctx, 'ST_PointOnSurface(s.geom)')}"
     sets = {
         column: _with_default(column) for field, (column, _t) in _NEED_FIELDS.items() if field in ctx.mapped
     }
