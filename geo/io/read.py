@@ -434,17 +434,15 @@ def _read_raw(
         return meta, fids, wkb, list(field_data)
     # The Arrow path reads about twice as fast; its columns are converted back to the numpy shapes above.
     meta, table = pyogrio.raw.read_arrow(path, layer=layer, encoding=encoding, return_fids=True)
-    fid_column = meta.get("fid_column") or "OGC_FID"
-    geometry_column = meta.get("geometry_name") or "wkb_geometry"
-    fids = (
-        table.column(fid_column).to_numpy() if fid_column in table.column_names else np.arange(table.num_rows)
-    )
-    wkb = (
-        table.column(geometry_column).to_numpy(zero_copy_only=False)
-        if geometry_column in table.column_names
-        else None
-    )
-    field_data = [_arrow_to_numpy(table.column(name)) for name in meta["fields"]]
+    # Columns by position, since a field may share its name with the FID column (GeoJSON's "id"): the FID first,
+    # then the fields in order, then the geometry when the layer has one.
+    n_fields = len(meta["fields"])
+    has_geometry = table.num_columns == n_fields + 2
+    if table.num_columns not in (n_fields + 1, n_fields + 2):
+        raise ValueError(f"unexpected Arrow columns {table.column_names} for fields {list(meta['fields'])}")
+    fids = table.column(0).to_numpy()
+    wkb = table.column(table.num_columns - 1).to_numpy(zero_copy_only=False) if has_geometry else None
+    field_data = [_arrow_to_numpy(table.column(1 + index)) for index in range(n_fields)]
     return meta, fids, wkb, field_data
 
 
