@@ -23,12 +23,17 @@ def blur_points(
     # looked up once per distinct cell, since points share cells.
     to_cell = h3.api.basic_int.latlng_to_cell
     cells = np.fromiter(
-        (to_cell(y, x, resolution) for x, y in zip(lons.ravel().tolist(), lats.ravel().tolist(), strict=True)),
+        (
+            to_cell(y, x, resolution)
+            for x, y in zip(lons.ravel().tolist(), lats.ravel().tolist(), strict=True)
+        ),
         dtype=np.uint64,
         count=lons.size,
     )
     distinct, which = np.unique(cells, return_inverse=True)
-    centres = np.array([h3.api.basic_int.cell_to_latlng(int(c)) for c in distinct], dtype=float).reshape(-1, 2)
+    centres = np.array([h3.api.basic_int.cell_to_latlng(int(c)) for c in distinct], dtype=float).reshape(
+        -1, 2
+    )
     out_lat = centres[which, 0].reshape(lons.shape)
     out_lon = centres[which, 1].reshape(lons.shape)
     return out_lon, out_lat

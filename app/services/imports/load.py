@@ -230,7 +230,9 @@ def _prepare_session(db: Session) -> None:
 def _located(db: Session, ctx: LoadContext, expression: str) -> str:
     """A join giving loc.id: the smallest neighbourhood of the city that covers a location (districts contain
     neighbourhoods), or NULL; a city without neighbourhoods skips the search."""
-    if not db.scalar(text("SELECT EXISTS (SELECT 1 FROM neighbourhood WHERE city_id = :c)"), {"c": ctx.city_id}):
+    if not db.scalar(
+        text("SELECT EXISTS (SELECT 1 FROM neighbourhood WHERE city_id = :c)"), {"c": ctx.city_id}
+    ):
         return "CROSS JOIN (SELECT NULL::int AS id) loc"
     return (
         "LEFT JOIN LATERAL (SELECT n.id FROM neighbourhood n WHERE n.city_id = :city_id AND "
