@@ -9,9 +9,9 @@ at the end, so the database named by ASSETMAP_DATABASE_URL is never touched beyo
 
 What each side does:
 - ours: `run_import` into a fresh city: read and check the file, repair geometries, map fields, blurred
-  locations (assets), COPY into a staging table, one INSERT ... SELECT ... ON CONFLICT upsert into the live
-  `asset` / `neighbourhood` table (with its indexes and foreign keys), neighbourhood lookup, and a history row
-  per item, in one transaction.
+  locations (assets), COPY into a staging table, existing items found by natural key, one UPDATE of the changed
+  ones and one INSERT ... SELECT of the new ones into the live `asset` / `neighbourhood` table (with its
+  indexes and checks), neighbourhood lookup, and the history, in one transaction.
 - ogr2ogr: `ogr2ogr -f PostgreSQL PG:... /vsizip/FILE.zip -nln bench_x -t_srs EPSG:4326 -makevalid -dim XY
   --config PG_USE_COPY YES` into a new table (with its GiST index); polygons add `-nlt PROMOTE_TO_MULTI`, points do
   not (they stay points, as our asset column is a Point).

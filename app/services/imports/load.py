@@ -1,7 +1,9 @@
-"""Bulk load of checked rows: COPY into a temporary staging table, then one INSERT ... SELECT ... ON CONFLICT.
+"""Bulk load of checked rows: COPY into a temporary staging table, then one UPDATE and one INSERT ... SELECT.
 
-Everything runs in the caller's transaction and is set-based: neighbourhoods are found from locations in SQL,
-service types and parents are linked with joins, and history rows are written with one INSERT ... SELECT.
+Everything runs in the caller's transaction and is set-based: staged rows are matched to existing items by natural
+key, changed items are updated (with a history row each, before and after), new ones are inserted (with one history
+row naming them all), neighbourhoods are found from locations in SQL, and service types and parents are linked with
+joins.
 Identifiers in the SQL come only from the allow-lists in this module; values are bound parameters or COPY data.
 """
 
