@@ -78,20 +78,23 @@ def decay_weight(
     """Distance-decay weight f(d) in [0, 1] for distances in metres (0 beyond `radius_m`); see module doc."""
     radius_m = check_radius_m(radius_m)
     d = np.asarray(distance_m, dtype=np.float64)
-    inside = d <= radius_m
     if decay == "none":
-        return inside.astype(np.float64)
+        return (d <= radius_m).astype(np.float64)
     if decay == "gaussian":
         raw = (np.exp(-0.5 * (d / radius_m) ** 2) - _EXP_HALF) / (1.0 - _EXP_HALF)
-        return np.where(inside, np.maximum(raw, 0.0), 0.0)
+        return np.where(d <= radius_m, np.maximum(raw, 0.0), 0.0)
     if decay == "step":
         zones = step_zones_for(radius_m, step_zones_m)
-        weights = np.append(_check_step_weights(step_weights, len(zones)), 0.0)
-        # Zone index = number of bounds strictly below d, so a distance equal to a bound belongs to that zone.
-        zone = np.zeros(d.shape, dtype=np.int8)
+        weights = _check_step_weights(step_weights, len(zones))
+        # Zone of d = number of bounds strictly below it, so a distance equal to a bound belongs to that zone;
+        # counted here as len(zones) minus the bounds at or above d. Beyond the last zone (which ends at or
+        # before r) and NaN count no bound at or above and take the weight 0 put first in the lookup.
+        at_or_above = np.zeros(d.shape, dtype=np.uint8 if len(zones) < 256 else np.intp)
+        test = np.empty(d.shape, dtype=np.bool_)
         for bound in zones:
-            zone += d > bound
-        return np.where(inside, weights[zone], 0.0)
+            at_or_above += np.less_equal(d, bound, out=test)
+        lookup = np.append(0.0, weights[::-1])
+        return np.take(lookup, at_or_above, out=np.empty(d.shape), mode="clip")
     raise AnalysisInputError(f"unknown decay {decay!r}: use one of {', '.join(DECAYS)}")
 
 
@@ -141,7 +144,8 @@ def e2sfca(
     if decay not in DECAYS:
         raise AnalysisInputError(f"unknown decay {decay!r}: use one of {', '.join(DECAYS)}")
     need = np.asarray(need, dtype=np.float64)
-    if need.shape != (len(units_xy),) or not np.isfinite(need).all() or (need < 0).any():
+    # min >= 0 fails for NaN or a negative value, and a finite max rules out inf: no temporary arrays.
+    if need.shape != (len(units_xy),) or (need.size and not (need.min() >= 0 and np.isfinite(need.max()))):
         raise AnalysisInputError("need must be one number >= 0 per demand unit")
     supply, unknown = capacity_in_use(capacity)
     if supply.shape != (len(assets_xy),):

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from geo.crs import AnalysisInputError, require_projected
+from geo.reach_grid import grid_pairs
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -90,15 +91,64 @@ def nearest_distance_m(units_xy: FloatArray, assets_xy: FloatArray) -> tuple[Flo
 
 
 def pairs_within(units_xy: FloatArray, assets_xy: FloatArray, radius_m: float) -> ReachPairs:
-    """All (unit, asset) pairs at most `radius_m` metres apart (ties included), from projected x/y arrays."""
+    """All (unit, asset) pairs at most `radius_m` metres apart (ties included), from projected x/y arrays.
+
+    Found by a grid over the smaller of the two sets (geo.reach_grid): pairs come sorted by unit, then asset
+    (by asset, then unit, when there are more assets than units). Inputs a grid does not suit (non-finite
+    coordinates, extreme extents) go to a KD-tree search, whose pairs come grouped by chunk of units. The
+    order is always the same for the same input.
+    """
     radius_m = check_radius_m(radius_m)
     empty = ReachPairs(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0))
     if len(units_xy) == 0 or len(assets_xy) == 0:
         return empty
+    units_xy = np.asarray(units_xy, dtype=np.float64)
+    assets_xy = np.asarray(assets_xy, dtype=np.float64)
+    reach_m = radius_m + _search_band_m(radius_m)
+    if len(assets_xy) <= len(units_xy):
+        found = grid_pairs(units_xy, assets_xy, reach_m)
+        if found is not None:
+            unit_i, asset_j, dist = found
+    else:
+        found = grid_pairs(assets_xy, units_xy, reach_m)
+        if found is not None:
+            asset_j, unit_i, dist = found
+    if found is None:
+        return _kdtree_pairs(units_xy, assets_xy, radius_m)
+    np.sqrt(dist, out=dist)
+    return _settle_edge(units_xy, assets_xy, radius_m, unit_i, asset_j, dist)
+
+
+def _search_band_m(radius_m: float) -> float:
+    # Searches run a hair wider than the radius; pairs that close to the radius get their distance from
+    # distances_m, so a tie is decided exactly as the nearest-asset query decides it.
+    return radius_m * 1e-9 + 1e-6
+
+
+def _settle_edge(
+    units_xy: FloatArray,
+    assets_xy: FloatArray,
+    radius_m: float,
+    unit_i: NDArray[np.int32],
+    asset_j: NDArray[np.int32],
+    dist: FloatArray,
+) -> ReachPairs:
+    """Pairs found within the radius plus the search band: recompute the distance of those near the radius
+    with distances_m (in place) and drop the ones it puts beyond."""
+    band_m = _search_band_m(radius_m)
+    near_edge = np.flatnonzero(dist >= radius_m - band_m)
+    if near_edge.size:
+        dist[near_edge] = distances_m(units_xy[unit_i[near_edge]], assets_xy[asset_j[near_edge]])
+        if (dist[near_edge] > radius_m).any():
+            keep = dist <= radius_m
+            unit_i, asset_j, dist = unit_i[keep], asset_j[keep], dist[keep]
+    return ReachPairs(unit_i, asset_j, dist)
+
+
+def _kdtree_pairs(units_xy: FloatArray, assets_xy: FloatArray, radius_m: float) -> ReachPairs:
+    """pairs_within by two KD-trees (assets, then units chunk by chunk) and scipy's sparse distance matrix."""
     asset_tree = cKDTree(assets_xy, **_TREE_OPTIONS)
-    # Search a hair wider than the radius; pairs that close to the radius get their distance from distances_m,
-    # so a tie is decided exactly as the nearest-asset query decides it.
-    band_m = radius_m * 1e-9 + 1e-6
+    band_m = _search_band_m(radius_m)
     parts_i, parts_j, parts_d = [], [], []
     for start in range(0, len(units_xy), _PAIR_CHUNK_UNITS):
         chunk = units_xy[start : start + _PAIR_CHUNK_UNITS]
@@ -107,15 +157,11 @@ def pairs_within(units_xy: FloatArray, assets_xy: FloatArray, radius_m: float) -
         unit_i = found["i"].astype(np.int32) + np.int32(start)
         asset_j = found["j"].astype(np.int32)
         dist = found["v"].copy()
-        near_edge = np.flatnonzero(dist >= radius_m - band_m)
-        dist[near_edge] = distances_m(units_xy[unit_i[near_edge]], assets_xy[asset_j[near_edge]])
         del found
-        if near_edge.size and (dist[near_edge] > radius_m).any():
-            keep = dist <= radius_m
-            unit_i, asset_j, dist = unit_i[keep], asset_j[keep], dist[keep]
-        parts_i.append(unit_i)
-        parts_j.append(asset_j)
-        parts_d.append(dist)
+        part = _settle_edge(units_xy, assets_xy, radius_m, unit_i, asset_j, dist)
+        parts_i.append(part.unit_index)
+        parts_j.append(part.asset_index)
+        parts_d.append(part.distance_m)
     # Grouped by unit chunk; the order within a chunk is the KD-tree's (deterministic for the same input).
     if len(parts_i) == 1:
         return ReachPairs(parts_i[0], parts_j[0], parts_d[0])

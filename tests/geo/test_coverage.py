@@ -45,6 +45,72 @@ def test_pairs_match_a_brute_force_count() -> None:
     assert len(pairs) == len(expected)
 
 
+def _brute_pairs(units: np.ndarray, assets: np.ndarray, radius: float) -> dict[tuple[int, int], float]:
+    full = np.hypot(units[:, None, 0] - assets[None, :, 0], units[:, None, 1] - assets[None, :, 1])
+    return {(int(i), int(j)): float(full[i, j]) for i, j in zip(*np.nonzero(full <= radius), strict=True)}
+
+
+@pytest.mark.parametrize(
+    ("n_units", "n_assets", "radius", "layout"),
+    [
+        (2_000, 50, 300.0, "uniform"),  # grid over the assets
+        (60, 3_000, 800.0, "uniform"),  # more assets than units: grid over the units
+        (40_000, 200, 150.0, "clustered"),  # several chunks of units, dense clusters
+        (1_500, 1_500, 5.0, "lattice"),  # many pairs at exactly the radius
+        (500, 80, 2_000.0, "utm"),  # UTM-sized coordinates, radius wider than most gaps
+        (300, 30, 1e-3, "uniform"),  # a radius far below the spacing: hardly any pairs
+    ],
+)
+def test_pairs_equal_brute_force_in_every_shape(
+    n_units: int, n_assets: int, radius: float, layout: str
+) -> None:
+    rng = np.random.default_rng(n_units + n_assets)
+    if layout == "lattice":
+        # Points on a 5 m lattice: neighbours sit exactly 5 m apart, so ties decide most pairs.
+        grid = np.stack(np.meshgrid(np.arange(40), np.arange(40)), axis=-1).reshape(-1, 2) * 5.0
+        units, assets = (
+            grid[rng.permutation(len(grid))[:n_units]],
+            grid[rng.permutation(len(grid))[:n_assets]],
+        )
+    elif layout == "clustered":
+        centres = rng.uniform(0, 20_000, size=(12, 2))
+        units = centres[rng.integers(0, 12, n_units)] + rng.normal(0, 400, size=(n_units, 2))
+        assets = rng.uniform(0, 20_000, size=(n_assets, 2))
+    elif layout == "utm":
+        offset = np.array([390_000.0, 5_810_000.0])
+        units = rng.uniform(0, 10_000, size=(n_units, 2)) + offset
+        assets = rng.uniform(0, 10_000, size=(n_assets, 2)) + offset
+    else:
+        units = rng.uniform(0, 10_000, size=(n_units, 2))
+        assets = rng.uniform(0, 10_000, size=(n_assets, 2))
+    pairs = pairs_within(units, assets, radius)
+    found = dict(
+        zip(
+            zip(pairs.unit_index.tolist(), pairs.asset_index.tolist(), strict=True),
+            pairs.distance_m.tolist(),
+            strict=True,
+        )
+    )
+    expected = _brute_pairs(units, assets, radius)
+    assert len(found) == len(pairs)  # no pair twice
+    assert found.keys() == expected.keys()
+    assert np.allclose([found[k] for k in expected], list(expected.values()), rtol=0, atol=1e-9)
+    assert pairs.unit_index.dtype == np.int32 and pairs.asset_index.dtype == np.int32
+    # The same input gives the same pairs in the same order.
+    again = pairs_within(units, assets, radius)
+    assert np.array_equal(again.unit_index, pairs.unit_index)
+    assert np.array_equal(again.asset_index, pairs.asset_index)
+
+
+def test_pairs_of_points_beyond_any_grid_still_equal_brute_force() -> None:
+    # Coordinates so far apart that no grid of cells fits: the KD-tree search answers instead.
+    units = np.array([[0.0, 0.0], [1e15, 1e15], [3.0, 4.0]])
+    assets = np.array([[0.0, 5.0], [1e15, 1e15 + 5.0]])
+    pairs = pairs_within(units, assets, 5.0)
+    found = set(zip(pairs.unit_index.tolist(), pairs.asset_index.tolist(), strict=True))
+    assert found == set(_brute_pairs(units, assets, 5.0))
+
+
 def test_radius_must_be_positive() -> None:
     with pytest.raises(AnalysisInputError, match="radius_m"):
         pairs_within(np.zeros((1, 2)), np.zeros((1, 2)), 0.0)
