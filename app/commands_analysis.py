@@ -247,6 +247,28 @@ def what_if_command(
         )
 
 
+@cli.command("prune-runs")
+def prune_runs_command(
+    older_than_days: Annotated[
+        float,
+        typer.Option("--older-than-days", help="delete finished runs created more than this many days ago"),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only count them")] = False,
+) -> None:
+    """Delete old finished analysis runs and their demand cells (queued and running ones are kept)."""
+    import datetime as dt
+
+    from app.db.session import session_scope
+    from app.services.analysis import runs
+
+    with _readable_errors(), session_scope(_settings()) as db:
+        count = runs.prune_runs(db, dt.timedelta(days=older_than_days), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    console.print(
+        f"{verb} {count:,} finished analysis runs older than {older_than_days:g} days", highlight=False
+    )
+
+
 @cli.command("map")
 def map_command(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write, e.g. gaps.html")],

@@ -13,12 +13,14 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.db.session import create_db_engine, create_session_factory
 from app.errors import AssetmapError
 from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
+from app.services.analysis import runs
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from geo.io import configure_gdal_safely
 from geo.render import use_local_assets
@@ -45,11 +47,44 @@ def content_security_policy(settings: Settings, script_sources: Sequence[str] = 
     )
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser opening a page (not the API) gets errors as a page; API clients always get JSON."""
+    path = request.url.path
+    if path.startswith(("/api/", "/docs", "/openapi")) or request.method not in ("GET", "HEAD"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _error_page(request: Request, status_code: int, detail: str) -> Response:
+    from http import HTTPStatus
+
+    from app.routers.pages import templates
+
+    request.state.script_sources = ()  # the page runs no script
+    title = HTTPStatus(status_code).phrase if status_code in HTTPStatus._value2member_map_ else "Error"
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"viewer": None, "title": title, "detail": detail, "status_code": status_code},
+        status_code=status_code,
+    )
+
+
 def add_exception_handlers(app: FastAPI) -> None:
-    """Map the domain error tree to status codes; a 500 never carries SQL or a stack trace."""
+    """Map the domain error tree to status codes; a 500 never carries SQL or a stack trace. Page requests from a
+    browser get the same message as an HTML page."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_page(request):
+            detail = "there is no such page" if exc.status_code == 404 else str(exc.detail)
+            return _error_page(request, exc.status_code, detail)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(AssetmapError)
-    async def domain_error(request: Request, exc: AssetmapError) -> JSONResponse:
+    async def domain_error(request: Request, exc: AssetmapError) -> Response:
+        if _wants_page(request):
+            return _error_page(request, exc.status_code, exc.detail)
         body: dict[str, object] = {"detail": exc.detail}
         if exc.field:
             body["field"] = exc.field
@@ -58,7 +93,7 @@ def add_exception_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {
                 "field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")),
@@ -68,6 +103,8 @@ def add_exception_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         summary = "; ".join(f"{e['field'] or e['location']}: {e['problem']}" for e in errors)
+        if _wants_page(request):
+            return _error_page(request, 422, summary)
         return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
 
     @app.exception_handler(DataError)
@@ -79,13 +116,13 @@ def add_exception_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path)
-        return JSONResponse(
-            {"detail": f"internal error; the server log has the details under reference {reference}"},
-            status_code=500,
-        )
+        detail = f"internal error; the server log has the details under reference {reference}"
+        if _wants_page(request):
+            return _error_page(request, 500, detail)
+        return JSONResponse({"detail": detail}, status_code=500)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -97,6 +134,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_db_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_session_factory(engine)
+        try:
+            runs.resume_unfinished_runs(app.state.sessionmaker, settings)
+        except OperationalError:
+            log.warning("could not look for unfinished analysis runs: the database is not reachable yet")
         try:
             yield
         finally:

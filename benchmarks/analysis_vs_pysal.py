@@ -8,8 +8,8 @@ E2SFCA (step decay: zones r/3, 2r/3, r with weights 1, 0.68, 0.22) against PySAL
 UTM 33N: clustered demand units with need weights and sites with capacities (5 % zero, i.e. closed).
 
 Timing rules (stated, so the ratios can be read right):
-- Ours runs from coordinates: the KD-tree pair search is inside our time (best of 3 runs).
-- `access` needs a long pandas table of (origin, dest, cost) pairs; we build it with our KD-tree and do NOT count
+- Ours runs from coordinates: the pair search (geo.coverage.pairs_within) is inside our time (best of 3 runs).
+- `access` needs a long pandas table of (origin, dest, cost) pairs; we build it with pairs_within and do NOT count
   that build in its time (it is printed separately). Its time is the `Access(...)` set-up plus `two_stage_fca`.
 - `spopt` needs a dense cost matrix; scipy's cdist builds it and is NOT counted; its time is
   `MCLP.from_cost_matrix` plus `solve`.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, text, update
 from sqlalchemy.orm import Session
 
 from app.db.models import AnalysisRun, City
@@ -19,6 +19,7 @@ from app.main import create_app
 from app.policy import Principal
 from app.schemas.analysis import RunCreate
 from app.services import analysis
+from app.services.analysis import runs
 from tests.app.helpers import create_asset
 from tests.conftest import Berlin
 
@@ -511,3 +512,51 @@ def test_a_background_run_can_be_polled_until_it_has_finished(berlin: Berlin) ->
         with berlin.engine.begin() as conn:
             conn.execute(delete(AnalysisRun).where(AnalysisRun.id.in_(created)))
             conn.execute(delete(City).where(City.id.in_(cities)))
+
+
+class _Stopped:
+    """An executor that drops what it is given: the server stopped before its worker began."""
+
+    def submit(self, *args: Any) -> None:
+        return None
+
+
+def test_runs_left_unfinished_when_a_server_stopped_are_computed_when_one_starts(
+    berlin: Berlin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created: list[int] = []
+    try:
+        with monkeypatch.context() as stopped:
+            stopped.setattr(runs, "_executor", lambda: _Stopped())
+            with TestClient(create_app(berlin.settings)) as client:
+                for _ in range(3):
+                    response = client.post(
+                        "/api/analysis/runs",
+                        json={**CHILDCARE, "background": True},
+                        headers=berlin.headers("planner"),
+                    )
+                    assert response.status_code == 202, response.text
+                    created.append(response.json()["id"])
+        queued, interrupted, elsewhere = created
+        with berlin.engine.begin() as conn:
+            # One worker stopped mid-run; another, in a server still up, is computing the third run.
+            conn.execute(
+                update(AnalysisRun)
+                .where(AnalysisRun.id.in_([interrupted, elsewhere]))
+                .values(status="running")
+            )
+        with berlin.engine.connect() as other_server:
+            other_server.execute(
+                text("SELECT pg_advisory_lock(:s, :r)"), {"s": runs._RUN_LOCKS, "r": elsewhere}
+            )
+            other_server.commit()
+            with TestClient(create_app(berlin.settings)) as client:
+                for run_id in (queued, interrupted):
+                    run = wait_for(client, run_id, seconds=60)
+                    assert run["status"] == "succeeded", run
+                    assert round(100 * run["totals"]["covered_share"], 2) == 51.18
+                # The run another server holds is left to it.
+                assert client.get(f"/api/analysis/runs/{elsewhere}").json()["status"] == "running"
+    finally:
+        with berlin.engine.begin() as conn:
+            conn.execute(delete(AnalysisRun).where(AnalysisRun.id.in_(created)))

@@ -10,11 +10,11 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text, update
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.db.models import AnalysisRun
+from app.db.models import AnalysisCell, AnalysisRun
 from tests.app.test_analysis_api import LONE_KINDERGARTEN, TOP_UNMET_CODES, asset_id_named, start_run
 from tests.app.test_analysis_maps import LEGEND, neighbourhood_layer
 from tests.conftest import Berlin
@@ -142,3 +142,55 @@ def test_errors_are_one_readable_line_and_exit_code_1(
     assert result.exit_code == 1, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
+
+
+def test_prune_runs_deletes_old_finished_runs_and_their_cells_only(
+    assetmap: CliRunner, berlin: Berlin
+) -> None:
+    first = int(
+        re.findall(r"run (\d+)", invoke(assetmap, "analyse", "--city", "Berlin", "--service", "childcare"))[0]
+    )
+    second = int(
+        re.findall(
+            r"run (\d+)", invoke(assetmap, "analyse", "--city", "Berlin", "--service", "older-people")
+        )[0]
+    )
+    with berlin.engine.begin() as conn:
+        # The first run is 40 days old; a copy of it, as old, is still queued.
+        conn.execute(
+            update(AnalysisRun)
+            .where(AnalysisRun.id == first)
+            .values(created_at=func.now() - text("interval '40 days'"))
+        )
+        queued = conn.execute(
+            text(
+                "INSERT INTO analysis_run (city_id, service_type_id, status, params, created_at) "
+                "SELECT city_id, service_type_id, 'pending', params, created_at FROM analysis_run WHERE id = :r "
+                "RETURNING id"
+            ),
+            {"r": first},
+        ).scalar_one()
+        cells = conn.execute(
+            select(func.count()).select_from(AnalysisCell).where(AnalysisCell.run_id == first)
+        ).scalar_one()
+    assert cells > 0
+    assert "would delete 1 finished analysis runs older than 30 days" in invoke(
+        assetmap, "prune-runs", "--older-than-days", "30", "--dry-run"
+    )
+    assert "deleted 1 finished analysis runs older than 30 days" in invoke(
+        assetmap, "prune-runs", "--older-than-days", "30"
+    )
+    with berlin.engine.begin() as conn:
+        left = set(
+            conn.execute(select(AnalysisRun.id).where(AnalysisRun.id.in_([first, second, queued]))).scalars()
+        )
+        assert left == {second, queued}
+        assert (
+            conn.execute(
+                select(func.count()).select_from(AnalysisCell).where(AnalysisCell.run_id == first)
+            ).scalar_one()
+            == 0
+        )
+        conn.execute(delete(AnalysisRun).where(AnalysisRun.id == queued))
+    refused = assetmap.invoke(cli, ["prune-runs", "--older-than-days", "0"])
+    assert refused.exit_code != 0 and "more than zero days" in refused.output

@@ -64,6 +64,35 @@ def test_unknown_neighbourhood_is_404(client: TestClient) -> None:
     assert "no neighbourhood 999999" in response.json()["detail"]
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_gets_errors_on_pages_as_a_page_and_api_clients_as_json(client: TestClient) -> None:
+    page = client.get("/maps/neighbourhoods/999999", headers=BROWSER)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Not Found</h1>" in page.text and "no neighbourhood 999999" in page.text
+    assert script_policy(page) == "'self'" and "<script" not in page.text
+    # A city name typed into the address bar comes back escaped.
+    hostile = client.get(
+        "/maps/gaps", params={"city": "<img src=x onerror=alert(1)>", "service": "childcare"}, headers=BROWSER
+    )
+    assert hostile.status_code == 404 and hostile.headers["content-type"].startswith("text/html")
+    assert "<img" not in hostile.text and "&lt;img src=x onerror=alert(1)&gt;" in hostile.text
+    # A bad query parameter and a page that does not exist are pages too.
+    bad = client.get(
+        "/maps/gaps", params={"city": "Berlin", "service": "childcare", "run": "x"}, headers=BROWSER
+    )
+    assert (
+        bad.status_code == 422 and "run" in bad.text and bad.headers["content-type"].startswith("text/html")
+    )
+    missing = client.get("/maps/nowhere", headers=BROWSER)
+    assert missing.status_code == 404 and "there is no such page" in missing.text
+    # The API answers in JSON whatever the client accepts.
+    api = client.get("/api/neighbourhoods/999999", headers=BROWSER)
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+    assert client.get("/api/nowhere", headers=BROWSER).json() == {"detail": "Not Found"}
+
+
 def test_hostile_neighbourhood_name_is_escaped_in_the_profile(client: TestClient, berlin: Berlin) -> None:
     square = [[9.0, 49.0], [9.01, 49.0], [9.01, 49.01], [9.0, 49.01], [9.0, 49.0]]
     created = client.post(

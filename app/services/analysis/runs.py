@@ -24,7 +24,7 @@ from typing import Any
 import h3
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.db.models import AnalysisRun, City, ServiceType
@@ -522,11 +522,56 @@ def _executor() -> ThreadPoolExecutor:
         return _EXECUTOR
 
 
-def execute_run(session_factory: SessionFactory, settings: Settings, run_id: int) -> None:
-    """Compute a queued run in its own session: pending -> running -> succeeded or failed (each state committed)."""
+# Session-level advisory locks (this key space, the run id) mark the runs a worker is computing.
+_RUN_LOCKS = 0x414D
+
+
+@contextmanager
+def _computing(db: Session, run_id: int) -> Iterator[bool]:
+    """Hold a run's lock, on a connection of its own, while this worker computes it; False when a worker of this
+    or another process holds it. The lock goes with the connection, so a stopped process holds none."""
+    bind = db.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with engine.connect() as conn:
+        key = {"space": _RUN_LOCKS, "run": run_id}
+        held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:space, :run)"), key))
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute(text("SELECT pg_advisory_unlock(:space, :run)"), key)
+                conn.commit()
+
+
+def resume_unfinished_runs(session_factory: SessionFactory, settings: Settings) -> int:
+    """Queue again the runs left pending or running when a server stopped (workers are threads of the process that
+    queued a run); runs another process is still computing are skipped by execute_run. Returns how many."""
     with session_factory() as db:
+        run_ids = list(
+            db.scalars(
+                select(AnalysisRun.id)
+                .where(AnalysisRun.status.in_(("pending", "running")))
+                .order_by(AnalysisRun.id)
+            )
+        )
+    for run_id in run_ids:
+        _executor().submit(execute_run, session_factory, settings, run_id)
+    if run_ids:
+        log.info("queued %d unfinished analysis runs again", len(run_ids))
+    return len(run_ids)
+
+
+def execute_run(session_factory: SessionFactory, settings: Settings, run_id: int) -> None:
+    """Compute a queued run in its own session: pending -> running -> succeeded or failed (each state committed).
+
+    A run found running while its lock is free was left by a worker that stopped: it is computed again.
+    """
+    with session_factory() as db, _computing(db, run_id) as mine:
+        if not mine:
+            return  # another worker is computing it
         run = db.get(AnalysisRun, run_id, with_for_update=True)
-        if run is None or run.status != "pending":
+        if run is None or run.status not in ("pending", "running"):
             return
         run.status = "running"
         db.commit()  # visible to pollers while the computation runs
@@ -553,6 +598,21 @@ def execute_run(session_factory: SessionFactory, settings: Settings, run_id: int
                 failed.error = message
                 failed.finished_at = func.now()
                 db.commit()
+
+
+def prune_runs(db: Session, older_than: dt.timedelta, *, dry_run: bool = False) -> int:
+    """Delete finished runs (succeeded or failed) created more than `older_than` ago, with their demand cells;
+    runs still queued or computing are kept. Returns how many were (or, on a dry run, would be) deleted."""
+    if older_than <= dt.timedelta(0):
+        raise InvalidInput("the age must be more than zero days", field="older_than_days")
+    old = (AnalysisRun.status.in_(("succeeded", "failed"))) & (
+        AnalysisRun.created_at < func.now() - older_than
+    )
+    if dry_run:
+        return int(db.scalar(select(func.count()).select_from(AnalysisRun).where(old)) or 0)
+    deleted = db.scalars(delete(AnalysisRun).where(old).returning(AnalysisRun.id)).all()
+    db.commit()
+    return len(deleted)
 
 
 def visible_run(db: Session, principal: Principal, run_id: int, *, lock: bool = False) -> AnalysisRun:
