@@ -67,15 +67,12 @@ _OPEN_POPUP = """
 
 
 def served(live: LiveApp, path: str, role: str) -> None:
-    """Wait while the page says its analysis is running (202); skip when the route does not exist yet."""
+    """Wait while the page says its analysis is running (202), then require the page."""
     deadline = time.monotonic() + 300
     response = live.api("GET", path, role)
     while response.status_code == 202 and time.monotonic() < deadline:
         time.sleep(2)
         response = live.api("GET", path, role)
-    unknown_path = response.status_code == 404 and response.json().get("detail") == "Not Found"
-    if unknown_path:  # FastAPI's own answer for a path no route serves
-        pytest.skip(f"{path.split('?')[0]} is not served yet: the analysis pages are built separately")
     assert response.status_code == 200, response.text[:500]
 
 

@@ -126,4 +126,6 @@ def test_import_page_refuses_readers_without_import_rights(tabs: Tabs, live_app:
     tab = tabs.get("planner")
     response = tab.page.goto(live_app.base_url + "/maps/import")
     assert response.status == 403
-    assert "your role (planner)" in response.json()["detail"]
+    # The browser gets the refusal as a page that says why.
+    assert tab.page.locator("h1").inner_text() == "Forbidden"
+    assert "your role (planner)" in tab.page.locator(".error-detail").inner_text()
