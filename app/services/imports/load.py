@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db.models import Asset, Need, Neighbourhood, Resource
+from geo.locate import NO_AREA, anchor_points, smallest_covering
 
 STAGE = "import_stage"
 DONE = "import_done"
@@ -229,17 +230,28 @@ def _prepare_session(db: Session) -> None:
 # ------------------------------------------------------------------------------------------- SQL pieces
 
 
-def _located(db: Session, ctx: LoadContext, expression: str) -> str:
-    """A join giving loc.id: the smallest neighbourhood of the city that covers a location (districts contain
-    neighbourhoods), or NULL; a city without neighbourhoods skips the search."""
-    if not db.scalar(
-        text("SELECT EXISTS (SELECT 1 FROM neighbourhood WHERE city_id = :c)"), {"c": ctx.city_id}
-    ):
-        return "CROSS JOIN (SELECT NULL::int AS id) loc"
-    return (
-        "LEFT JOIN LATERAL (SELECT n.id FROM neighbourhood n WHERE n.city_id = :city_id AND "
-        f"ST_Covers(n.geom, {expression}) ORDER BY ST_Area(n.geom), n.id LIMIT 1) loc ON true"
-    )
+def _city_areas(db: Session, city_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The city's neighbourhoods (and districts) as shapely geometries with their ids."""
+    rows = db.execute(
+        text("SELECT id, ST_AsBinary(geom) FROM neighbourhood WHERE city_id = :c ORDER BY id"), {"c": city_id}
+    ).all()
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    return shapely.from_wkb([bytes(row[1]) for row in rows]), ids
+
+
+def _neighbourhood_ids(db: Session, city_id: int, geometries: np.ndarray, index: pd.Index) -> pd.Series:
+    """Each location's neighbourhood: the smallest area of the city covering it (a point on an area's surface for
+    areas), found in one query over the city's areas (geo.locate) rather than one search per row in SQL."""
+    areas, ids = _city_areas(db, city_id)
+    found = smallest_covering(anchor_points(geometries), areas, ids)
+    return pd.Series(_nullable_ids(found), index=index)
+
+
+def _nullable_ids(found: np.ndarray) -> Any:
+    """Neighbourhood ids with NO_AREA as missing (a nullable integer array, NULL in COPY)."""
+    values = pd.array(found, dtype="Int64")
+    values[found == NO_AREA] = pd.NA
+    return values
 
 
 _CURRENT_SLUGS = (
@@ -405,12 +417,14 @@ def load_assets(
         stage[column] = _stage_value(rows[field], sql_type)
     stage["geom"] = points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
     stage["blurred_location"] = points_ewkb_hex(rows["blur_lon"].to_numpy(), rows["blur_lat"].to_numpy())
+    stage["neighbourhood_id"] = _neighbourhood_ids(db, ctx.city_id, geometries, rows.index)
     link_services = service_type_ids is not None and "service_types" in ctx.mapped
     stage_types = [
         ("source_id", "text"),
         *_ASSET_FIELDS.values(),
         ("geom", "geometry"),
         ("blurred_location", "geometry"),
+        ("neighbourhood_id", "int"),
     ]
     if link_services:
         assert service_type_ids is not None
@@ -422,11 +436,11 @@ def load_assets(
     progress("upsert")
     key_match = "t.city_id = :city_id AND t.source = :source AND t.source_id = s.source_id"
     inserted = _match_existing(db, ctx, "asset", key_match)
-    source_from = f"{STAGE} s {_located(db, ctx, 's.geom')}"
+    source_from = f"{STAGE} s"
     sets = {
         column: _with_default(column) for field, (column, _t) in _ASSET_FIELDS.items() if field in ctx.mapped
     }
-    sets["neighbourhood_id"] = "loc.id"
+    sets["neighbourhood_id"] = "s.neighbourhood_id"
     compare_old = ["ST_AsBinary(t.geom)", "ST_AsBinary(t.blurred_location)"]
     compare_new = ["ST_AsBinary(s.geom)", "ST_AsBinary(s.blurred_location)"]
     if link_services:
@@ -455,7 +469,7 @@ def load_assets(
     columns = {column: _with_default(column) for column, _t in _ASSET_FIELDS.values()}
     values = {
         "city_id": ":city_id",
-        "neighbourhood_id": "loc.id",
+        "neighbourhood_id": "s.neighbourhood_id",
         **columns,
         "geom": "s.geom",
         "blurred_location": "s.blurred_location",
@@ -506,15 +520,19 @@ def load_needs(
         values = service_type_ids if field == "service_type" else rows[field]
         stage[column] = _stage_value(values, sql_type)
     stage["geom"] = geometries_ewkb_hex(rows.geometry.to_numpy())
-    _create_work_tables(db, [("source_ref", "text"), *_NEED_FIELDS.values(), ("geom", "geometry")])
+    stage["neighbourhood_id"] = _neighbourhood_ids(db, ctx.city_id, rows.geometry.to_numpy(), rows.index)
+    _create_work_tables(
+        db,
+        [("source_ref", "text"), *_NEED_FIELDS.values(), ("geom", "geometry"), ("neighbourhood_id", "int")],
+    )
     _copy(db, STAGE, stage)
     progress("upsert")
     inserted = _match_existing(db, ctx, "need", "t.city_id = :city_id AND t.source_ref = s.source_ref")
-    source_from = f"{STAGE} s {_located(db, ctx, 'ST_PointOnSurface(s.geom)')}"
+    source_from = f"{STAGE} s"
     sets = {
         column: _with_default(column) for field, (column, _t) in _NEED_FIELDS.items() if field in ctx.mapped
     }
-    sets |= {"neighbourhood_id": "loc.id"}
+    sets |= {"neighbourhood_id": "s.neighbourhood_id"}
     _update_changed(
         db,
         ctx,
@@ -530,7 +548,7 @@ def load_needs(
     updated = _updated_count(db)
     values = {
         "city_id": ":city_id",
-        "neighbourhood_id": "loc.id",
+        "neighbourhood_id": "s.neighbourhood_id",
         **{column: _with_default(column) for column, _t in _NEED_FIELDS.values()},
         "geom": "s.geom",
         "source_ref": "s.source_ref",
@@ -703,21 +721,31 @@ def load_neighbourhoods(
 
 def _relocate(db: Session, city_id: int) -> tuple[int, int]:
     """Boundaries changed: give the city's assets and needs the neighbourhood their location now falls in."""
+    areas, ids = _city_areas(db, city_id)
     moved = []
-    for table, where in (("asset", "a.geom"), ("need", "ST_PointOnSurface(a.geom)")):
-        result = db.execute(
-            text(
-                f"""
-                WITH located AS (
-                    SELECT a.id, (SELECT n.id FROM neighbourhood n WHERE n.city_id = a.city_id
-                                  AND ST_Covers(n.geom, {where}) ORDER BY ST_Area(n.geom), n.id LIMIT 1) AS nid
-                    FROM {table} a WHERE a.city_id = :city_id
-                )
-                UPDATE {table} t SET neighbourhood_id = l.nid FROM located l
-                WHERE t.id = l.id AND t.neighbourhood_id IS DISTINCT FROM l.nid
-                """
-            ),
-            {"city_id": city_id},
+    for table in ("asset", "need"):
+        items = db.execute(
+            text(f"SELECT id, neighbourhood_id, ST_AsBinary(geom) FROM {table} WHERE city_id = :c"),
+            {"c": city_id},
+        ).all()
+        item_ids = np.array([row[0] for row in items], dtype=np.int64)
+        current = np.array([NO_AREA if row[1] is None else row[1] for row in items], dtype=np.int64)
+        found = smallest_covering(
+            anchor_points(shapely.from_wkb([bytes(row[2]) for row in items])), areas, ids
         )
+        changed = np.flatnonzero(found != current)
+        if not len(changed):
+            moved.append(0)
+            continue
+        db.execute(text("CREATE TEMP TABLE import_relocated (id int, nid int) ON COMMIT DROP"))
+        _copy(
+            db,
+            "import_relocated",
+            pd.DataFrame({"id": item_ids[changed], "nid": _nullable_ids(found[changed])}),
+        )
+        result = db.execute(
+            text(f"UPDATE {table} t SET neighbourhood_id = r.nid FROM import_relocated r WHERE t.id = r.id")
+        )
+        db.execute(text("DROP TABLE import_relocated"))
         moved.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
     return moved[0], moved[1]
