@@ -395,6 +395,10 @@ def _updated_count(db: Session) -> int:
     return int(db.scalar(text(f"SELECT count(*) FROM {DONE}")) or 0)
 
 
+# Columns every item an import creates shares: published at once, version 1, who ran the import and which one.
+_NEW_ITEM = {"status": "'approved'", "version": "1", "created_by": ":user_id", "import_id": ":import_id"}
+
+
 def _with_default(column: str) -> str:
     return f"coalesce(s.{column}, {_DEFAULTS[column]})" if column in _DEFAULTS else f"s.{column}"
 
@@ -475,10 +479,7 @@ def load_assets(
         "blurred_location": "s.blurred_location",
         "source": ":source",
         "source_id": "s.source_id",
-        "status": "'approved'",
-        "version": "1",
-        "created_by": ":user_id",
-        "import_id": ":import_id",
+        **_NEW_ITEM,
     }
     _insert_new(db, ctx, "assets", "asset", values, source_from)
     if link_services:
@@ -552,10 +553,7 @@ def load_needs(
         **{column: _with_default(column) for column, _t in _NEED_FIELDS.values()},
         "geom": "s.geom",
         "source_ref": "s.source_ref",
-        "status": "'approved'",
-        "version": "1",
-        "created_by": ":user_id",
-        "import_id": ":import_id",
+        **_NEW_ITEM,
     }
     _insert_new(db, ctx, "needs", "need", values, source_from)
     _drop_work_tables(db)
@@ -590,9 +588,7 @@ def load_resources(
     progress("upsert")
     inserted = _match_existing(db, ctx, "resource", "t.city_id = :city_id AND t.source_ref = s.source_ref")
     source_from = f"{STAGE} s"
-    sets = {
-        f"{column}": f"s.{column}" for field, (column, _t) in _RESOURCE_FIELDS.items() if field in ctx.mapped
-    }
+    sets = {column: f"s.{column}" for field, (column, _t) in _RESOURCE_FIELDS.items() if field in ctx.mapped}
     if {"asset_source_id", "neighbourhood_code"} & ctx.mapped:
         sets |= {"asset_id": "s.asset_id", "neighbourhood_id": "s.neighbourhood_id"}
     if sets:
@@ -604,10 +600,7 @@ def load_resources(
         "neighbourhood_id": "s.neighbourhood_id",
         **{column: f"s.{column}" for column, _t in _RESOURCE_FIELDS.values()},
         "source_ref": "s.source_ref",
-        "status": "'approved'",
-        "version": "1",
-        "created_by": ":user_id",
-        "import_id": ":import_id",
+        **_NEW_ITEM,
     }
     _insert_new(db, ctx, "resources", "resource", values, source_from)
     _drop_work_tables(db)
