@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +21,7 @@ from app import __version__
 from app.db.session import create_db_engine, create_session_factory
 from app.errors import AssetmapError
 from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
+from app.routers.pages import templates
 from app.services.analysis import runs
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from geo.io import configure_gdal_safely
@@ -56,12 +58,11 @@ def _wants_page(request: Request) -> bool:
 
 
 def _error_page(request: Request, status_code: int, detail: str) -> Response:
-    from http import HTTPStatus
-
-    from app.routers.pages import templates
-
     request.state.script_sources = ()  # the page runs no script
-    title = HTTPStatus(status_code).phrase if status_code in HTTPStatus._value2member_map_ else "Error"
+    try:
+        title = HTTPStatus(status_code).phrase
+    except ValueError:
+        title = "Error"
     return templates.TemplateResponse(
         request,
         "error.html",

@@ -2,8 +2,8 @@
 
 Everything runs in the caller's transaction and is set-based: staged rows are matched to existing items by natural
 key, changed items are updated (with a history row each, before and after), new ones are inserted (with one history
-row naming them all), neighbourhoods are found from locations in SQL, and service types and parents are linked with
-joins.
+row naming them all), service types and parents are linked with joins. Each row's neighbourhood is found from its
+location before staging (geo.locate: one query over the city's areas, not a search per row).
 Identifiers in the SQL come only from the allow-lists in this module; values are bound parameters or COPY data.
 """
 
@@ -27,7 +27,7 @@ from app.db.models import Asset, Need, Neighbourhood, Resource
 from geo.locate import NO_AREA, anchor_points, smallest_covering
 
 STAGE = "import_stage"
-DONE = "import_done"
+UPDATED = "import_updated"  # the ids of the existing items this import changed
 # COPY data is sent in slices of this many rows, so memory stays flat on large files.
 COPY_SLICE_ROWS = 100_000
 # An import may take longer than an API query; its own transaction gets this statement timeout.
@@ -176,28 +176,17 @@ def _copy(db: Session, table: str, frame: pd.DataFrame) -> None:
             copy.write("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n")
 
 
-def _create_work_tables(db: Session, stage_columns: list[tuple[str, str]], key_type: str = "text") -> None:
+def _create_work_tables(db: Session, stage_columns: list[tuple[str, str]]) -> None:
     columns = ", ".join(f"{name} {sql_type}" for name, sql_type in stage_columns)
     # Dropped first: several imports may run in one transaction (tests, scripted loads).
-    db.execute(text(f"DROP TABLE IF EXISTS {STAGE}, {DONE}"))
+    db.execute(text(f"DROP TABLE IF EXISTS {STAGE}, {UPDATED}"))
     # item_id: the existing item a staged row names (by natural key), filled in by _match_existing.
     db.execute(text(f"CREATE TEMP TABLE {STAGE} ({columns}, item_id int) ON COMMIT DROP"))
-    db.execute(
-        text(
-            f"CREATE TEMP TABLE {DONE} (id int PRIMARY KEY, inserted boolean, key {key_type}) ON COMMIT DROP"
-        )
-    )
+    db.execute(text(f"CREATE TEMP TABLE {UPDATED} (id int PRIMARY KEY) ON COMMIT DROP"))
 
 
 def _drop_work_tables(db: Session) -> None:
-    db.execute(text(f"DROP TABLE IF EXISTS {STAGE}, {DONE}"))
-
-
-def _counts(db: Session) -> tuple[int, int]:
-    row = db.execute(
-        text(f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM {DONE}")
-    ).one()
-    return int(row[0]), int(row[1])
+    db.execute(text(f"DROP TABLE IF EXISTS {STAGE}, {UPDATED}"))
 
 
 def _text_or_none(values: pd.Series) -> pd.Series:
@@ -309,7 +298,6 @@ def _insert_new(
     table: str,
     values: dict[str, str],
     source_from: str,
-    params: dict[str, Any] | None = None,
 ) -> None:
     """Insert the staged rows that name no existing item, in one INSERT ... SELECT, and record them in the history
     as one row naming them all (their ids as a multirange: one range when they are consecutive)."""
@@ -331,7 +319,7 @@ def _insert_new(
             FROM span WHERE n > 0
             """
         ),
-        {**_bind(ctx), "kind": kind, **(params or {})},
+        {**_bind(ctx), "kind": kind},
     )
 
 
@@ -346,7 +334,6 @@ def _update_changed(
     also_set: dict[str, str] | None = None,
     compare_old: Sequence[str] = (),
     compare_new: Sequence[str] = (),
-    key: str,
     history_extra: dict[str, str] | None = None,
     after_extra: dict[str, str] | None = None,
     after_join: str = "",
@@ -356,7 +343,7 @@ def _update_changed(
 
     `sets` and `also_set` map columns to new values over the staged row s (and its joins); a row changes when the
     old values of `sets` and `compare_old` differ from the new ones and `compare_new` (geometries are compared
-    there, by their bytes). The updated ids go to the done table.
+    there, by their bytes). The updated ids go to the UPDATED table.
     """
     table = model.__tablename__
     assigned = {**sets, **(also_set or {})}
@@ -368,7 +355,7 @@ def _update_changed(
         text(
             f"""
             WITH candidates AS (
-                SELECT t.id AS item_id, {key} AS key, {chosen}, {_snapshot(model, history_extra)} AS before
+                SELECT t.id AS item_id, {chosen}, {_snapshot(model, history_extra)} AS before
                 FROM {source_from} JOIN {table} t ON t.id = s.item_id
                 WHERE ({old}) IS DISTINCT FROM ({new})
             ), changed AS (
@@ -376,8 +363,8 @@ def _update_changed(
                 SET {assign}, version = t.version + 1, updated_at = now(), import_id = :import_id
                 FROM candidates c WHERE t.id = c.item_id
                 RETURNING t.*
-            ), done AS (
-                INSERT INTO {DONE} (id, inserted, key) SELECT item_id, false, key FROM candidates
+            ), noted AS (
+                INSERT INTO {UPDATED} (id) SELECT item_id FROM candidates
             )
             INSERT INTO change (kind, item_id, city_id, action, version, before, after, user_id, import_id,
                                 message)
@@ -392,7 +379,7 @@ def _update_changed(
 
 
 def _updated_count(db: Session) -> int:
-    return int(db.scalar(text(f"SELECT count(*) FROM {DONE}")) or 0)
+    return int(db.scalar(text(f"SELECT count(*) FROM {UPDATED}")) or 0)
 
 
 # Columns every item an import creates shares: published at once, version 1, who ran the import and which one.
@@ -463,7 +450,6 @@ def load_assets(
         also_set={"geom": "s.geom", "blurred_location": "s.blurred_location"},
         compare_old=compare_old,
         compare_new=compare_new,
-        key="s.source_id",
         history_extra={"service_types": _CURRENT_SLUGS},
         # The history shows the staged service types: they are what the links become just below.
         after_extra={"service_types": "to_jsonb(s.service_types)"} if link_services else None,
@@ -486,7 +472,7 @@ def load_assets(
         db.execute(
             text(
                 f"""
-                DELETE FROM asset_service_type x USING {DONE} d, {STAGE} s
+                DELETE FROM asset_service_type x USING {UPDATED} d, {STAGE} s
                 WHERE x.asset_id = d.id AND s.item_id = d.id AND NOT (x.service_type_id = ANY(s.service_type_ids))
                 """
             )
@@ -497,7 +483,7 @@ def load_assets(
                 INSERT INTO asset_service_type (asset_id, service_type_id)
                 SELECT t.id, unnest(s.service_type_ids)
                 FROM {STAGE} s JOIN asset t ON {key_match}
-                WHERE s.item_id IS NULL OR s.item_id IN (SELECT id FROM {DONE})
+                WHERE s.item_id IS NULL OR s.item_id IN (SELECT id FROM {UPDATED})
                 ON CONFLICT DO NOTHING
                 """
             ),
@@ -544,7 +530,6 @@ def load_needs(
         also_set={"geom": "s.geom"},
         compare_old=["ST_AsBinary(t.geom)"],
         compare_new=["ST_AsBinary(s.geom)"],
-        key="s.source_ref",
     )
     updated = _updated_count(db)
     values = {
@@ -592,7 +577,7 @@ def load_resources(
     if {"asset_source_id", "neighbourhood_code"} & ctx.mapped:
         sets |= {"asset_id": "s.asset_id", "neighbourhood_id": "s.neighbourhood_id"}
     if sets:
-        _update_changed(db, ctx, Resource, "resources", source_from, sets, key="s.source_ref")
+        _update_changed(db, ctx, Resource, "resources", source_from, sets)
     updated = _updated_count(db)
     values = {
         "city_id": ":city_id",
@@ -701,7 +686,6 @@ def load_neighbourhoods(
         also_set={"geom": "s.geom"},
         compare_old=["ST_AsBinary(t.geom)"],
         compare_new=["ST_AsBinary(s.geom)"],
-        key="s.code",
         params={"groups": groups},
     )
     updated = _updated_count(db)
