@@ -261,7 +261,12 @@ def _ordered_categories(values: Sequence[str]) -> list[str]:
 
 
 OTHER_CATEGORY = "other"
-_ASSET_POPUP = [("Asset", "name"), ("Category", "category"), ("Services", "services"), ("Capacity", "capacity")]
+_ASSET_POPUP = [
+    ("Asset", "name"),
+    ("Category", "category"),
+    ("Services", "services"),
+    ("Capacity", "capacity"),
+]
 
 # Markers of large layers are built in the browser from [lat, lon, row] arrays; their text comes from the page's
 # JSON block by row number (geo.render.text), so this callback is the same for every map but for two constants.
@@ -310,7 +315,9 @@ def add_asset_layers(m: folium.Map, assets: gpd.GeoDataFrame | None, show: bool 
         }
         if total > FAST_CLUSTER_MIN_MARKERS:
             key = add_layer_text(m, None, text, popup=_ASSET_POPUP, tooltip=["name"])
-            data = [[float(geometry.y), float(geometry.x), row] for row, geometry in enumerate(subset.geometry)]
+            data = [
+                [float(geometry.y), float(geometry.x), row] for row, geometry in enumerate(subset.geometry)
+            ]
             callback = _FAST_CALLBACK % {
                 "icon": json.dumps(style.icon),
                 "colour": json.dumps(style.marker_colour),
@@ -486,7 +493,9 @@ def add_links_layer(
     ).add_to(m)
     add_layer_text(m, layer, text, tooltip=["kind", "border"])
     rows: list[LegendRow] = [
-        (line(LINK_COLOURS[kind]), label(kind), "") for kind in LINK_KINDS if kind in kinds and kind in LINK_COLOURS
+        (line(LINK_COLOURS[kind]), label(kind), "")
+        for kind in LINK_KINDS
+        if kind in kinds and kind in LINK_COLOURS
     ]
     if "" in kinds or "other" in kinds:
         rows.append((line(OTHER_LINK_COLOUR), "Other link", ""))

@@ -246,7 +246,12 @@ def _add_resources_layer(m: folium.Map, resources: gpd.GeoDataFrame | None) -> l
         m,
         layer,
         text,
-        popup=[("Resource", "kind"), ("What", "name"), ("Quantity", "quantity"), ("Availability", "availability")],
+        popup=[
+            ("Resource", "kind"),
+            ("What", "name"),
+            ("Quantity", "quantity"),
+            ("Availability", "availability"),
+        ],
         tooltip=["kind", "name"],
     )
     return [(dot(RESOURCE_COLOUR, 12), "Resource (funding, volunteers, space, ...)", "")]
@@ -400,9 +405,7 @@ def network_map(
         style_function=style,
     ).add_to(m)
     headings = ["Asset", "Category", "Links (degree)", "Betweenness", "Broker", "Isolated"]
-    add_layer_text(
-        m, layer, properties, popup=list(zip(headings, properties, strict=True)), tooltip=["name"]
-    )
+    add_layer_text(m, layer, properties, popup=list(zip(headings, properties, strict=True)), tooltip=["name"])
 
     positive = [value for value in degrees if value > 0]
     samples = sorted({round(value) for value in np.quantile(positive, [0.0, 0.5, 1.0])}) if positive else []

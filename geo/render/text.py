@@ -41,7 +41,9 @@ TitleLine = str | Sequence[tuple[str, bool]]
 
 def safe_json(data: Any) -> str:
     """Return `data` as JSON that is inert inside an HTML <script> block (no NaN, no '<', '>' or '&')."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).translate(_JSON_ESCAPES)
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).translate(
+        _JSON_ESCAPES
+    )
 
 
 def plain(value: Any, default: str = "") -> str:

@@ -26,7 +26,9 @@ def text_layers(page: str) -> list[dict[str, Any]]:
 def neighbourhood_layer(page: str) -> list[dict[str, Any]]:
     """The features of the gap-share layer (the one whose features have a 'gap' property)."""
     layers = [
-        layer for layer in text_layers(page) if layer["features"] and "gap" in layer["features"][0]["properties"]
+        layer
+        for layer in text_layers(page)
+        if layer["features"] and "gap" in layer["features"][0]["properties"]
     ]
     assert len(layers) == 1
     return layers[0]["features"]  # type: ignore[no-any-return]
@@ -122,7 +124,11 @@ def test_the_network_map_marks_brokers_and_isolated_assets(client: TestClient, b
     html = page.text
     text = map_text_block(html)
     legend_texts = [row["text"] for section in text["legend"] for row in section["rows"]]
-    assert LEGEND in html and "Broker (high betweenness)" in legend_texts and "Isolated (no links)" in legend_texts
+    assert (
+        LEGEND in html
+        and "Broker (high betweenness)" in legend_texts
+        and "Isolated (no links)" in legend_texts
+    )
     assert "assetmap-broker" in html and text["title"]["lines"][1][0][0].startswith("1 brokers")
     nodes = [
         layer

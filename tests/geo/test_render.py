@@ -246,7 +246,9 @@ def test_no_community_text_is_ever_compiled_as_a_template() -> None:
     with compiled_template_sources() as sources:
         pages = [
             hostile_gap_page(),
-            render_html(neighbourhood_map(hood, city["assets"], city["needs"], resources, links, title=JINJA)),
+            render_html(
+                neighbourhood_map(hood, city["assets"], city["needs"], resources, links, title=JINJA)
+            ),
             render_html(network_map(assets, links, title=f"Network {JINJA}")),
             render_html(gap_map(city["neighbourhoods"], many, None, None, 300, title=JINJA, tiles_url=None)),
         ]
@@ -460,7 +462,10 @@ def test_gap_map_legend_has_units_classes_and_no_residents() -> None:
     assert f'"className": "assetmap-neighbourhood {NO_RESIDENTS_CLASS}"' in page
     assert page.count('"className": "assetmap-neighbourhood') == 6  # five classes and "no residents"
     title = map_text_block(page)["title"]
-    assert title["lines"][:2] == [[["Service: ", False], ["Food support", True]], [["Catchment radius: 500 m", False]]]
+    assert title["lines"][:2] == [
+        [["Service: ", False], ["Food support", True]],
+        [["Catchment radius: 500 m", False]],
+    ]
 
 
 def test_neighbourhood_popups_give_the_numbers_with_units() -> None:
