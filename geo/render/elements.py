@@ -91,7 +91,7 @@ _CSS = """
 .leaflet-container { background: #f4f4f2; }
 .assetmap-box { background: rgba(255, 255, 255, 0.94); padding: 6px 10px; border-radius: 4px;
   box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); font: 13px/1.35 system-ui, sans-serif; color: #222;
-  max-width: 340px; }
+  max-width: 340px; overflow-wrap: anywhere; }
 .assetmap-box h1 { font-size: 16px; font-weight: 600; margin: 0 0 2px; }
 .assetmap-box h2 { font-size: 13px; font-weight: 600; margin: 6px 0 2px; }
 .assetmap-box p { margin: 0; }

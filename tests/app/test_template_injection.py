@@ -24,7 +24,6 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from app.cli import cli
-
 from geo.escape import escape_text
 from tests.app.test_imports import post_import
 from tests.conftest import Berlin

@@ -6,9 +6,9 @@ import io
 import re
 import struct
 from collections.abc import Iterator
-from typing import Any
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -648,3 +648,10 @@ def test_vendored_files_exist_for_every_local_url(local_links: dict[str, str]) -
                 continue
             target = (css.parent / reference.split("?")[0].split("#")[0]).resolve()
             assert target.is_file(), f"{relative} refers to {reference}, which was not vendored"
+
+
+def test_gap_map_png_draws_template_and_math_syntax_in_its_title_as_text(tmp_path: Path) -> None:
+    """Matplotlib reads '$...$' as mathematics; a title typed by a person is drawn, not parsed, whatever it holds."""
+    target = tmp_path / "gaps.png"
+    gap_map_png(grid_neighbourhoods(side=3), target, f"{JINJA} \\frac{{1}}{{2}} $\\alpha$ \\")
+    assert png_size(target.read_bytes()) == (1600, 1200)
