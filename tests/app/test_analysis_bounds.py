@@ -67,9 +67,7 @@ def bounded(berlin: Berlin, sessions: Callable[[], Session]) -> Iterator[Callabl
 
 
 def run_rows(connection: Connection) -> list[AnalysisRun]:
-    return list(
-        Session(bind=connection).scalars(select(AnalysisRun).order_by(AnalysisRun.id))
-    )
+    return list(Session(bind=connection).scalars(select(AnalysisRun).order_by(AnalysisRun.id)))
 
 
 def run_count(connection: Connection) -> int:
@@ -81,7 +79,9 @@ def edit_lone_kindergarten(client: TestClient, berlin: Berlin, capacity: int) ->
     kita = asset_id_named(client, LONE_KINDERGARTEN)
     version = client.get(f"/api/assets/{kita}").json()["properties"]["version"]
     response = client.patch(
-        f"/api/assets/{kita}", json={"capacity": capacity, "version": version}, headers=berlin.headers("admin")
+        f"/api/assets/{kita}",
+        json={"capacity": capacity, "version": version},
+        headers=berlin.headers("admin"),
     )
     assert response.status_code == 200, response.text
 
@@ -169,7 +169,9 @@ def test_a_resolution_finer_than_the_limit_is_a_422_naming_it(
     client: TestClient, bounded: Callable[..., TestClient], berlin: Berlin, connection: Connection
 ) -> None:
     before = run_count(connection)
-    fine = client.post("/api/analysis/runs", json={**CHILDCARE, "resolution": 11}, headers=berlin.headers("planner"))
+    fine = client.post(
+        "/api/analysis/runs", json={**CHILDCARE, "resolution": 11}, headers=berlin.headers("planner")
+    )
     assert fine.status_code == 422 and fine.json()["field"] == "resolution"
     assert "10" in fine.json()["detail"]
     coarse_only = bounded(analysis_max_resolution=8)
@@ -187,7 +189,9 @@ def test_a_run_over_the_cell_cap_is_refused_up_front(
     before = run_count(connection)
     for background in (None, True):
         refused = client.post(
-            "/api/analysis/runs", json={**CHILDCARE, "background": background}, headers=berlin.headers("planner")
+            "/api/analysis/runs",
+            json={**CHILDCARE, "background": background},
+            headers=berlin.headers("planner"),
         )
         assert refused.status_code == 422, refused.text
         assert refused.json()["field"] == "resolution" and "1,000" in refused.json()["detail"]
@@ -210,7 +214,9 @@ def test_a_run_over_its_time_limit_stops_and_is_marked_failed(
         "/api/analysis/runs", json={**CHILDCARE, "background": True}, headers=berlin.headers("planner")
     )
     assert queued.status_code == 202
-    runs.execute_run(sessions, make_settings(berlin.url, analysis_run_time_limit_s=0.001), queued.json()["id"])
+    runs.execute_run(
+        sessions, make_settings(berlin.url, analysis_run_time_limit_s=0.001), queued.json()["id"]
+    )
     run = client.get(f"/api/analysis/runs/{queued.json()['id']}").json()
     assert run["status"] == "failed" and "took longer than 0.001 s" in run["error"]
 
@@ -224,7 +230,9 @@ def test_a_suggestion_over_its_time_limit_is_stopped_and_recorded(
     begin = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="assetmap.analysis"):
         stopped = client.post(
-            f"/api/analysis/runs/{run['id']}/suggest-sites", json={"p": 3, "candidates": "h3"}, headers=planner
+            f"/api/analysis/runs/{run['id']}/suggest-sites",
+            json={"p": 3, "candidates": "h3"},
+            headers=planner,
         )
     assert time.monotonic() - begin < 10
     assert stopped.status_code == 503, stopped.text
@@ -252,7 +260,9 @@ def test_concurrent_runs_per_user_are_limited_with_retry_after(
     assert busy.status_code == 429, busy.text
     assert int(busy.headers["retry-after"]) > 0 and "1 analysis" in busy.json()["detail"]
     # another user is not held up
-    assert client.post("/api/analysis/runs", json=CHILDCARE, headers=berlin.headers("admin")).status_code == 201
+    assert (
+        client.post("/api/analysis/runs", json=CHILDCARE, headers=berlin.headers("admin")).status_code == 201
+    )
     # work computing now in this process counts too
     admin = Principal(user_id=berlin.user_ids["admin"], username="test-admin", role="admin")
     settings: Settings = make_settings(berlin.url, analysis_concurrent_runs_per_user=1)
