@@ -47,7 +47,7 @@ async def create_run(
         )
         return run, analysis.run_document(db, settings, principal, run)
 
-    run, document = await analysis.off_the_loop(request.is_disconnected, work)
+    run, document = await analysis.off_the_loop(request.receive, work)
     return JSONResponse(
         document,
         status_code=201 if run.status == "succeeded" else 202,
@@ -138,7 +138,7 @@ async def suggest_sites(
 ) -> dict[str, Any]:
     """Chosen sites (community spaces by name), objective, greedy objective, LP bound, and unmet need per area."""
     return await analysis.off_the_loop(
-        request.is_disconnected,
+        request.receive,
         lambda cancel: analysis.suggest_sites(
             db,
             settings,
@@ -164,7 +164,7 @@ async def what_if(
 ) -> dict[str, Any]:
     """People losing coverage and the change in unmet need per neighbourhood."""
     return await analysis.off_the_loop(
-        request.is_disconnected,
+        request.receive,
         lambda cancel: analysis.what_if(db, settings, principal, run_id, body.close, cancel=cancel),
     )
 

@@ -3,11 +3,14 @@ resolution, stored cells, time, concurrency, sites and candidates (settings ASSE
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
@@ -19,6 +22,7 @@ from app.main import create_app
 from app.policy import Principal
 from app.services.analysis import bounds, runs
 from app.settings import Settings
+from geo.coverage import AnalysisStopped, Deadline
 from tests.app.test_analysis_api import CHILDCARE, LONE_KINDERGARTEN, asset_id_named, start_run
 from tests.conftest import Berlin, make_settings
 
@@ -117,6 +121,7 @@ def test_an_anonymous_gap_map_view_never_computes_a_run(
     assert run_count(connection) == count
     assert "assetmap-stale" in stale.text and run["data_version"] in stale.text
     assert "older than the current data" in stale.text
+    assert stale.text.index("<body>") < stale.text.index("assetmap-stale")
 
 
 def test_a_staff_gap_map_view_queues_one_background_run_and_waits(
@@ -284,3 +289,82 @@ def test_suggest_sites_bounds_p_and_candidates(bounded: Callable[..., TestClient
     points = [{"lon": 13.4 + i / 1000, "lat": 52.52} for i in range(51)]
     assert client.post(url, json={"p": 1, "candidates": points}, headers=planner).status_code == 422
     assert client.post(url, json={"p": 1, "candidates": points[:50]}, headers=planner).status_code == 200
+
+
+def test_work_whose_client_has_gone_is_stopped() -> None:
+    checks: list[float] = []
+
+    def work(cancel: threading.Event) -> str:
+        deadline = Deadline.after(60, cancel=cancel)
+        while True:  # a long computation that checks its deadline between steps
+            checks.append(time.monotonic())
+            deadline.check()
+            time.sleep(0.01)
+
+    begin = time.monotonic()
+
+    async def gone_after_a_moment() -> dict[str, str]:
+        await anyio.sleep(0.2)
+        return {"type": "http.disconnect"}
+
+    with pytest.raises(AnalysisStopped, match="no longer waits") as stopped:
+        anyio.run(bounds.off_the_loop, gone_after_a_moment, work)
+    assert stopped.value.cancelled and time.monotonic() - begin < 5
+    assert threading.active_count() < 100 and checks[-1] - begin < 5
+
+
+def test_a_suggestion_whose_client_leaves_is_stopped_and_recorded(
+    berlin: Berlin,
+    client: TestClient,
+    sessions: Callable[[], Session],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    run = start_run(client, berlin)
+    app = create_app(berlin.settings)
+
+    def test_db() -> Iterator[Session]:
+        with sessions() as session:
+            yield session
+
+    app.dependency_overrides[get_db] = test_db
+    body = json.dumps({"p": 3, "candidates": "h3"}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/analysis/runs/{run['id']}/suggest-sites",
+        "raw_path": f"/api/analysis/runs/{run['id']}/suggest-sites".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", berlin.headers("planner")["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await anyio.sleep(0.05)  # then the client goes away (closes the connection)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.WARNING, logger="assetmap.analysis"):
+        anyio.run(app, scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 503
+    assert any("client went away" in r.getMessage() for r in caplog.records)
+    assert bounds.active_work(berlin.user_ids["planner"]) == 0
+    assert client.get(f"/api/analysis/runs/{run['id']}").json()["suggestions"] == []

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import func, select
@@ -33,7 +33,6 @@ T = TypeVar("T")
 # A queued run older than this is taken for one whose worker went away (a restart): it counts no more.
 STALE_QUEUED_RUN = dt.timedelta(hours=1)
 RETRY_AFTER_S = 30
-DISCONNECT_POLL_S = 0.25
 
 
 class TookTooLong(ServiceUnavailable):
@@ -154,20 +153,21 @@ def work_slot(db: Session, settings: Settings, principal: Principal) -> Iterator
 
 
 async def off_the_loop(
-    is_disconnected: Callable[[], Awaitable[bool]], work: Callable[[threading.Event], T]
+    receive: Callable[[], Awaitable[Mapping[str, Any]]], work: Callable[[threading.Event], T]
 ) -> T:
-    """Run `work(cancel)` in a worker thread; set `cancel` when the client has gone away, and wait until the work
-    has returned (it stops at its next deadline check), so no computation outlives its request."""
+    """Run `work(cancel)` in a worker thread while waiting on the request's `receive` (ASGI) for the client to
+    go away; then set `cancel`. Wait until the work has returned (it stops at its next deadline check), so no
+    computation outlives its request. The request's body must have been read (it has, for a JSON body)."""
     cancel = threading.Event()
     outcome: list[T] = []
     failure: list[BaseException] = []
 
     async def watch() -> None:
-        while not cancel.is_set():
-            if await is_disconnected():
-                cancel.set()
-                return
-            await anyio.sleep(DISCONNECT_POLL_S)
+        # Blocks until the next message: with the body read, that is the client leaving (or, behind Starlette's
+        # middleware, the response having been sent); cancelled once the work is done.
+        while (await receive()).get("type") != "http.disconnect":
+            pass
+        cancel.set()
 
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
@@ -176,7 +176,6 @@ async def off_the_loop(
         except Exception as exc:  # re-raised below, outside the task group (no exception group)
             failure.append(exc)
         finally:
-            cancel.set()
             group.cancel_scope.cancel()
     if failure:
         raise failure[0]
