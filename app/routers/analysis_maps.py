@@ -51,9 +51,12 @@ _STALE = (
     '<p class="assetmap-stale" role="status" style="position:fixed;left:50%;transform:translateX(-50%);top:8px;'
     "z-index:1000;margin:0;padding:4px 8px;background:#fff3cd;border:1px solid #b58900;"
     'font:13px system-ui,sans-serif">This map shows analysis run {run_id:d} of {date} (data version {version}), '
-    "older than the current data ({current}). An organiser, planner or admin who opens this page brings it up to "
-    "date.</p>"
+    "older than the current data ({current}). {next_step}</p>"
 )
+_STALE_NEXT = {
+    "stale": "An organiser, planner or admin who opens this page brings it up to date.",
+    "failed": "The analysis of the current data failed: see run {failed_id:d}.",
+}
 
 
 def _stale_notice(html: str, choice: analysis.GapMapChoice) -> str:
@@ -66,6 +69,9 @@ def _stale_notice(html: str, choice: analysis.GapMapChoice) -> str:
         date=escape_text(date),
         version=escape_text(shown.data_version or "unknown"),
         current=escape_text(choice.current_version),
+        next_step=_STALE_NEXT.get(choice.state, "").format(
+            failed_id=choice.waiting.id if choice.waiting else 0
+        ),
     )
     head, body, rest = html.partition("<body>")
     return f"{head}{body}{notice}{rest}" if body else notice + html

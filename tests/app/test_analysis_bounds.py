@@ -368,3 +368,19 @@ def test_a_suggestion_whose_client_leaves_is_stopped_and_recorded(
     assert any("client went away" in r.getMessage() for r in caplog.records)
     assert bounds.active_work(berlin.user_ids["planner"]) == 0
     assert client.get(f"/api/analysis/runs/{run['id']}").json()["suggestions"] == []
+
+
+def test_a_failed_gap_map_run_is_not_queued_again_on_the_same_data(
+    client: TestClient, berlin: Berlin, connection: Connection, sessions: Callable[[], Session]
+) -> None:
+    city = client.post("/api/cities", json={"name": "Emptyville"}, headers=berlin.headers("gis"))
+    assert city.status_code == 201, city.text
+    params = {"city": "Emptyville", "service": "childcare"}
+    assert client.get("/maps/gaps", params=params, headers=berlin.headers("planner")).status_code == 202
+    queued = run_rows(connection)[-1]
+    runs.execute_run(sessions, berlin.settings, queued.id)
+    count = run_count(connection)
+    for _ in range(2):
+        failed = client.get("/maps/gaps", params=params, headers=berlin.headers("planner"))
+        assert failed.status_code == 409 and "Emptyville has no neighbourhoods" in failed.text
+    assert run_count(connection) == count
