@@ -145,7 +145,7 @@ def _candidates(
         )
         return "h3", frame
     frame = _physical_spaces(db, settings, principal, run)
-    _check_candidate_count(settings, len(frame), "community spaces")
+    _check_candidate_count(settings, len(frame), "community spaces", "give at most that many points instead")
     if frame.empty:
         raise InvalidInput(
             "there is no community space (physical_space asset) without this service to suggest: "
@@ -155,12 +155,17 @@ def _candidates(
     return "physical_spaces", frame
 
 
-def _check_candidate_count(settings: Settings, count: int, what: str) -> None:
+def _check_candidate_count(
+    settings: Settings,
+    count: int,
+    what: str,
+    advice: str = "use physical_spaces, or give at most that many points",
+) -> None:
     limit = settings.analysis_max_candidates
     if count > limit:
         raise InvalidInput(
             f"{count:,} {what} are more candidates than a suggestion may weigh ({limit:,}, "
-            "ASSETMAP_ANALYSIS_MAX_CANDIDATES): use physical_spaces, or give at most that many points",
+            f"ASSETMAP_ANALYSIS_MAX_CANDIDATES): {advice}",
             field="candidates",
         )
 
