@@ -62,8 +62,10 @@ def test_the_gap_map_of_a_run_shows_58_neighbourhoods_and_a_legend(
 def test_the_gap_map_of_a_city_and_service_reuses_the_run_on_current_data(
     client: TestClient, berlin: Berlin
 ) -> None:
+    # A view never computes a run (tests/app/test_analysis_bounds.py has the rest): it shows the latest one.
+    made = start_run(client, berlin)
     first = client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"})
-    assert first.status_code == 200 and LEGEND in first.text
+    assert first.status_code == 200 and LEGEND in first.text and f'data-run-id="{made["id"]}"' in first.text
     runs_after_first = client.get(
         "/api/analysis/runs", params={"city": "Berlin", "service_type": "childcare"}
     ).json()
@@ -75,10 +77,16 @@ def test_the_gap_map_of_a_city_and_service_reuses_the_run_on_current_data(
     assert [r["id"] for r in runs_after_again["items"]] == [r["id"] for r in runs_after_first["items"]]
     latest = runs_after_first["items"][0]
     assert latest["params"]["radius_m"] == 500 and latest["status"] == "succeeded"
-    # an edit makes a new data version, and the page a new run
+    # after an edit the page still shows that run and says it is older than the data; a planner's view queues
+    # a new run on the new data version
     kita = asset_id_named(client, LONE_KINDERGARTEN)
     client.patch(f"/api/assets/{kita}", json={"capacity": 40, "version": 1}, headers=berlin.headers("admin"))
-    assert client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"}).status_code == 200
+    stale = client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"})
+    assert stale.status_code == 200 and "assetmap-stale" in stale.text
+    waiting = client.get(
+        "/maps/gaps", params={"city": "Berlin", "service": "childcare"}, headers=berlin.headers("planner")
+    )
+    assert waiting.status_code == 202
     newest = client.get("/api/analysis/runs", params={"city": "Berlin"}).json()["items"][0]
     assert newest["id"] != latest["id"] and newest["data_version"] != latest["data_version"]
 
@@ -149,6 +157,7 @@ def test_hostile_asset_names_are_only_text_on_the_gap_map(client: TestClient, be
         service_types=["childcare"],
         geometry={"type": "Point", "coordinates": [13.5450, 52.5440]},
     )
+    start_run(client, berlin)  # a view of the map shows the latest run, it makes none
     page = client.get("/maps/gaps", params={"city": "Berlin", "service": "childcare"})
     assert page.status_code == 200
     html = page.text
