@@ -192,7 +192,9 @@ def _select(
 ) -> Select[Any]:
     if layer == "assets":
         stmt = _assets(principal, settings).where(
-            Asset.city_id == city_id, queries.visible(Asset, principal, status)
+            Asset.city_id == city_id,
+            queries.visible(Asset, principal, status),
+            ~queries.asset_suppressed(principal, settings),
         )
         if area is not None:
             stmt = stmt.where(Asset.neighbourhood_id.in_(area))
