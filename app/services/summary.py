@@ -38,6 +38,7 @@ def neighbourhood_summary(
         category: _count(n, hidden)
         for category, n, hidden in db.execute(
             select(Asset.category, func.count(), func.bool_or(suppressed))
+            .select_from(Asset)
             .where(in_nb)
             .group_by(Asset.category)
             .order_by(Asset.category)
@@ -47,6 +48,7 @@ def neighbourhood_summary(
         slug: _count(n, hidden)
         for slug, n, hidden in db.execute(
             select(ServiceType.slug, func.count(), func.bool_or(suppressed))
+            .select_from(Asset)
             .join(AssetServiceType, AssetServiceType.asset_id == Asset.id)
             .join(ServiceType, ServiceType.id == AssetServiceType.service_type_id)
             .where(in_nb)
