@@ -353,6 +353,8 @@ def create_item(
     db.add(obj)
     _flush(db)
     history.record(db, obj, "create", principal, before=None)
+    if kind == "neighbourhoods":
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
     return obj.id
 
@@ -370,28 +372,52 @@ def _check_version(obj: Any, expected: int | None) -> None:
         )
 
 
-def _relocate_after_boundary_change(db: Session, principal: Principal, nb: Neighbourhood) -> None:
-    """A boundary moved: its city's assets and needs get the neighbourhood they now fall in (the relocation that
-    follows boundary imports), and each item that moved gets a new version in its history."""
-    for kind, moved in relocate_items(db, nb.city_id).items():
+def _items_in(db: Session, neighbourhood_id: int) -> dict[str, set[int]]:
+    """The assets and needs placed in a neighbourhood now."""
+    return {
+        kind: set(db.scalars(select(KINDS[kind].id).where(KINDS[kind].neighbourhood_id == neighbourhood_id)))
+        for kind in ("assets", "needs")
+    }
+
+
+def _relocate_after_boundary_change(
+    db: Session,
+    principal: Principal,
+    city_id: int,
+    neighbourhood_id: int,
+    *,
+    deleted_members: dict[str, set[int]] | None = None,
+) -> None:
+    """A boundary changed: the city's assets and needs get the neighbourhood they now fall in (the relocation that
+    follows boundary imports), and each item that moved gets a new version in its history. `deleted_members`: the
+    items of a neighbourhood just deleted (the database has already let go of their neighbourhood)."""
+    now = db.scalar(select(func.now()))
+    for kind, moved in relocate_items(db, city_id).items():
         model = KINDS[kind]
         old_place = dict(moved)
-        for obj in db.scalars(
-            select(model).where(model.id.in_(list(old_place))).execution_options(populate_existing=True)
-        ):
-            before = history.snapshot(obj)
-            before["neighbourhood_id"] = old_place[obj.id]
+        for item_id in (deleted_members or {}).get(kind, set()):
+            old_place[item_id] = neighbourhood_id
+        if not old_place:
+            continue
+        objs = list(
+            db.scalars(
+                select(model).where(model.id.in_(sorted(old_place))).execution_options(populate_existing=True)
+            )
+        )
+        befores = {}
+        for obj in objs:
+            befores[obj.id] = {**history.snapshot(obj), "neighbourhood_id": old_place[obj.id]}
             obj.version = obj.version + 1
-            obj.updated_at = func.now()
-            _flush(db)
-            db.refresh(obj)
+            obj.updated_at = now
+        _flush(db)
+        for obj in objs:
             history.record(
                 db,
                 obj,
                 "update",
                 principal,
-                before=before,
-                message=f"boundary of neighbourhood {nb.id} changed",
+                before=befores[obj.id],
+                message=f"boundary of neighbourhood {neighbourhood_id} changed",
             )
 
 
@@ -422,7 +448,7 @@ def update_item(
     db.refresh(obj)
     history.record(db, obj, "update", principal, before=before, message=message)
     if new_boundary:
-        _relocate_after_boundary_change(db, principal, obj)
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
 
 
@@ -442,8 +468,11 @@ def delete_item(
         _check_version(obj, expected_version)
     before = history.snapshot(obj)
     history.record(db, obj, "delete", principal, before=before, message=message)
+    members = _items_in(db, obj.id) if kind == "neighbourhoods" else None
     db.delete(obj)
     _flush(db)
+    if members is not None:
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id, deleted_members=members)
     db.commit()
 
 
@@ -553,6 +582,8 @@ def revert_item(
     history.record(
         db, obj, "revert", principal, before=before, message=message or f"reverted to version {version}"
     )
+    if kind == "neighbourhoods":
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
 
 
@@ -575,4 +606,6 @@ def restore_item(
     db.add(obj)
     _flush(db)
     history.record(db, obj, "restore", principal, before=None, message=message)
+    if kind == "neighbourhoods":
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()

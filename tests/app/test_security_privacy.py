@@ -341,3 +341,19 @@ def test_a_new_boundary_relocates_assets_and_needs_with_history_and_rights_follo
     # and the summary of 0110 no longer counts it
     summary = client.get(f"{nb_url}/summary").json()
     assert summary["needs"].get("childcare", {"needs": 0})["needs"] == 0
+
+
+def test_a_deleted_neighbourhood_hands_its_assets_to_the_area_around_them(
+    client: TestClient, berlin: Berlin
+) -> None:
+    gis = berlin.headers("gis")
+    nid = berlin.mitte_ids[1]
+    inside = client.get("/api/assets", params={"neighbourhood": nid, "limit": 1}).json()["features"][0]
+    assert client.delete(f"/api/neighbourhoods/{nid}", headers=gis).status_code == 204
+    now = client.get(f"/api/assets/{inside['id']}").json()["properties"]
+    assert now["neighbourhood_id"] not in (None, nid)  # the district that contains the forecast area
+    last = client.get(f"/api/assets/{inside['id']}/history", headers=gis).json()["items"][-1]
+    assert (
+        last["before"]["neighbourhood_id"] == nid
+        and last["after"]["neighbourhood_id"] == now["neighbourhood_id"]
+    )
