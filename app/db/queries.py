@@ -131,6 +131,19 @@ def asset_suppressed(principal: Principal, settings: Settings) -> ColumnElement[
     )
 
 
+def refers_to_suppressed_asset(model: Any, principal: Principal, settings: Settings) -> ColumnElement[bool]:
+    """A resource of, or a link with an end at, an asset this reader may not list (asset_suppressed): left out
+    with it, so its id and neighbourhood are not given away."""
+    if principal.sees_exact_locations or principal.role in EDIT_ANYWHERE_ROLES:
+        return false()
+    ends = (
+        Asset.id == Resource.asset_id
+        if model is Resource
+        else or_(Asset.id == Link.source_asset_id, Asset.id == Link.target_asset_id)
+    )
+    return select(Asset.id).where(ends, asset_suppressed(principal, settings)).exists()
+
+
 def asset_shown_geom(principal: Principal, settings: Settings) -> Any:
     """The location the caller may see: exact for planner rights, otherwise blurred for private assets."""
     if principal.sees_exact_locations:

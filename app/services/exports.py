@@ -210,7 +210,9 @@ def _select(
             stmt = stmt.where(Need.neighbourhood_id.in_(area))
         return stmt.order_by(Need.id)
     stmt = _resources(principal, settings).where(
-        Resource.city_id == city_id, queries.visible(Resource, principal, status)
+        Resource.city_id == city_id,
+        queries.visible(Resource, principal, status),
+        ~queries.refers_to_suppressed_asset(Resource, principal, settings),
     )
     if area is not None:
         in_area = (

@@ -77,6 +77,8 @@ def list_items(
     if kind == "assets":
         stmt = stmt.where(~queries.asset_suppressed(principal, settings))
         stmt = queries.apply_asset_filters(stmt, filters, principal, settings)
+    elif kind in {"resources", "links"}:
+        stmt = stmt.where(~queries.refers_to_suppressed_asset(model, principal, settings))
     elif kind == "needs":
         stmt = queries.apply_need_filters(stmt, filters)
     elif kind == "neighbourhoods":
@@ -126,6 +128,11 @@ def shape_item(
         return None
     if kind in REVIEWED and not principal.may_see_entry(data.get("status"), data.get("created_by")):
         return None
+    if kind in {"resources", "links"} and check_count:
+        ends = [data.get(key) for key in ("asset_id", "source_asset_id", "target_asset_id")]
+        for asset in db.scalars(select(Asset).where(Asset.id.in_([e for e in ends if e is not None]))):
+            if shape_item(db, settings, principal, "assets", history.snapshot(asset)) is None:
+                return None  # a resource or link of a person the reader may not see would give them away
     if kind != "assets" or principal.sees_exact_locations or not (blur or _is_private(data)):
         return data
     own = principal.user_id is not None and data.get("created_by") == principal.user_id

@@ -32,6 +32,12 @@ def neighbourhood_summary(
     suppressed = (
         false() if principal.counts_people_in(nb.id) else queries.asset_suppressed(principal, settings)
     )
+    # resources and links of such assets are left out of lists, so of these counts too
+    counts_all = principal.counts_people_in(nb.id)
+    hidden_resource = (
+        false() if counts_all else queries.refers_to_suppressed_asset(Resource, principal, settings)
+    )
+    hidden_link = false() if counts_all else queries.refers_to_suppressed_asset(Link, principal, settings)
     published = Asset.status == "approved"
     in_nb = and_(Asset.neighbourhood_id == nb.id, published)
     by_category = {
@@ -74,7 +80,7 @@ def neighbourhood_summary(
         kind: {"resources": n, "quantity": qty}
         for kind, n, qty in db.execute(
             select(Resource.kind, func.count(), func.sum(Resource.quantity))
-            .where(owner_nb == nb.id, Resource.status == "approved")
+            .where(owner_nb == nb.id, Resource.status == "approved", ~hidden_resource)
             .group_by(Resource.kind)
             .order_by(Resource.kind)
         ).all()
@@ -93,7 +99,7 @@ def neighbourhood_summary(
         .select_from(Link)
         .join(src, src.id == Link.source_asset_id)
         .join(dst, dst.id == Link.target_asset_id)
-        .where(touching, Link.status == "approved")
+        .where(touching, Link.status == "approved", ~hidden_link)
     ).one()
     return {
         "id": nb.id,

@@ -357,3 +357,33 @@ def test_a_deleted_neighbourhood_hands_its_assets_to_the_area_around_them(
         last["before"]["neighbourhood_id"] == nid
         and last["after"]["neighbourhood_id"] == now["neighbourhood_id"]
     )
+
+
+def test_resources_and_links_of_a_suppressed_person_do_not_give_them_away(
+    client: TestClient, berlin: Berlin
+) -> None:
+    admin = berlin.headers("admin")
+    nb = berlin.mitte_ids[0]
+    person = create_asset(client, berlin, name="Lone skills swap", category="individual")
+    hall = create_asset(client, berlin, name="Kiez hall", category="physical_space")
+    resource = client.post(
+        "/api/resources", json={"kind": "skills", "asset_id": person["id"], "quantity": 7}, headers=admin
+    ).json()
+    link = client.post(
+        "/api/links",
+        json={"source_asset_id": hall["id"], "target_asset_id": person["id"], "kind": "volunteers"},
+        headers=admin,
+    ).json()
+    for kind, item in (("resources", resource), ("links", link)):
+        listed = client.get(f"/api/{kind}", params={"neighbourhood": nb, "limit": 1000}).json()["items"]
+        assert item["id"] not in [i["id"] for i in listed]
+        assert client.get(f"/api/{kind}/{item['id']}").status_code == 404
+        assert client.get(f"/api/{kind}/{item['id']}", headers=berlin.headers("planner")).status_code == 200
+    exported = client.get(
+        "/api/exports/resources", params={"city": "Berlin", "format": "geojson", "neighbourhood": "0110"}
+    ).json()["features"]
+    assert resource["id"] not in [f["properties"]["id"] for f in exported]
+    summary = client.get(f"/api/neighbourhoods/{nb}/summary").json()
+    assert "skills" not in summary["resources"]
+    planner = client.get(f"/api/neighbourhoods/{nb}/summary", headers=berlin.headers("planner")).json()
+    assert planner["resources"]["skills"]["resources"] >= 1
