@@ -157,17 +157,39 @@ def shape_item(
     return shaped
 
 
+# The view the database builds an item's JSON in before shape_item decides what of it the reader gets.
+_FULL_VIEW = Principal(role="admin")
+
+
+def _rounded(geometry: dict[str, Any]) -> dict[str, Any]:
+    x, y = geometry["coordinates"][:2]
+    return {
+        "type": geometry["type"],
+        "coordinates": [round(x, queries.COORD_DECIMALS), round(y, queries.COORD_DECIMALS)],
+    }
+
+
 def get_item(
     db: Session, settings: Settings, principal: Principal, kind: str, item_id: int
 ) -> tuple[str, int]:
-    """One item as JSON text with its version; hidden and missing items are both a 404."""
+    """One item as JSON text with its version, as shape_item gives it to the reader; hidden and missing items are
+    both a 404."""
     model = _model(kind)
     current = db.scalar(select(model).where(model.id == item_id))
-    if current is None or shape_item(db, settings, principal, kind, history.snapshot(current)) is None:
+    shaped = None if current is None else shape_item(db, settings, principal, kind, history.snapshot(current))
+    if shaped is None:
         raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
-    stmt = _select(kind, principal, settings).add_columns(model.version).where(model.id == item_id)
-    row = db.execute(stmt).one()
-    return row[1], row[2]
+    stmt = _select(kind, _FULL_VIEW, settings).add_columns(model.version).where(model.id == item_id)
+    text, version = db.execute(stmt).one()[1:]
+    if kind == "assets":
+        feature = json.loads(text)
+        feature["geometry"] = (
+            _rounded(shaped["geom"]) if shaped.get("location_blurred") else feature["geometry"]
+        )
+        feature["properties"]["contact"] = shaped["contact"]
+        feature["properties"]["location_blurred"] = bool(shaped.get("location_blurred"))
+        text = json.dumps(feature, ensure_ascii=False)
+    return text, version
 
 
 def _load(db: Session, principal: Principal, kind: str, item_id: int, *, lock: bool = True) -> Any:
