@@ -161,13 +161,13 @@ def user_list() -> None:
 
 @user_cli.command("set-role")
 def user_set_role(username: str, role: str) -> None:
-    """Change a user's role."""
+    """Change a user's role; a new role revokes the user's sign-in tokens and API keys."""
     from app.db.session import session_scope
     from app.services import auth
 
     with session_scope(_settings()) as db:
         auth.set_role(db, username, role)
-    console.print(f"{username} is now {role}", style="green")
+    console.print(f"{username} is now {role}: a new role ends their sign-in tokens and API keys", style="green")
 
 
 @user_cli.command("assign")
