@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Asset, AssetServiceType, City, Link, Need, Neighbourhood, Resource, ServiceType
-from app.db.queries import asset_shown_geom
+from app.db.queries import asset_shown_geom, asset_suppressed
 from app.errors import NotFound
 from app.policy import Principal
 from app.services.catalogue import list_cities, list_service_types, resolve_city
@@ -134,14 +134,15 @@ def _frame(rows: Sequence[Any], columns: list[str]) -> gpd.GeoDataFrame:
 
 
 def _shown_assets(principal: Principal, settings: Settings, city_id: int) -> Any:
-    """A city's published assets at the location the caller may see (blurred people and sensitive assets)."""
+    """A city's published assets at the location the caller may see (blurred people and sensitive assets),
+    without those small-count suppression hides from this reader (markers would count them)."""
     return (
         select(
             Asset.id,
             Asset.neighbourhood_id,
             asset_shown_geom(principal, settings).label("geom"),
         )
-        .where(Asset.city_id == city_id, Asset.status == "approved")
+        .where(Asset.city_id == city_id, Asset.status == "approved", ~asset_suppressed(principal, settings))
         .cte("shown_asset")
     )
 

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests.app.helpers import MITTE_POINT, SPANDAU_POINT, create_asset
 from tests.conftest import Berlin
+from tests.app.test_pages import srcdoc
+from tests.inert_text import map_text_block, strings_in
 
 EXACT = [13.41321, 52.52191]  # in forecast area 0110, like MITTE_POINT
 MOVED = [13.41402, 52.52233]  # a few metres away, still in 0110
@@ -387,3 +389,38 @@ def test_resources_and_links_of_a_suppressed_person_do_not_give_them_away(
     assert "skills" not in summary["resources"]
     planner = client.get(f"/api/neighbourhoods/{nb}/summary", headers=berlin.headers("planner")).json()
     assert planner["resources"]["skills"]["resources"] >= 1
+
+
+def test_maps_do_not_draw_people_that_small_count_suppression_hides(
+    client: TestClient, berlin: Berlin
+) -> None:
+    """A marker is a count too: the profile map and the gap map leave out people the summary hides."""
+    nb = berlin.mitte_ids[0]
+    person = create_asset(
+        client,
+        berlin,
+        name="Lone childminder",
+        category="individual",
+        service_types=["childcare"],
+        geometry=_point(EXACT),
+    )
+    run = client.post(
+        "/api/analysis/runs",
+        json={"city": "Berlin", "service_type": "childcare", "radius_m": 500},
+        headers=berlin.headers("planner"),
+    )
+    assert run.status_code == 201, run.text
+
+    def names_on(path: str, role: str | None) -> set[str]:
+        page = client.get(path, headers=berlin.headers(role))
+        assert page.status_code == 200, page.text[:300]
+        document = srcdoc(page.text) if "srcdoc=" in page.text else page.text
+        return set(strings_in(map_text_block(document)))
+
+    profile = f"/maps/neighbourhoods/{nb}"
+    gaps = f"/maps/gaps?run={run.json()['id']}"
+    for role in (None, "contributor"):
+        assert person["properties"]["name"] not in names_on(profile, role)
+        assert person["properties"]["name"] not in names_on(gaps, role)
+    assert person["properties"]["name"] in names_on(profile, "planner")
+    assert person["properties"]["name"] in names_on(gaps, "planner")

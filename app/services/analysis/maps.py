@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from app.db.models import AnalysisRun, Asset, AssetServiceType, City, Need, Neighbourhood, ServiceType
-from app.db.queries import asset_shown_geom
+from app.db.queries import asset_shown_geom, asset_suppressed
 from app.errors import InvalidInput, NotFound
 from app.policy import Principal
 from app.services.analysis import inputs as reading
@@ -125,9 +125,11 @@ def gap_map_frames(
     )
 
     shown = asset_shown_geom(principal, settings)
+    # Markers would count people that small-count suppression hides from this reader: they are left off.
+    hidden_from_reader = ~asset_suppressed(principal, settings)
     asset_rows = db.execute(
         select(Asset.name, Asset.category, _slugs_text(), Asset.capacity, func.ST_X(shown), func.ST_Y(shown))
-        .where(Asset.city_id == run.city_id, Asset.status == "approved")
+        .where(Asset.city_id == run.city_id, Asset.status == "approved", hidden_from_reader)
         .order_by(Asset.id)
     ).all()
     assets = _points(list(asset_rows), ["name", "category", "service_types", "capacity"])
@@ -139,6 +141,7 @@ def gap_map_frames(
             Asset.city_id == run.city_id,
             AssetServiceType.service_type_id == run.service_type_id,
             Asset.status.in_(reading.statuses(run.include_pending)),
+            hidden_from_reader,
         )
         .order_by(Asset.id)
     ).all()
