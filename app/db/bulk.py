@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,11 @@ _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 def int_array_literal(values: Sequence[int]) -> str:
     """A PostgreSQL array literal of integers: {1,5}."""
     return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+def sorted_text_array_literal(texts: Iterable[str]) -> str:
+    """A PostgreSQL array literal of texts that need no quoting (slugs, plain identifiers), sorted: {a,b}."""
+    return "{" + ",".join(sorted(texts)) + "}"
 
 
 def copy_text_fields(values: pd.Series) -> list[str]:

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db.bulk import COPY_SLICE_ROWS as COPY_SLICE_ROWS  # still importable from here, where it was defined
-from app.db.bulk import copy_frame, int_array_literal
+from app.db.bulk import copy_frame, int_array_literal, sorted_text_array_literal
 from app.db.models import Asset, Need, Neighbourhood, Resource
 from geo.io.wkb import geometries_ewkb_hex, points_ewkb_hex
 from geo.locate import NO_AREA, anchor_points, smallest_covering
@@ -338,7 +338,7 @@ def load_assets(
     if link_services:
         assert service_type_ids is not None
         stage["service_type_ids"] = service_type_ids.map(int_array_literal)
-        stage["service_types"] = rows["service_types"].map(lambda slugs: "{" + ",".join(sorted(slugs)) + "}")
+        stage["service_types"] = rows["service_types"].map(sorted_text_array_literal)
         stage_types += [("service_type_ids", "int[]"), ("service_types", "text[]")]
     _create_work_tables(db, stage_types)
     copy_frame(db, STAGE, stage)
