@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 
 from geo.io.errors import Problem
+from geo.problems import RowProblems
 
 GeometryKind = Literal["point", "polygon", "point_or_polygon"]
 GEOMETRY_KINDS: tuple[str, ...] = ("point", "polygon", "point_or_polygon")
@@ -41,24 +42,6 @@ _TYPE_WORDS = {
 }
 
 
-class _Report:
-    """Collects per-row problems and remembers which rows must lose their geometry."""
-
-    def __init__(self, rows: np.ndarray, ids: np.ndarray) -> None:
-        self.rows, self.ids = rows, ids
-        self.problems: list[Problem] = []
-        self.refused = np.zeros(len(rows), dtype=bool)
-
-    def add(self, indices: np.ndarray, reason: str | list[str], severity: str = "error") -> None:
-        reasons = reason if isinstance(reason, list) else [reason] * len(indices)
-        for index, text in zip(indices, reasons, strict=True):
-            self.problems.append(
-                Problem(int(self.rows[index]), self.ids[index], "geometry", text, severity)  # type: ignore[arg-type]
-            )
-        if severity == "error":
-            self.refused[indices] = True
-
-
 def prepare_geometries(
     frame: gpd.GeoDataFrame, expected: GeometryKind | None, *, geometry_optional: bool = False
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -73,34 +56,23 @@ def prepare_geometries(
         raise ValueError(
             f"unknown geometry kind {expected!r}: use one of {', '.join(GEOMETRY_KINDS)} or None"
         )
-    n = len(frame)
-    rows = frame["row_number"].to_numpy() if "row_number" in frame else np.arange(1, n + 1)
-    ids = (
-        frame["source_fid"].astype(str).to_numpy()
-        if "source_fid" in frame
-        else np.array([None] * n, dtype=object)
-    )
-    report = _Report(rows, ids)
+    report = RowProblems.for_frame(frame)
     geometries = np.array(frame.geometry.to_numpy(), dtype=object, copy=True)
 
     missing = shapely.is_missing(geometries)
     if expected is not None and not geometry_optional:
-        report.add(np.flatnonzero(missing), "no geometry")
+        report.add(missing, "geometry", "no geometry")
     empty = ~missing & shapely.is_empty(geometries)
-    report.add(np.flatnonzero(empty), "empty geometry")
+    report.add(empty, "geometry", "empty geometry")
     present = ~missing & ~empty
 
     with_z_or_m = present & (shapely.has_z(geometries) | _has_m(geometries))
     if with_z_or_m.any():
         geometries[with_z_or_m] = shapely.force_2d(geometries[with_z_or_m])
-        report.problems.append(
-            Problem(
-                None,
-                None,
-                "geometry",
-                f"Z/M values dropped from {int(with_z_or_m.sum()):,} features (geometries are stored in 2D)",
-                "info",
-            )
+        report.add_for_layer(
+            "geometry",
+            f"Z/M values dropped from {int(with_z_or_m.sum()):,} features (geometries are stored in 2D)",
+            "info",
         )
 
     invalid = np.flatnonzero(present & ~shapely.is_valid(geometries))
@@ -108,12 +80,16 @@ def prepare_geometries(
         reasons = shapely.is_valid_reason(geometries[invalid])
         repaired = shapely.make_valid(geometries[invalid], method="structure", keep_collapsed=False)
         collapsed = shapely.is_empty(repaired) | shapely.is_missing(repaired)
-        report.add(
+        report.add_at(
             invalid[collapsed],
+            "geometry",
             [f"invalid geometry ({r}) has nothing left once repaired" for r in reasons[collapsed]],
         )
-        report.add(
-            invalid[~collapsed], [f"invalid geometry repaired ({r})" for r in reasons[~collapsed]], "warning"
+        report.add_at(
+            invalid[~collapsed],
+            "geometry",
+            [f"invalid geometry repaired ({r})" for r in reasons[~collapsed]],
+            "warning",
         )
         geometries[invalid] = repaired
 
@@ -134,7 +110,7 @@ def _has_m(geometries: np.ndarray) -> np.ndarray:
 
 
 def _convert_types(
-    geometries: np.ndarray, usable: np.ndarray, expected: GeometryKind, report: _Report
+    geometries: np.ndarray, usable: np.ndarray, expected: GeometryKind, report: RowProblems
 ) -> np.ndarray:
     kinds = np.where(usable, shapely.get_type_id(geometries), -1)
     wants_points = expected in ("point", "point_or_polygon")
@@ -149,8 +125,9 @@ def _convert_types(
         geometries[single] = shapely.get_geometry(geometries[single], 0)
         kinds[single] = _POINT
         several = np.setdiff1d(multi, single)
-        report.add(
+        report.add_at(
             several,
+            "geometry",
             [
                 f"{shapely.get_num_geometries(geometries[i])} points in one row; one point is expected"
                 for i in several
@@ -170,14 +147,16 @@ def _convert_types(
                     merged = shapely.multipolygons([merged])
                 geometries[index] = merged
                 kinds[index] = _MULTIPOLYGON
-                report.add(
+                report.add_at(
                     np.array([index]),
+                    "geometry",
                     "a geometry collection of polygons merged into one multipolygon",
                     "warning",
                 )
             else:
-                report.add(
+                report.add_at(
                     np.array([index]),
+                    "geometry",
                     "a geometry collection that mixes polygons with points or lines; split it or keep only the "
                     "polygons",
                 )
@@ -194,8 +173,9 @@ def _convert_types(
         }
     )
     refused = np.flatnonzero((kinds >= 0) & ~np.isin(kinds, list(accepted)))
-    report.add(
+    report.add_at(
         refused,
+        "geometry",
         [f"{_TYPE_WORDS.get(int(kinds[i]), 'a geometry')} where {wanted} is expected" for i in refused],
     )
     return geometries

@@ -44,6 +44,7 @@ from geo.io.source_crs import (
     parse_user_crs,
 )
 from geo.io.stage import HEAD_BYTES, stage_inputs, work_folder
+from geo.io.wkb import points_from_wkb
 
 Bounds = tuple[float, float, float, float]
 RESERVED_COLUMNS = ("row_number", "source_fid", "geometry")
@@ -492,43 +493,15 @@ class _PointCoordinates:
         return out
 
 
-_WKB_POINT = np.dtype(
-    {
-        "names": ["order", "kind", "x", "y"],
-        "formats": ["u1", "<u4", "<f8", "<f8"],
-        "offsets": [0, 1, 5, 13],
-        "itemsize": 21,
-    }
-)
-
-
-def _simple_points(raw: np.ndarray) -> _PointCoordinates | None:
-    """Decode little-endian 2D point WKB with numpy; None when anything else is present."""
-    missing = pd.isna(raw)
-    present = raw[~missing]
-    if not len(present):
-        return None
-    lengths = np.fromiter((len(b) for b in present), dtype=np.int64, count=len(present))
-    if not (lengths == 21).all():
-        return None
-    records = np.frombuffer(b"".join(present), dtype=_WKB_POINT)
-    if not ((records["order"] == 1).all() and (records["kind"] == 1).all()):
-        return None
-    x = np.full(len(raw), np.nan)
-    y = np.full(len(raw), np.nan)
-    x[~missing], y[~missing] = records["x"], records["y"]
-    return _PointCoordinates(x, y, missing)
-
-
 def _geometries_from_wkb(
     wkb: Any, n: int, fids: np.ndarray
 ) -> tuple[np.ndarray | _PointCoordinates, list[Problem]]:
     if wkb is None:
         return np.full(n, None, dtype=object), []
     raw = np.asarray(wkb, dtype=object)
-    points = _simple_points(raw)
+    points = points_from_wkb(raw)
     if points is not None:
-        return points, []
+        return _PointCoordinates(*points), []
     geometries = shapely.from_wkb(raw, on_invalid="ignore")
     broken = np.flatnonzero(pd.notna(raw) & shapely.is_missing(geometries))
     problems: list[Problem] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -12,33 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Neighbourhood, ServiceType
 from geo.io import Problem
+from geo.problems import RowProblems
 
 # Rows without an id of their own are keyed by their place in the file, so the same file imports the same way.
 ROW_KEY_PREFIX = "row-"
-
-
-def _row_ids(rows: pd.DataFrame, key: str) -> np.ndarray:
-    """The id a user can find a row by in messages: its key, else its feature id in the file."""
-    keys = rows[key].astype(object) if key in rows else pd.Series([None] * len(rows), index=rows.index)
-    fids = rows["source_fid"].astype(str)
-    return keys.where(keys.notna(), fids).to_numpy(dtype=object)
-
-
-class _Problems:
-    """Row errors for one check, named by row number and id."""
-
-    def __init__(self, rows: pd.DataFrame, key: str) -> None:
-        self.row_numbers = rows["row_number"].to_numpy()
-        self.ids = _row_ids(rows, key)
-        self.items: list[Problem] = []
-
-    def add(self, mask: np.ndarray, field: str, reasons: str | Iterable[str]) -> None:
-        indices = np.flatnonzero(mask)
-        texts = [reasons] * len(indices) if isinstance(reasons, str) else list(reasons)
-        for index, reason in zip(indices, texts, strict=True):
-            self.items.append(
-                Problem(int(self.row_numbers[index]), str(self.ids[index]), field, reason, "error")
-            )
 
 
 def service_type_ids(db: Session) -> dict[str, int]:
@@ -53,7 +29,7 @@ def _known(slugs: dict[str, int]) -> str:
 def check_asset_service_types(db: Session, rows: pd.DataFrame, key: str) -> tuple[pd.Series, list[Problem]]:
     """Each asset row's service types as sorted ids; unknown slugs are row errors listing the known ones."""
     known = service_type_ids(db)
-    problems = _Problems(rows, key)
+    problems = RowProblems.for_frame(rows, key)
     # Lists repeat a handful of combinations: each distinct combination is resolved once.
     combos = rows["service_types"].map(tuple)
     codes, uniques = pd.factorize(combos)
@@ -72,7 +48,7 @@ def check_asset_service_types(db: Session, rows: pd.DataFrame, key: str) -> tupl
     bad = pd.notna(reasons)
     problems.add(bad, "service_types", reasons[bad])
     ids = _objects([*resolved, []])[codes]
-    return pd.Series(ids, index=rows.index, dtype=object), problems.items
+    return pd.Series(ids, index=rows.index, dtype=object), problems.problems
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -86,7 +62,7 @@ def _objects(values: list[Any]) -> np.ndarray:
 def check_need_service_type(db: Session, rows: pd.DataFrame, key: str) -> tuple[pd.Series, list[Problem]]:
     """Each need row's service type id; an unknown slug is a row error listing the known ones."""
     known = service_type_ids(db)
-    problems = _Problems(rows, key)
+    problems = RowProblems.for_frame(rows, key)
     slugs = rows["service_type"]
     ids = slugs.map(known)
     unknown = (slugs.notna() & ids.isna()).to_numpy()
@@ -98,12 +74,12 @@ def check_need_service_type(db: Session, rows: pd.DataFrame, key: str) -> tuple[
             for i in np.flatnonzero(unknown)
         ],
     )
-    return ids.astype("Int64"), problems.items
+    return ids.astype("Int64"), problems.problems
 
 
 def check_parent_codes(db: Session, city_id: int, rows: pd.DataFrame, key: str) -> list[Problem]:
     """A parent_code must name a neighbourhood of the city or of the same file, and not the row itself."""
-    problems = _Problems(rows, key)
+    problems = RowProblems.for_frame(rows, key)
     parents = rows["parent_code"]
     wanted = sorted(set(parents.dropna()) - set(rows["code"].dropna()))
     existing = set(
@@ -123,14 +99,14 @@ def check_parent_codes(db: Session, city_id: int, rows: pd.DataFrame, key: str) 
             for i in np.flatnonzero(missing)
         ],
     )
-    return problems.items
+    return problems.problems
 
 
 def resolve_resource_owners(
     db: Session, city_id: int, rows: pd.DataFrame, key: str
 ) -> tuple[pd.Series, pd.Series, list[Problem]]:
     """Find each resource's asset (by its source_id) and neighbourhood (by code) in the city; name what is missing."""
-    problems = _Problems(rows, key)
+    problems = RowProblems.for_frame(rows, key)
     asset_refs = rows["asset_source_id"]
     codes = rows["neighbourhood_code"]
     wanted_assets = sorted(set(asset_refs.dropna()))
@@ -189,7 +165,7 @@ def resolve_resource_owners(
         [s is not None and e is not None and e < s for s, e in zip(start, end, strict=True)], dtype=bool
     )
     problems.add(reversed_dates, "available_until", "available_until is before available_from")
-    return asset_ids.astype("Int64"), neighbourhood_ids.astype("Int64"), problems.items
+    return asset_ids.astype("Int64"), neighbourhood_ids.astype("Int64"), problems.problems
 
 
 def fill_row_keys(rows: pd.DataFrame, key: str) -> tuple[pd.Series, list[Problem]]:

@@ -9,9 +9,7 @@ Identifiers in the SQL come only from the allow-lists in this module; values are
 
 from __future__ import annotations
 
-import binascii
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +21,14 @@ from geoalchemy2 import Geometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.bulk import COPY_SLICE_ROWS as COPY_SLICE_ROWS  # still importable from here, where it was defined
+from app.db.bulk import copy_frame, int_array_literal, sorted_text_array_literal
 from app.db.models import Asset, Need, Neighbourhood, Resource
+from geo.io.wkb import geometries_ewkb_hex, points_ewkb_hex
 from geo.locate import NO_AREA, anchor_points, smallest_covering
 
 STAGE = "import_stage"
 UPDATED = "import_updated"  # the ids of the existing items this import changed
-# COPY data is sent in slices of this many rows, so memory stays flat on large files.
-COPY_SLICE_ROWS = 100_000
 # An import may take longer than an API query; its own transaction gets this statement timeout.
 IMPORT_STATEMENT_TIMEOUT = "30min"
 IMPORT_WORK_MEM = "256MB"
@@ -93,87 +92,6 @@ class LoadResult:
     updated: int
     relocated_assets: int = 0
     relocated_needs: int = 0
-
-
-# ------------------------------------------------------------------------------------------- COPY helpers
-
-_EWKB_POINT = np.dtype(
-    {
-        "names": ["order", "kind", "srid", "x", "y"],
-        "formats": ["u1", "<u4", "<u4", "<f8", "<f8"],
-        "offsets": [0, 1, 5, 9, 17],
-        "itemsize": 25,
-    }
-)
-_EWKB_POINT_WITH_SRID = 0x20000001
-
-
-def points_ewkb_hex(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Hex EWKB (SRID 4326) of 2D points from coordinate arrays, built with numpy (no per-point objects)."""
-    records = np.zeros(len(x), dtype=_EWKB_POINT)
-    records["order"] = 1
-    records["kind"] = _EWKB_POINT_WITH_SRID
-    records["srid"] = 4326
-    records["x"] = x
-    records["y"] = y
-    hexed = binascii.hexlify(records.tobytes())
-    return np.frombuffer(hexed, dtype=f"S{2 * _EWKB_POINT.itemsize}").astype(str).astype(object)
-
-
-def geometries_ewkb_hex(geometries: np.ndarray) -> np.ndarray:
-    """Hex EWKB (SRID 4326) of any geometries; points take the numpy path; missing stays None."""
-    kinds = shapely.get_type_id(geometries)
-    if len(geometries) and (kinds == 0).all():
-        return points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
-    with_srid = shapely.set_srid(geometries, 4326)
-    out = shapely.to_wkb(with_srid, hex=True, include_srid=True)
-    return np.asarray(np.where(shapely.is_missing(geometries), None, out), dtype=object)
-
-
-def int_array_literal(values: Sequence[int]) -> str:
-    """A PostgreSQL array literal of integers: {1,5}."""
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
-
-
-# COPY's text format: backslash escapes for these characters, \N for NULL.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_NULL = "\\N"
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_field(values: pd.Series) -> list[str]:
-    """One column as COPY text fields, converted with numpy; only text that needs escaping is escaped."""
-    missing = values.isna().to_numpy(dtype=bool)
-    if pd.api.types.is_bool_dtype(values):
-        out = np.where(values.to_numpy(dtype=bool, na_value=False), "t", "f").astype(object)
-    elif pd.api.types.is_integer_dtype(values):
-        out = values.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
-    elif pd.api.types.is_float_dtype(values):
-        # repr is the shortest text that reads back as the same double (and faster than numpy's astype(str)).
-        out = np.array(list(map(repr, values.to_numpy(dtype=float).tolist())), dtype=object)
-    else:
-        out = values.to_numpy(dtype=object).copy()
-        present = out[~missing]
-        if pd.api.types.infer_dtype(present, skipna=False) != "string":
-            present = np.array([str(v) for v in present], dtype=object)
-        # One search over all the text finds whether any value holds a backslash, tab or line break at all.
-        if len(present) and _NEEDS_ESCAPE.search("\x00".join(present)):
-            present = np.array([v.translate(_COPY_ESCAPES) for v in present], dtype=object)
-        out[~missing] = present
-    out[missing] = _COPY_NULL
-    return out.tolist()
-
-
-def _copy(db: Session, table: str, frame: pd.DataFrame) -> None:
-    """COPY a frame into table (columns by name) in text format on the session's own connection and transaction."""
-    driver = db.connection().connection.driver_connection
-    columns = ", ".join(frame.columns)
-    statement = f"COPY {table} ({columns}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for start in range(0, len(frame), COPY_SLICE_ROWS):
-            part = frame.iloc[start : start + COPY_SLICE_ROWS]
-            fields = [_copy_field(part[column]) for column in part.columns]
-            copy.write("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n")
 
 
 def _create_work_tables(db: Session, stage_columns: list[tuple[str, str]]) -> None:
@@ -420,10 +338,10 @@ def load_assets(
     if link_services:
         assert service_type_ids is not None
         stage["service_type_ids"] = service_type_ids.map(int_array_literal)
-        stage["service_types"] = rows["service_types"].map(lambda slugs: "{" + ",".join(sorted(slugs)) + "}")
+        stage["service_types"] = rows["service_types"].map(sorted_text_array_literal)
         stage_types += [("service_type_ids", "int[]"), ("service_types", "text[]")]
     _create_work_tables(db, stage_types)
-    _copy(db, STAGE, stage)
+    copy_frame(db, STAGE, stage)
     progress("upsert")
     key_match = "t.city_id = :city_id AND t.source = :source AND t.source_id = s.source_id"
     inserted = _match_existing(db, ctx, "asset", key_match)
@@ -512,7 +430,7 @@ def load_needs(
         db,
         [("source_ref", "text"), *_NEED_FIELDS.values(), ("geom", "geometry"), ("neighbourhood_id", "int")],
     )
-    _copy(db, STAGE, stage)
+    copy_frame(db, STAGE, stage)
     progress("upsert")
     inserted = _match_existing(db, ctx, "need", "t.city_id = :city_id AND t.source_ref = s.source_ref")
     source_from = f"{STAGE} s"
@@ -569,7 +487,7 @@ def load_resources(
             ("neighbourhood_id", "int"),
         ],
     )
-    _copy(db, STAGE, stage)
+    copy_frame(db, STAGE, stage)
     progress("upsert")
     inserted = _match_existing(db, ctx, "resource", "t.city_id = :city_id AND t.source_ref = s.source_ref")
     source_from = f"{STAGE} s"
@@ -632,7 +550,7 @@ def load_neighbourhoods(
             ("parent_id", "int"),
         ],
     )
-    _copy(db, STAGE, stage)
+    copy_frame(db, STAGE, stage)
     progress("upsert")
     inserted = _match_existing(db, ctx, "neighbourhood", "t.city_id = :city_id AND t.code = s.code")
     values = {
@@ -719,7 +637,7 @@ def relocate_items(db: Session, city_id: int) -> dict[str, list[tuple[int, int |
         if not len(changed):
             continue
         db.execute(text("CREATE TEMP TABLE import_relocated (id int, nid int) ON COMMIT DROP"))
-        _copy(
+        copy_frame(
             db,
             "import_relocated",
             pd.DataFrame({"id": item_ids[changed], "nid": _nullable_ids(found[changed])}),

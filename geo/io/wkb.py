@@ -1,0 +1,72 @@
+"""The WKB point codec: 2D points to and from (E)WKB with numpy, without a shapely object per point."""
+
+from __future__ import annotations
+
+import binascii
+
+import numpy as np
+import pandas as pd
+import shapely
+
+# Little-endian 2D point WKB, as GDAL reads it: byte order, type 1, x, y.
+_WKB_POINT = np.dtype(
+    {
+        "names": ["order", "kind", "x", "y"],
+        "formats": ["u1", "<u4", "<f8", "<f8"],
+        "offsets": [0, 1, 5, 13],
+        "itemsize": 21,
+    }
+)
+# Little-endian 2D point EWKB, as PostGIS reads it: byte order, type 1 with the SRID flag, SRID, x, y.
+_EWKB_POINT = np.dtype(
+    {
+        "names": ["order", "kind", "srid", "x", "y"],
+        "formats": ["u1", "<u4", "<u4", "<f8", "<f8"],
+        "offsets": [0, 1, 5, 9, 17],
+        "itemsize": 25,
+    }
+)
+_EWKB_POINT_WITH_SRID = 0x20000001
+
+
+def points_from_wkb(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Decode little-endian 2D point WKB with numpy to (x, y, missing); None when anything else is present.
+
+    Coordinates are as stored (any CRS); missing rows get NaN coordinates.
+    """
+    missing = pd.isna(raw)
+    present = raw[~missing]
+    if not len(present):
+        return None
+    lengths = np.fromiter((len(b) for b in present), dtype=np.int64, count=len(present))
+    if not (lengths == _WKB_POINT.itemsize).all():
+        return None
+    records = np.frombuffer(b"".join(present), dtype=_WKB_POINT)
+    if not ((records["order"] == 1).all() and (records["kind"] == 1).all()):
+        return None
+    x = np.full(len(raw), np.nan)
+    y = np.full(len(raw), np.nan)
+    x[~missing], y[~missing] = records["x"], records["y"]
+    return x, y, missing
+
+
+def points_ewkb_hex(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Hex EWKB (SRID 4326) of 2D points from coordinate arrays, built with numpy (no per-point objects)."""
+    records = np.zeros(len(x), dtype=_EWKB_POINT)
+    records["order"] = 1
+    records["kind"] = _EWKB_POINT_WITH_SRID
+    records["srid"] = 4326
+    records["x"] = x
+    records["y"] = y
+    hexed = binascii.hexlify(records.tobytes())
+    return np.frombuffer(hexed, dtype=f"S{2 * _EWKB_POINT.itemsize}").astype(str).astype(object)
+
+
+def geometries_ewkb_hex(geometries: np.ndarray) -> np.ndarray:
+    """Hex EWKB (SRID 4326) of any geometries; points take the numpy path; missing stays None."""
+    kinds = shapely.get_type_id(geometries)
+    if len(geometries) and (kinds == 0).all():
+        return points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
+    with_srid = shapely.set_srid(geometries, 4326)
+    out = shapely.to_wkb(with_srid, hex=True, include_srid=True)
+    return np.asarray(np.where(shapely.is_missing(geometries), None, out), dtype=object)

@@ -1,0 +1,25 @@
+"""Target schemas of the four importable layers, field mapping from source columns, typed per-row coercion."""
+
+from geo.layers.apply import apply_mapping
+from geo.layers.coercion import service_slug
+from geo.layers.mapping import MappingSuggestion, explain_mapping, suggest_mapping
+from geo.layers.report import dry_run_report, preview_rows
+from geo.layers.schema import PROVENANCE_COLUMNS, FieldKind, FieldSpec, LayerSchema
+from geo.layers.targets import LAYERS, NEIGHBOURHOOD_LEVELS, layer_schema
+
+__all__ = [
+    "LAYERS",
+    "NEIGHBOURHOOD_LEVELS",
+    "PROVENANCE_COLUMNS",
+    "FieldKind",
+    "FieldSpec",
+    "LayerSchema",
+    "MappingSuggestion",
+    "apply_mapping",
+    "dry_run_report",
+    "explain_mapping",
+    "layer_schema",
+    "preview_rows",
+    "service_slug",
+    "suggest_mapping",
+]
