@@ -10,8 +10,8 @@ import h3
 from fastapi.testclient import TestClient
 
 from tests.app.helpers import MITTE_POINT, SPANDAU_POINT, create_asset
-from tests.conftest import Berlin
 from tests.app.test_pages import srcdoc
+from tests.conftest import Berlin
 from tests.inert_text import map_text_block, strings_in
 
 EXACT = [13.41321, 52.52191]  # in forecast area 0110, like MITTE_POINT
