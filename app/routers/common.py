@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Header, Query, Request
@@ -14,6 +15,9 @@ from app.settings import Settings
 from geo.vocab import ASSET_CATEGORIES
 
 GEOJSON = "application/geo+json"
+INT4_MAX = 2_147_483_647
+# ASCII digits only: str.isdigit() and int() also take '²' and Arabic-Indic digits.
+_VERSION_TAG = re.compile(r"[0-9]{1,10}")
 
 
 class GeoJSONResponse(Response):
@@ -31,7 +35,7 @@ def version_from(if_match: str | None, body_version: int | None) -> int | None:
     """The version an update is based on: If-Match (an ETag from GET) or the body's `version` field."""
     if if_match:
         value = if_match.strip().removeprefix("W/").strip('"')
-        if not value.isdigit():
+        if not _VERSION_TAG.fullmatch(value) or int(value) > INT4_MAX:
             raise InvalidInput('If-Match must be an ETag from GET, such as "3"', field="If-Match")
         return int(value)
     return body_version
@@ -41,10 +45,15 @@ IfMatch = Annotated[str | None, Header(description="The ETag from GET; a stale o
 
 
 def next_url(request: Request, page: Page) -> str | None:
-    """The URL of the next page, or None on the last page."""
+    """The URL of the next page, or None on the last page: on ASSETMAP_PUBLIC_URL when set, else on the request's
+    Host (which the TrustedHosts guard has checked)."""
     if page.next_after is None:
         return None
-    return str(request.url.include_query_params(after=page.next_after))
+    url = request.url.include_query_params(after=page.next_after)
+    settings: Settings = request.app.state.settings
+    if settings.public_url:
+        return f"{settings.public_url}{url.path}?{url.query}"
+    return str(url)
 
 
 def feature_collection(request: Request, page: Page) -> GeoJSONResponse:

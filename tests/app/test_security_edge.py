@@ -133,13 +133,21 @@ def test_a_city_by_ascii_id_still_works(client: TestClient, berlin: Berlin) -> N
     )
 
 
+def _header_bytes(value: str) -> bytes:
+    """A header as a client would send it: Latin-1 where it can be (servers decode headers as Latin-1), else UTF-8."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode()
+
+
 @pytest.mark.parametrize("tag", ['"²"', '"\u0661"', '"99999999999"', '"1 2"', 'W/"³"', '""'])
 def test_if_match_takes_ascii_digits_within_int4_only(client: TestClient, berlin: Berlin, tag: str) -> None:
     feature = create_asset(client, berlin)
     response = client.patch(
         f"/api/assets/{feature['id']}",
         json={"name": "changed"},
-        headers={**berlin.headers("admin"), "If-Match": tag},
+        headers={**berlin.headers("admin"), "If-Match": _header_bytes(tag)},
     )
     assert response.status_code == 422, response.text
     assert response.json()["field"] == "If-Match" and "ETag" in response.json()["detail"]
@@ -464,7 +472,7 @@ def test_cookie_writes_need_the_apps_own_origin(client: TestClient, berlin: Berl
         for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
             refused = client.post("/api/assets", json=body, headers=headers)
             assert refused.status_code == 403, (headers, refused.text)
-            assert "origin" in refused.json()["detail"]
+            assert "origin" in refused.json()["detail"].lower()
         # reading with the cookie from a cross-site context is refused too
         assert client.get("/api/auth/me", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
         assert client.get("/api/auth/me").json()["username"] == "test-admin"
