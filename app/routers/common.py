@@ -44,16 +44,21 @@ def version_from(if_match: str | None, body_version: int | None) -> int | None:
 IfMatch = Annotated[str | None, Header(description="The ETag from GET; a stale one gets 412")]
 
 
-def next_url(request: Request, page: Page) -> str | None:
-    """The URL of the next page, or None on the last page: on ASSETMAP_PUBLIC_URL when set, else on the request's
-    Host (which the TrustedHosts guard has checked)."""
-    if page.next_after is None:
-        return None
-    url = request.url.include_query_params(after=page.next_after)
+def link_after(request: Request, after: int | str) -> str:
+    """This request's URL continuing after `after`: on ASSETMAP_PUBLIC_URL when set, else on the request's Host
+    (which the TrustedHosts guard has checked)."""
+    url = request.url.include_query_params(after=after)
     settings: Settings = request.app.state.settings
     if settings.public_url:
         return f"{settings.public_url}{url.path}?{url.query}"
     return str(url)
+
+
+def next_url(request: Request, page: Page) -> str | None:
+    """The URL of the next page, or None on the last page."""
+    if page.next_after is None:
+        return None
+    return link_after(request, page.next_after)
 
 
 def feature_collection(request: Request, page: Page) -> GeoJSONResponse:

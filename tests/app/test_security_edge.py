@@ -539,3 +539,20 @@ def test_readyz_is_503_fast_when_the_database_is_gone() -> None:
         started = time.monotonic()
         ready = probe.get("/readyz")
         assert ready.status_code == 503 and time.monotonic() - started < 1.5
+
+
+def test_a_full_pool_is_a_503_with_retry_after_not_a_hung_request(berlin: Berlin) -> None:
+    settings = make_settings(berlin.url, pool_size=1, pool_timeout_s=0.5)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as busy:
+        engine = busy.app.state.engine  # type: ignore[attr-defined]
+        held = [engine.connect() for _ in range(2)]  # pool_size + max_overflow
+        try:
+            started = time.monotonic()
+            response = busy.get("/api/assets", params={"limit": 1})
+            assert time.monotonic() - started < 5
+            assert response.status_code == 503, response.text
+            assert int(response.headers["retry-after"]) >= 1
+        finally:
+            for conn in held:
+                conn.close()
+        assert busy.get("/api/assets", params={"limit": 1}).status_code == 200
