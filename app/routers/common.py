@@ -128,11 +128,13 @@ def list_filters(
 
 
 CityQuery = Annotated[str | None, Query(description="city id or name")]
-NeighbourhoodQuery = Annotated[int | None, Query(description="neighbourhood id")]
+NeighbourhoodQuery = Annotated[int | None, Query(ge=1, le=INT4_MAX, description="neighbourhood id")]
 BboxQuery = Annotated[str | None, Query(description="west,south,east,north in degrees (EPSG:4326)")]
 CategoryQuery = Annotated[str | None, Query(description=f"ABCD category: {', '.join(ASSET_CATEGORIES)}")]
 ServiceTypeQuery = Annotated[str | None, Query(description="service type slug")]
 TextQuery = Annotated[str | None, Query(description="text search in names")]
 StatusQuery = Annotated[str, Query(description="approved (default), pending, rejected or all")]
-AfterQuery = Annotated[int | None, Query(ge=0, description="continue after this id (from the 'next' link)")]
+AfterQuery = Annotated[
+    int | None, Query(ge=0, le=INT4_MAX, description="continue after this id (from the 'next' link)")
+]
 LimitQuery = Annotated[int | None, Query(description="page size")]

@@ -556,3 +556,10 @@ def test_a_full_pool_is_a_503_with_retry_after_not_a_hung_request(berlin: Berlin
             for conn in held:
                 conn.close()
         assert busy.get("/api/assets", params={"limit": 1}).status_code == 200
+
+
+@pytest.mark.parametrize("param", ["neighbourhood", "after"])
+def test_id_parameters_beyond_int4_are_a_422_naming_them(client: TestClient, param: str) -> None:
+    response = client.get("/api/assets", params={param: "99999999999"})
+    assert response.status_code == 422, response.text
+    assert param in response.json()["detail"]
