@@ -344,8 +344,8 @@ def _wait_for_lock(observer: Any, name: str, timeout: float = 10) -> int:
 def test_a_backend_killed_mid_write_is_503_and_nothing_committed(
     live: LiveServer, berlin: Berlin, locked: str
 ) -> None:
-    # `change` is written before the commit; `service_type` is read when the answer is built. Either way the
-    # client must learn the truth: a success means committed, an error means not.
+    # The backend dies while the write waits for a table lock (`change` is written, `service_type` read, just
+    # before the commit): the client must get a 503 it can retry, and nothing may be committed.
     name = f"edge-{uuid.uuid4().hex[:8]}"
     engine = create_engine(berlin.url, isolation_level="AUTOCOMMIT")
     result: dict[str, Any] = {}
@@ -563,3 +563,69 @@ def test_id_parameters_beyond_int4_are_a_422_naming_them(client: TestClient, par
     response = client.get("/api/assets", params={param: "99999999999"})
     assert response.status_code == 422, response.text
     assert param in response.json()["detail"]
+
+
+def test_an_update_whose_answer_cannot_be_read_is_not_committed(berlin: Berlin) -> None:
+    # With neighbourhood blurring, the answer to a gis user's PATCH of a person's asset reads the neighbourhood
+    # table, which the update itself does not touch: the old flow committed first and then failed to answer.
+    settings = make_settings(berlin.url, privacy_blur="neighbourhood")
+    engine = create_engine(berlin.url, isolation_level="AUTOCOMMIT")
+    name = f"edge-{uuid.uuid4().hex[:8]}"
+    try:
+        with (
+            LiveServer(create_app(settings)) as live,
+            engine.connect() as holder,
+            engine.connect() as observer,
+        ):
+            conn = live.connection()
+            body = {"city": "Berlin", "name": name, "category": "individual", "geometry": MITTE_POINT}
+            conn.request(
+                "POST",
+                "/api/assets",
+                body=json.dumps(body),
+                headers={
+                    "Authorization": f"Bearer {berlin.tokens['admin']}",
+                    "Content-Type": "application/json",
+                },
+            )
+            created = conn.getresponse()
+            asset_id = json.loads(created.read())["id"]
+            assert created.status == 201
+            holder.execute(text("BEGIN"))
+            holder.execute(text("LOCK TABLE neighbourhood IN ACCESS EXCLUSIVE MODE"))
+            result: dict[str, Any] = {}
+
+            def patch() -> None:
+                client = live.connection(timeout=20)
+                client.request(
+                    "PATCH",
+                    f"/api/assets/{asset_id}",
+                    body=json.dumps({"name": name + "-changed"}),
+                    headers={
+                        "Authorization": f"Bearer {berlin.tokens['gis']}",
+                        "Content-Type": "application/json",
+                        "If-Match": '"1"',
+                    },
+                )
+                answer = client.getresponse()
+                result.update(status=answer.status, body=answer.read())
+
+            thread = threading.Thread(target=patch)
+            thread.start()
+            pid = _wait_for_lock(observer, "neighbourhood")
+            observer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            holder.execute(text("ROLLBACK"))
+            thread.join(timeout=20)
+            stored = observer.execute(
+                text("SELECT name, version FROM asset WHERE id = :id"), {"id": asset_id}
+            ).one()
+            assert result["status"] == 503, result
+            assert tuple(stored) == (name, 1)  # an error answer, and nothing committed
+    finally:
+        with engine.connect() as cleanup:
+            ids = "SELECT id FROM asset WHERE name LIKE :n"
+            cleanup.execute(
+                text(f"DELETE FROM change WHERE kind = 'assets' AND item_id IN ({ids})"), {"n": name + "%"}
+            )
+            cleanup.execute(text("DELETE FROM asset WHERE name LIKE :n"), {"n": name + "%"})
+        engine.dispose()
