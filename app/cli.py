@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from app.errors import AssetmapError
 from app.settings import Settings, get_settings
 
-console = Console()
-err = Console(stderr=True)
+# Output holds names people typed (cities, neighbourhoods, assets, files): never read it as rich markup or emoji
+# codes, so "[bold]" or ":smile:" in a name is printed as typed. Colour comes from `style=` instead.
+console = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 cli = typer.Typer(
     help="assetmap: asset-based community mapping on PostGIS.",
@@ -33,13 +36,13 @@ def _settings() -> Settings:
     try:
         return get_settings()
     except ValueError as exc:
-        err.print(f"[red]settings error:[/red] {exc}")
+        err.print(Text.assemble(("settings error:", "red"), f" {exc}"))
         raise typer.Exit(2) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error a user can act on and return the exit to raise."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(Text.assemble(("error:", "red"), f" {message}"), highlight=False)
     return typer.Exit(code)
 
 
@@ -54,7 +57,7 @@ def db_up() -> None:
         message = provision(settings.database_url, lambda line: console.print(f"  {line}", highlight=False))
     except ProvisionError as exc:
         raise fail(str(exc)) from None
-    console.print(f"[green]{message}[/green]")
+    console.print(message, style="green")
 
 
 @db_cli.command("upgrade")
@@ -63,7 +66,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
     from app.services.migrations import upgrade
 
     upgrade(_settings().database_url, revision)
-    console.print(f"[green]database at {revision}[/green]")
+    console.print(f"database at {revision}", style="green")
 
 
 @db_cli.command("downgrade")
@@ -72,7 +75,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, 
     from app.services.migrations import downgrade
 
     downgrade(_settings().database_url, revision)
-    console.print(f"[green]database at {revision}[/green]")
+    console.print(f"database at {revision}", style="green")
 
 
 @cli.command("load-sample")
@@ -98,7 +101,7 @@ def load_sample(
         table.add_row(key, str(value))
     console.print(table)
     for note in report.notes:
-        console.print(f"  [yellow]note:[/yellow] {note}", highlight=False)
+        console.print(Text.assemble("  ", ("note:", "yellow"), f" {note}"), highlight=False)
     if accounts:
         users = Table(title="Demo accounts (development only)")
         for col in ("user", "password", "role", "can"):
@@ -135,7 +138,7 @@ def user_add(
 
     with session_scope(_settings()) as db:
         user = auth.add_user(db, username, password, role, full_name)
-    console.print(f"[green]created {user.username} ({user.role})[/green]")
+    console.print(f"created {user.username} ({user.role})", style="green")
 
 
 @user_cli.command("list")
@@ -158,13 +161,13 @@ def user_list() -> None:
 
 @user_cli.command("set-role")
 def user_set_role(username: str, role: str) -> None:
-    """Change a user's role."""
+    """Change a user's role; a new role revokes the user's sign-in tokens and API keys."""
     from app.db.session import session_scope
     from app.services import auth
 
     with session_scope(_settings()) as db:
         auth.set_role(db, username, role)
-    console.print(f"[green]{username} is now {role}[/green]")
+    console.print(f"{username} is now {role}: a new role ends their sign-in tokens and API keys", style="green")
 
 
 @user_cli.command("assign")
@@ -180,7 +183,7 @@ def user_assign(
 
     with session_scope(_settings()) as db:
         ids = auth.assign_by_code(db, username, resolve_city(db, city).id, codes)
-    console.print(f"[green]{username} may now edit {len(ids)} neighbourhood(s)[/green]")
+    console.print(f"{username} may now edit {len(ids)} neighbourhood(s)", style="green")
 
 
 @user_cli.command("revoke-key")
@@ -196,7 +199,7 @@ def user_revoke_key(
 
     with session_scope(_settings()) as db:
         count = auth.revoke_key_by_prefix(db, username, prefix)
-    console.print(f"[green]revoked {count} key(s)[/green]")
+    console.print(f"revoked {count} key(s)", style="green")
 
 
 def main() -> None:
@@ -204,7 +207,7 @@ def main() -> None:
     try:
         cli()
     except AssetmapError as exc:
-        err.print(f"[red]error:[/red] {exc.detail}", highlight=False)
+        err.print(Text.assemble(("error:", "red"), f" {exc.detail}"), highlight=False)
         sys.exit(1)
 
 

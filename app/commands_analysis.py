@@ -118,9 +118,12 @@ def analyse(
             written = analysis.export_neighbourhoods(db, CLI_PRINCIPAL, run.id, out) if out else None
     params, totals = document["params"], document["totals"]
     console.print(
-        f"[bold]run {run.id}[/bold]: {params['service_type']} in {params['city']}, radius {params['radius_m']:,.0f} m, "
-        f"decay {params['decay']}, H3 resolution {params['resolution']}, group {params['group']}, "
-        f"data {document['data_version']}",
+        Text.assemble(
+            (f"run {run.id}", "bold"),
+            f": {params['service_type']} in {params['city']}, radius {params['radius_m']:,.0f} m, "
+            f"decay {params['decay']}, H3 resolution {params['resolution']}, group {params['group']}, "
+            f"data {document['data_version']}",
+        ),
         highlight=False,
     )
     console.print(

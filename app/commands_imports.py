@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from app.cli import _settings, cli, console, err, fail
@@ -45,7 +46,7 @@ def _progress(total_bytes: int) -> Iterator[Any]:
         return
     with Progress(
         SpinnerColumn(),
-        TextColumn("[bold]{task.description:<10}"),
+        TextColumn("{task.description:<10}", style="bold", markup=False),
         BarColumn(),
         TextColumn("stage {task.completed}/{task.total}"),
         TimeElapsedColumn(),
@@ -230,15 +231,19 @@ def import_command(
     counts = record["counts"]
     if dry_run:
         console.print(
-            f"[green]dry run {record['id']}: nothing was stored[/green]; {report.get('rows_ready', 0):,} rows would "
-            f"be imported, {counts['skipped']:,} have errors",
+            Text.assemble(
+                (f"dry run {record['id']}: nothing was stored", "green"),
+                f"; {report.get('rows_ready', 0):,} rows would be imported, {counts['skipped']:,} have errors",
+            ),
             highlight=False,
         )
         return
     console.print(
-        f"[green]import {record['id']} into {record['city']} {record['layer']}:[/green] "
-        f"{counts['inserted']:,} inserted, {counts['updated']:,} updated, "
-        f"{report.get('unchanged', 0):,} unchanged, {counts['skipped']:,} skipped",
+        Text.assemble(
+            (f"import {record['id']} into {record['city']} {record['layer']}:", "green"),
+            f" {counts['inserted']:,} inserted, {counts['updated']:,} updated, "
+            f"{report.get('unchanged', 0):,} unchanged, {counts['skipped']:,} skipped",
+        ),
         highlight=False,
     )
 
@@ -292,4 +297,4 @@ def export_command(
         raise fail(f"cannot write {out}: {exc.strerror}") from None
     finally:
         export.cleanup()
-    console.print(f"[green]wrote {export.rows:,} {layer} to {out}[/green]", highlight=False)
+    console.print(f"wrote {export.rows:,} {layer} to {out}", style="green", highlight=False)

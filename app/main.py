@@ -103,8 +103,10 @@ def add_exception_handlers(app: FastAPI) -> None:
         if exc.field:
             body["field"] = exc.field
         body.update(exc.extra)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if "retry_after_s" in exc.extra:  # 429 and 503 that say when to try again
+            headers["Retry-After"] = str(int(exc.extra["retry_after_s"]))
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -57,6 +57,17 @@ class Principal:
             and neighbourhood_id in self.neighbourhood_ids
         )
 
+    def may_see_entry(self, status: str | None, created_by: int | None) -> bool:
+        """Review visibility: published entries for all; pending and rejected ones for staff and their author."""
+        if status in (None, "approved") or self.is_staff:
+            return True
+        return self.user_id is not None and created_by == self.user_id
+
+    def counts_people_in(self, neighbourhood_id: int | None) -> bool:
+        """May see every person and sensitive asset of this neighbourhood (and so their counts): planner rights,
+        or edit rights there (editors open and change each entry anyway)."""
+        return self.sees_exact_locations or self.can_edit_in(neighbourhood_id)
+
     def initial_status(self) -> str:
         """Contributors' entries wait for review; everyone else's are published at once."""
         return "pending" if self.role == "contributor" else "approved"

@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     tiles_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tiles_attribution: str = "&copy; OpenStreetMap contributors"
 
+    # Coverage-gap analysis: bounds on the work one request or run may cause (README, Configuration).
+    analysis_max_resolution: int = Field(10, ge=5, le=15)
+    analysis_max_cells_per_run: int = Field(200_000, ge=1, le=50_000_000)
+    analysis_run_time_limit_s: float = Field(600.0, gt=0, le=86_400)
+    analysis_scenario_time_limit_s: float = Field(60.0, gt=0, le=3600)
+    analysis_concurrent_runs_per_user: int = Field(2, ge=1, le=100)
+    analysis_max_sites: int = Field(20, ge=1, le=100)
+    analysis_max_candidates: int = Field(20_000, ge=1, le=1_000_000)
+    analysis_runs_kept: int = Field(3, ge=1, le=1000)
+
     @field_validator("trusted_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:

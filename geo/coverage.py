@@ -5,6 +5,8 @@ All coordinates here are x/y in metres of one projected CRS (see geo.crs); calle
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,49 @@ _PAIR_CHUNK_UNITS = 200_000
 # Trees are rebuilt on every run: sliding-midpoint splits without node compaction build about twice as fast
 # as scipy's defaults and answer radius queries as quickly (measured on clustered synthetic cities).
 _TREE_OPTIONS: dict[str, Any] = {"balanced_tree": False, "compact_nodes": False}
+
+
+class AnalysisStopped(RuntimeError):
+    """Work stopped before it finished: it took longer than its time limit, or whoever asked for it left."""
+
+    def __init__(self, message: str, *, limit_s: float | None = None, cancelled: bool = False) -> None:
+        super().__init__(message)
+        self.limit_s = limit_s
+        self.cancelled = cancelled
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When work must stop (time.monotonic() seconds) and, optionally, an event set when its caller has left.
+
+    Checked between stages and iterations (cooperatively): a single numpy or scipy call is not interrupted.
+    """
+
+    limit_s: float
+    at: float
+    cancel: threading.Event | None = None
+
+    @classmethod
+    def after(cls, seconds: float, *, cancel: threading.Event | None = None) -> Deadline:
+        """A deadline `seconds` from now."""
+        return cls(limit_s=float(seconds), at=time.monotonic() + float(seconds), cancel=cancel)
+
+    def remaining_s(self) -> float:
+        """Seconds left (0 when the time is up)."""
+        return max(0.0, self.at - time.monotonic())
+
+    def check(self) -> None:
+        """Raise AnalysisStopped when the caller has left or the time is up."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise AnalysisStopped("stopped: whoever asked for this no longer waits for it", cancelled=True)
+        if time.monotonic() >= self.at:
+            raise AnalysisStopped(f"took longer than {self.limit_s:g} s", limit_s=self.limit_s)
+
+
+def check_deadline(deadline: Deadline | None) -> None:
+    """Deadline.check, for optional deadlines."""
+    if deadline is not None:
+        deadline.check()
 
 
 @dataclass(frozen=True)

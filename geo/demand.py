@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from geo.coverage import pairs_within, points_xy
+from geo.coverage import Deadline, check_deadline, pairs_within, points_xy
 from geo.crs import AnalysisInputError, measuring_crs
 from geo.vocab import group_population_columns
 
@@ -118,6 +118,7 @@ def demand_units(
     needs_weight: float = 0.0,
     needs_radius_m: float | None = None,
     crs: str | None = None,
+    deadline: Deadline | None = None,
 ) -> gpd.GeoDataFrame:
     """Demand units (EPSG:4326 points) with need N_i = P_i + sum_k alpha_k V_ik + beta Q_i in people.
 
@@ -139,7 +140,9 @@ def demand_units(
     served = group_population(nb, group).to_numpy()
     vulnerable = {name: group_population(nb, name).to_numpy() for name in weights}
 
+    check_deadline(deadline)
     cells, centres = _cell_centres(nb.total_bounds, int(resolution))
+    check_deadline(deadline)
     nb_pos, centre_pos = shapely.STRtree(centres).query(nb.geometry.values, predicate="intersects")
     # One neighbourhood per centre: after sorting by (centre, neighbourhood) keep the first, the smallest id.
     order = np.lexsort((nb_pos, centre_pos))
@@ -173,6 +176,7 @@ def demand_units(
         },
         geometry=gpd.GeoSeries(unit_geoms, crs=_WGS84),
     )
+    check_deadline(deadline)
     needs_people = np.zeros(len(units))
     if needs is not None and len(needs):
         metric_crs = measuring_crs(nb, crs)

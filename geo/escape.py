@@ -1,4 +1,8 @@
-"""The one escaping helper for community-typed text shown in maps and pages (see docs/SECURITY.md)."""
+"""The one HTML-escaping helper for community-typed text in the app's pages and a map page's <title>.
+
+Maps carry every other text as JSON data (geo/render/text.py); escaping is not what keeps text out of a template.
+See docs/SECURITY.md, section on text.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-# html.escape covers & < > " '; folium also drops text into JavaScript template literals (popups, tooltips)
-# and Leaflet's layer control puts names into innerHTML, so the characters that matter there are encoded too.
-# A backslash is included because an invalid escape such as "\u" inside a template literal is a syntax error
-# that would stop the whole map script.
+# html.escape covers & < > " '; the characters that matter inside JavaScript template literals (` $ \\) are
+# encoded too, so escaped text stays inert wherever a page's script might place it.
 _ENTITIES = {
     "&": "&amp;",
     "<": "&lt;",

@@ -22,6 +22,8 @@ import shapely
 
 from geo.access import DECAYS, DEFAULT_STEP_WEIGHTS, capacity_in_use, decay_weight, e2sfca, step_zones_for
 from geo.coverage import (
+    Deadline,
+    check_deadline,
     check_radius_m,
     coverage_by_neighbourhood,
     nearest_distance_m,
@@ -184,7 +186,9 @@ def _analyse_units(
     assets: gpd.GeoDataFrame,
     params: GapParams,
     crs: pyproj.CRS,
+    deadline: Deadline | None = None,
 ) -> GapResult:
+    check_deadline(deadline)
     radius_m = params.radius_m
     units_xy = points_xy(units, crs, what="demand units")
     need = units["need"].to_numpy(dtype=np.float64)
@@ -193,6 +197,7 @@ def _analyse_units(
     is_open = supply > 0
 
     pairs = pairs_within(units_xy, assets_xy, radius_m)
+    check_deadline(deadline)
     # Closed assets neither cover nor supply; they stay in the pairs so their would-be demand is still
     # reported.
     open_index = np.flatnonzero(is_open)
@@ -209,6 +214,7 @@ def _analyse_units(
         step_weights=params.step_weights,
         pairs=pairs,
     )
+    check_deadline(deadline)
     score = access.access_score
     shortfall = np.where(need > 0, need * np.clip(1.0 - np.nan_to_num(score, nan=0.0), 0.0, None), 0.0)
 
@@ -227,6 +233,7 @@ def _analyse_units(
         desert_min_people=params.desert_min_people,
         desert_min_share=params.desert_min_share,
     )
+    check_deadline(deadline)
     known = units["population_known"].to_numpy(dtype=bool)
     population = np.bincount(nb_pos, weights=units["population"].to_numpy(dtype=np.float64), minlength=n_nb)
     population_known = np.bincount(nb_pos, weights=~known, minlength=n_nb) == 0
@@ -317,8 +324,12 @@ def analyse_gaps(
     *,
     needs: gpd.GeoDataFrame | None = None,
     crs: str | None = None,
+    deadline: Deadline | None = None,
 ) -> GapResult:
-    """Run demand, distance coverage, E2SFCA and gaps for a city, measured in `crs` (metres) or UTM."""
+    """Run demand, distance coverage, E2SFCA and gaps for a city, measured in `crs` (metres) or UTM.
+
+    With a `deadline`, AnalysisStopped is raised between stages once its time is up.
+    """
     if not isinstance(params, GapParams):
         raise AnalysisInputError(f"params should be GapParams, got {type(params).__name__}")
     units = demand_units(
@@ -330,16 +341,17 @@ def analyse_gaps(
         needs_weight=params.needs_weight,
         needs_radius_m=params.needs_radius_m,
         crs=crs,
+        deadline=deadline,
     )
     metric_crs = require_projected(measuring_crs(neighbourhoods, crs))
-    return _analyse_units(units, _catalogue(neighbourhoods), assets, params, metric_crs)
+    return _analyse_units(units, _catalogue(neighbourhoods), assets, params, metric_crs, deadline)
 
 
-def reanalyse(result: GapResult, assets: gpd.GeoDataFrame) -> GapResult:
+def reanalyse(result: GapResult, assets: gpd.GeoDataFrame, *, deadline: Deadline | None = None) -> GapResult:
     """Re-run coverage, access and gaps on `result`'s demand units and CRS (metres) with other assets."""
     units = result.units[list(UNIT_COLUMNS)]
     catalogue = result.neighbourhoods[["code", "name"]]
-    return _analyse_units(units, catalogue, assets, result.params, result.crs)
+    return _analyse_units(units, catalogue, assets, result.params, result.crs, deadline)
 
 
 def analyse_units(
@@ -349,6 +361,7 @@ def analyse_units(
     *,
     crs: Any,
     neighbourhoods: pd.DataFrame | None = None,
+    deadline: Deadline | None = None,
 ) -> GapResult:
     """Run coverage, access and gaps on given demand units (e.g. address points), in `crs` (metres).
 
@@ -379,4 +392,4 @@ def analyse_units(
         )
     else:
         catalogue = _catalogue(neighbourhoods)
-    return _analyse_units(frame[list(UNIT_COLUMNS)], catalogue, assets, params, metric_crs)
+    return _analyse_units(frame[list(UNIT_COLUMNS)], catalogue, assets, params, metric_crs, deadline)

@@ -21,7 +21,15 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo.coverage import FloatArray, check_radius_m, pairs_within, points_xy
+from geo.coverage import (
+    AnalysisStopped,
+    Deadline,
+    FloatArray,
+    check_deadline,
+    check_radius_m,
+    pairs_within,
+    points_xy,
+)
 from geo.crs import AnalysisInputError
 from geo.gaps import GapParams, GapResult, analyse_gaps, reanalyse
 
@@ -84,13 +92,18 @@ def _merge_identical_rows(matrix: sparse.csr_matrix) -> tuple[sparse.csr_matrix,
 
 
 def _greedy(
-    by_row: sparse.csr_matrix, by_col: sparse.csc_matrix, weight: FloatArray, p: int
+    by_row: sparse.csr_matrix,
+    by_col: sparse.csc_matrix,
+    weight: FloatArray,
+    p: int,
+    deadline: Deadline | None = None,
 ) -> tuple[list[int], list[float], NDArray[np.bool_]]:
     gain = by_row.T @ weight
     covered = np.zeros(by_row.shape[0], dtype=bool)
     chosen: list[int] = []
     marginal: list[float] = []
     for _ in range(p):
+        check_deadline(deadline)
         best = int(np.argmax(gain))
         if gain[best] <= 0:
             break
@@ -128,8 +141,13 @@ def suggest_sites(
     *,
     exact_time_limit_s: float = 10.0,
     exact_max_size: int = DEFAULT_EXACT_MAX_SIZE,
+    deadline: Deadline | None = None,
 ) -> SiteSuggestion:
-    """Choose up to p candidates (projected x/y, metres) maximising shortfall within `radius_m` of a site."""
+    """Choose up to p candidates (projected x/y, metres) maximising shortfall within `radius_m` of a site.
+
+    With a `deadline`, AnalysisStopped is raised between stages and greedy steps once its time is up; HiGHS
+    (LP bound and exact solver) gets the time left as its own time limit.
+    """
     radius_m = check_radius_m(radius_m)
     if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
         raise AnalysisInputError(f"p, the number of sites to suggest, must be a whole number >= 1, got {p!r}")
@@ -143,14 +161,17 @@ def suggest_sites(
     if len(candidates_xy) == 0:
         raise AnalysisInputError("there are no candidate sites: give at least one")
 
+    check_deadline(deadline)
     coverage, n_pairs = _coverage_matrix(units_metric_xy, candidates_xy, radius_m, weight_all > 0)
+    check_deadline(deadline)
     reachable = np.diff(coverage.indptr) > 0
     by_row, group = _merge_identical_rows(coverage[reachable])
     weight = np.bincount(group, weights=weight_all[reachable], minlength=by_row.shape[0]).astype(np.float64)
     by_col = by_row.tocsc()
     n_rows, n_cols = by_row.shape
 
-    chosen, marginal, covered = _greedy(by_row, by_col, weight, int(p))
+    check_deadline(deadline)
+    chosen, marginal, covered = _greedy(by_row, by_col, weight, int(p), deadline)
     greedy_objective = float(weight[covered].sum())
     useful = np.flatnonzero(np.diff(by_col.indptr) > 0)
     if len(useful) <= p:
@@ -180,7 +201,11 @@ def suggest_sites(
         b_ub=np.r_[np.zeros(n_rows), float(p)],
         bounds=(0.0, 1.0),
         method="highs",
+        options={} if deadline is None else {"time_limit": max(deadline.remaining_s(), 1e-3)},
     )
+    check_deadline(deadline)
+    if lp.status == 1 and deadline is not None:
+        raise AnalysisStopped(f"took longer than {deadline.limit_s:g} s", limit_s=deadline.limit_s)
     if lp.status != 0:
         raise RuntimeError(f"the LP relaxation of the site choice failed: {lp.message}")
     lp_upper_bound = max(float(-lp.fun), greedy_objective)
@@ -188,9 +213,12 @@ def suggest_sites(
     best_chosen, best_objective, best_marginal = chosen, greedy_objective, marginal
     exact, method, upper_bound = False, "greedy", lp_upper_bound
     size = by_row.nnz + n_rows + n_cols
+    time_limit_s = float(exact_time_limit_s)
+    if deadline is not None:
+        time_limit_s = min(time_limit_s, deadline.remaining_s())
     if (
         size <= exact_max_size
-        and exact_time_limit_s > 0
+        and time_limit_s > 0
         and lp_upper_bound - greedy_objective > 1e-9 * lp_upper_bound
     ):
         solved = milp(
@@ -201,7 +229,7 @@ def suggest_sites(
                 LinearConstraint(link, -np.inf, 0.0),
                 LinearConstraint(budget, -np.inf, float(p)),
             ],
-            options={"time_limit": float(exact_time_limit_s), "disp": False},
+            options={"time_limit": time_limit_s, "disp": False},
         )
         if solved.x is not None:
             milp_chosen = [int(j) for j in np.flatnonzero(solved.x[:n_cols] > 0.5)]
@@ -295,6 +323,7 @@ def suggest_sites_for_gaps(
     capacity: float | None = None,
     exact_time_limit_s: float = 10.0,
     exact_max_size: int = DEFAULT_EXACT_MAX_SIZE,
+    deadline: Deadline | None = None,
 ) -> SitingResult:
     """Suggest p candidates for `result`'s shortfall within its radius (metres); re-run with them added."""
     if params is not None and params != result.params:
@@ -318,6 +347,7 @@ def suggest_sites_for_gaps(
         p,
         exact_time_limit_s=exact_time_limit_s,
         exact_max_size=exact_max_size,
+        deadline=deadline,
     )
     picked = candidates.iloc[suggestion.chosen]
     sites = gpd.GeoDataFrame(
@@ -343,7 +373,9 @@ def suggest_sites_for_gaps(
     combined = (
         pd.concat([_asset_rows(existing), new_assets], ignore_index=True) if len(existing) else new_assets
     )
-    after = reanalyse(result, gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326"))
+    after = reanalyse(
+        result, gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326"), deadline=deadline
+    )
     before_unmet = result.neighbourhoods["unmet_need"]
     after_unmet = after.neighbourhoods["unmet_need"]
     neighbourhoods = pd.DataFrame(
@@ -370,7 +402,9 @@ def suggest_sites_for_gaps(
     return SitingResult(sites, suggestion, result, after, neighbourhoods, totals)
 
 
-def close_assets(result: GapResult, close_ids: Iterable[Any]) -> ClosureResult:
+def close_assets(
+    result: GapResult, close_ids: Iterable[Any], *, deadline: Deadline | None = None
+) -> ClosureResult:
     """Re-run `result` without assets `close_ids`; report need (people) losing coverage per neighbourhood."""
     closing = list(dict.fromkeys(close_ids))
     source = result.source_assets
@@ -381,7 +415,7 @@ def close_assets(result: GapResult, close_ids: Iterable[Any]) -> ClosureResult:
         )
     if not closing:
         raise AnalysisInputError("name at least one asset to close")
-    after = reanalyse(result, source[~source["id"].isin(closing)])
+    after = reanalyse(result, source[~source["id"].isin(closing)], deadline=deadline)
     lost = result.units["covered"].to_numpy() & ~after.units["covered"].to_numpy()
     nb_before, nb_after = result.neighbourhoods, after.neighbourhoods
     nb_pos = nb_before.index.get_indexer(result.units["neighbourhood_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -30,7 +31,8 @@ SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory
 
 
 @router.post("/runs", status_code=201, summary="Start a coverage-gap run")
-def create_run(
+async def create_run(
+    request: Request,
     body: RunCreate,
     db: SessionDep,
     settings: SettingsDep,
@@ -38,8 +40,14 @@ def create_run(
     session_factory: SessionFactoryDep,
 ) -> JSONResponse:
     """Compute a run (201); a large run, or one asked for with background=true, is queued (202): poll it."""
-    run = analysis.create_run(db, settings, principal, body, session_factory=session_factory)
-    document = analysis.run_document(db, settings, principal, run)
+
+    def work(cancel: threading.Event) -> tuple[Any, dict[str, Any]]:
+        run = analysis.create_run(
+            db, settings, principal, body, session_factory=session_factory, cancel=cancel
+        )
+        return run, analysis.run_document(db, settings, principal, run)
+
+    run, document = await analysis.off_the_loop(request.receive, work)
     return JSONResponse(
         document,
         status_code=201 if run.status == "succeeded" else 202,
@@ -120,28 +128,45 @@ def get_run_assets(
 
 
 @router.post("/runs/{run_id}/suggest-sites", summary="Suggest p new sites for a run's gaps")
-def suggest_sites(
-    run_id: RunId, body: SuggestSitesRequest, db: SessionDep, settings: SettingsDep, principal: RunAnalysis
+async def suggest_sites(
+    request: Request,
+    run_id: RunId,
+    body: SuggestSitesRequest,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: RunAnalysis,
 ) -> dict[str, Any]:
     """Chosen sites (community spaces by name), objective, greedy objective, LP bound, and unmet need per area."""
-    return analysis.suggest_sites(
-        db,
-        settings,
-        principal,
-        run_id,
-        body.p,
-        body.candidates,
-        capacity=body.capacity,
-        time_limit_s=body.time_limit_s,
+    return await analysis.off_the_loop(
+        request.receive,
+        lambda cancel: analysis.suggest_sites(
+            db,
+            settings,
+            principal,
+            run_id,
+            body.p,
+            body.candidates,
+            capacity=body.capacity,
+            time_limit_s=body.time_limit_s,
+            cancel=cancel,
+        ),
     )
 
 
 @router.post("/runs/{run_id}/what-if", summary="What if these assets closed")
-def what_if(
-    run_id: RunId, body: WhatIfRequest, db: SessionDep, settings: SettingsDep, principal: RunAnalysis
+async def what_if(
+    request: Request,
+    run_id: RunId,
+    body: WhatIfRequest,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: RunAnalysis,
 ) -> dict[str, Any]:
     """People losing coverage and the change in unmet need per neighbourhood."""
-    return analysis.what_if(db, settings, principal, run_id, body.close)
+    return await analysis.off_the_loop(
+        request.receive,
+        lambda cancel: analysis.what_if(db, settings, principal, run_id, body.close, cancel=cancel),
+    )
 
 
 @router.get("/network", summary="The relationship network of a city's published assets")

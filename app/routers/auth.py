@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,12 +52,19 @@ def _user(user: Any, codes: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 @router.post("/auth/token")
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: SessionDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    db: SessionDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Exchange a user name and password for a bearer token."""
-    issued = service.login(db, settings, form.username, form.password)
+    issued = service.login(db, settings, form.username, form.password, client=_client(request))
     return {
         "access_token": issued.token,
         "token_type": "bearer",
@@ -71,10 +78,11 @@ def start_session(
     db: SessionDep,
     settings: SettingsDep,
     response: Response,
+    request: Request,
 ) -> dict[str, Any]:
     """Sign in from the browser (this app's own pages only): the token comes only as an HttpOnly, SameSite=Strict
     cookie that page scripts cannot read; it reads and, from this app's own origin, writes."""
-    issued = service.login(db, settings, form.username, form.password)
+    issued = service.login(db, settings, form.username, form.password, client=_client(request))
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,

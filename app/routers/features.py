@@ -165,8 +165,10 @@ def build_router(
         return Response(status_code=204)
 
     @router.get("/{item_id}/history", summary=f"History of a {singular}", name=f"history_{singular}")
-    def item_history(db: SessionDep, principal: ReadHistory, item_id: int = ItemId) -> JSONResponse:
-        return JSONResponse({"items": service.item_history(db, principal, kind, item_id)})
+    def item_history(
+        db: SessionDep, settings: SettingsDep, principal: ReadHistory, item_id: int = ItemId
+    ) -> JSONResponse:
+        return JSONResponse({"items": service.item_history(db, settings, principal, kind, item_id)})
 
     @router.post("/{item_id}/revert", summary=f"Revert a {singular} to a version", name=f"revert_{singular}")
     def revert_item(
@@ -190,7 +192,7 @@ def build_router(
         item_id: int = ItemId,
     ) -> Response:
         with single_commit(db):
-            service.restore_item(db, principal, kind, item_id, message)
+            service.restore_item(db, settings, principal, kind, item_id, message)
             text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind, status_code=201)
 

@@ -11,7 +11,8 @@ from app.schemas.features import CityRef, Strict
 Decay = Literal["gaussian", "step", "none"]
 CandidateKind = Literal["physical_spaces", "h3"]
 MAX_RADIUS_M = 100_000.0  # the bound service types have (ck_service_type_radius_range)
-MIN_RESOLUTION, MAX_RESOLUTION = 5, 11  # H3: about 250 km² down to 0.002 km² per demand unit
+MIN_RESOLUTION, MAX_RESOLUTION = 5, 15  # H3: about 250 km² per demand unit down to its finest; the
+# finest a server computes is the setting analysis_max_resolution (checked with the other parameters, runs.gap_params)
 MAX_SITES = 100
 MAX_CANDIDATE_POINTS = 5_000
 MAX_CLOSED_ASSETS = 200

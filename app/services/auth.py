@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
@@ -78,31 +79,71 @@ def _issue(
     return IssuedToken(token, row.id, expires_at)
 
 
-def login(db: Session, settings: Settings, username: str, password: str) -> IssuedToken:
-    """Check a password and issue a session token; repeated failures lock the name for a while (429)."""
-    failure = db.get(LoginFailure, username)
-    if (
-        failure is not None
-        and failure.failures >= settings.login_max_failures
-        and failure.last_failure_at + dt.timedelta(seconds=settings.login_lockout_seconds) > _now()
+# A client may fail this many times as often as one account allows (on any names, e.g. colleagues behind one
+# address mistyping theirs) before all its sign-ins wait.
+CLIENT_FAILURE_FACTOR = 4
+
+
+def _client_address(client: str | None) -> str:
+    """The address sign-in failures are counted for; IPv6 by /64 network (one host can take a whole /64)."""
+    if not client:
+        return "local"
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:60]
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _recent_failures(db: Session, settings: Settings, key: str) -> int:
+    row = db.get(LoginFailure, key)
+    if row is None or row.last_failure_at + dt.timedelta(seconds=settings.login_lockout_seconds) <= _now():
+        return 0
+    return row.failures
+
+
+def _count_failure(db: Session, settings: Settings, key: str) -> None:
+    """One more failure for `key`; failures older than the lockout period are forgotten (rows too)."""
+    window = dt.timedelta(seconds=settings.login_lockout_seconds)
+    db.execute(delete(LoginFailure).where(LoginFailure.last_failure_at < func.now() - window))
+    db.execute(
+        insert(LoginFailure)
+        .values(username=key, failures=1, last_failure_at=func.now())
+        .on_conflict_do_update(
+            index_elements=[LoginFailure.username],
+            set_={"failures": LoginFailure.failures + 1, "last_failure_at": func.now()},
+        )
+    )
+
+
+def login(
+    db: Session, settings: Settings, username: str, password: str, *, client: str | None = None
+) -> IssuedToken:
+    """Check a password and issue a session token (429 while the caller's address is locked).
+
+    Failures are counted per account and client address, and per address over all names: a stranger cannot lock
+    anyone out of signing in from elsewhere, and names that do not exist never get a row of their own.
+    """
+    address = _client_address(client)
+    client_key = f"client:{address}"
+    user = db.scalar(select(User).where(User.username == username))
+    account_key = f"user:{user.id}:{address}" if user is not None else None
+    if _recent_failures(db, settings, client_key) >= settings.login_max_failures * CLIENT_FAILURE_FACTOR or (
+        account_key is not None and _recent_failures(db, settings, account_key) >= settings.login_max_failures
     ):
         raise TooManyRequests(
-            f"too many failed sign-ins for this name: wait {settings.login_lockout_seconds} seconds and try again"
+            f"too many failed sign-ins from your address: wait {settings.login_lockout_seconds} seconds and try again"
         )
-    user = db.scalar(select(User).where(User.username == username))
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.active:
-        db.execute(
-            insert(LoginFailure)
-            .values(username=username[:100], failures=1, last_failure_at=func.now())
-            .on_conflict_do_update(
-                index_elements=[LoginFailure.username],
-                set_={"failures": LoginFailure.failures + 1, "last_failure_at": func.now()},
-            )
-        )
+        _count_failure(db, settings, client_key)
+        if account_key is not None:
+            _count_failure(db, settings, account_key)
         db.commit()
         raise NotAuthenticated("wrong user name or password")
-    db.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    db.execute(delete(LoginFailure).where(LoginFailure.username == account_key))
     issued = _issue(db, user.id, "session", settings)
     db.commit()
     return issued
@@ -204,6 +245,31 @@ def get_user(db: Session, user_id: int) -> User:
     return user
 
 
+def _revoke_all(db: Session, user_id: int) -> None:
+    """End every sign-in token and API key of a user (they sign in again and make new keys)."""
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+def _keep_an_admin(db: Session, user: User, role: str | None, active: bool | None) -> None:
+    """Refuse to demote or disable the only active admin: nobody could administer users any more."""
+    demoted = role is not None and role != "admin"
+    disabled = active is False
+    if user.role != "admin" or not user.active or not (demoted or disabled):
+        return
+    admins = db.scalars(
+        select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+    ).all()
+    if set(admins) <= {user.id}:
+        raise Conflict(
+            f"{user.username} is the only active admin: make another user admin first, then change this one",
+            field="role" if demoted else "active",
+        )
+
+
 def update_user(
     db: Session,
     user_id: int,
@@ -212,18 +278,26 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
 ) -> User:
-    """Change a user's role, password or whether the account is active; disabling revokes their tokens."""
+    """Change a user's role, password or whether the account is active. A new password, a new role or disabling
+    revokes all their sign-in tokens and API keys; the only active admin cannot be demoted or disabled."""
     user = get_user(db, user_id)
     if role is not None:
         _check_role(role)
-        user.role = role
     if password is not None:
         _check_password(password)
+    _keep_an_admin(db, user, role, active)
+    revoke = False
+    if role is not None and role != user.role:
+        user.role = role
+        revoke = True
+    if password is not None:
         user.password_hash = hash_password(password)
+        revoke = True
     if active is not None:
+        revoke = revoke or (user.active and not active)
         user.active = active
-        if not active:
-            db.execute(update(ApiToken).where(ApiToken.user_id == user.id).values(revoked_at=func.now()))
+    if revoke:
+        _revoke_all(db, user.id)
     db.commit()
     return user
 
@@ -236,14 +310,22 @@ def set_role(db: Session, username: str, role: str) -> User:
 def assign_neighbourhoods(
     db: Session, user_id: int, neighbourhood_ids: list[int], *, replace: bool = False
 ) -> None:
-    """Give an organiser edit rights in these neighbourhoods."""
+    """Give an organiser edit rights in these neighbourhoods; `replace` that takes any away revokes their tokens
+    and keys."""
     get_user(db, user_id)
     found = set(db.scalars(select(Neighbourhood.id).where(Neighbourhood.id.in_(neighbourhood_ids))))
     missing = sorted(set(neighbourhood_ids) - found)
     if missing:
         raise InvalidInput(f"no neighbourhood with id {missing}", field="neighbourhood_ids")
     if replace:
-        db.execute(delete(UserNeighbourhood).where(UserNeighbourhood.user_id == user_id))
+        removed = db.execute(
+            delete(UserNeighbourhood).where(
+                UserNeighbourhood.user_id == user_id,
+                UserNeighbourhood.neighbourhood_id.not_in(neighbourhood_ids),
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if removed:
+            _revoke_all(db, user_id)
     if neighbourhood_ids:
         db.execute(
             insert(UserNeighbourhood)

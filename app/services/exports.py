@@ -192,7 +192,9 @@ def _select(
 ) -> Select[Any]:
     if layer == "assets":
         stmt = _assets(principal, settings).where(
-            Asset.city_id == city_id, queries.visible(Asset, principal, status)
+            Asset.city_id == city_id,
+            queries.visible(Asset, principal, status),
+            ~queries.asset_suppressed(principal, settings),
         )
         if area is not None:
             stmt = stmt.where(Asset.neighbourhood_id.in_(area))
@@ -208,7 +210,9 @@ def _select(
             stmt = stmt.where(Need.neighbourhood_id.in_(area))
         return stmt.order_by(Need.id)
     stmt = _resources(principal, settings).where(
-        Resource.city_id == city_id, queries.visible(Resource, principal, status)
+        Resource.city_id == city_id,
+        queries.visible(Resource, principal, status),
+        ~queries.refers_to_suppressed_asset(Resource, principal, settings),
     )
     if area is not None:
         in_area = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from app.geometry import as_multipolygon, parse_geometry
 from app.policy import Principal
 from app.services import history
 from app.services.catalogue import resolve_city, resolve_service_type
+from app.services.imports.load import relocate_items
 from app.settings import Settings
 from geo.privacy import blur_points
 
@@ -73,7 +75,10 @@ def list_items(
     if kind in REVIEWED:
         stmt = stmt.where(queries.visible(model, principal, filters.status))
     if kind == "assets":
+        stmt = stmt.where(~queries.asset_suppressed(principal, settings))
         stmt = queries.apply_asset_filters(stmt, filters, principal, settings)
+    elif kind in {"resources", "links"}:
+        stmt = stmt.where(~queries.refers_to_suppressed_asset(model, principal, settings))
     elif kind == "needs":
         stmt = queries.apply_need_filters(stmt, filters)
     elif kind == "neighbourhoods":
@@ -84,18 +89,107 @@ def list_items(
     return Page([r[1] for r in rows], rows[-1][0] if more and rows else None)
 
 
+def _is_private(data: dict[str, Any]) -> bool:
+    return data.get("category") == "individual" or bool(data.get("sensitive"))
+
+
+def _blurred_geometry(db: Session, settings: Settings, data: dict[str, Any]) -> dict[str, Any]:
+    """Where a private asset is shown to readers without planner rights (as queries.asset_shown_geom)."""
+    if settings.privacy_blur == "neighbourhood" and data.get("neighbourhood_id") is not None:
+        text = db.scalar(
+            select(
+                func.ST_AsGeoJSON(func.ST_PointOnSurface(Neighbourhood.geom), queries.COORD_DECIMALS)
+            ).where(Neighbourhood.id == data["neighbourhood_id"])
+        )
+        if text is not None:
+            return json.loads(text)
+    if data.get("blurred_location") is not None:
+        return data["blurred_location"]
+    x, y = data["geom"]["coordinates"][:2]
+    lon, lat = blur_points([x], [y], settings.privacy_h3_resolution)
+    return {"type": "Point", "coordinates": [float(lon[0]), float(lat[0])]}
+
+
+def shape_item(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    kind: str,
+    data: dict[str, Any] | None,
+    *,
+    blur: bool = False,
+    check_count: bool = True,
+) -> dict[str, Any] | None:
+    """An item's column values (the current row's or a history snapshot) as this reader may see them, or None if
+    the reader may not see it: review visibility, small-count suppression of people and sensitive assets, and
+    their blurred location without contact details for readers without planner rights (`blur`: blur anyway,
+    because the item is private now)."""
+    if data is None:
+        return None
+    if kind in REVIEWED and not principal.may_see_entry(data.get("status"), data.get("created_by")):
+        return None
+    if kind in {"resources", "links"} and check_count:
+        ends = [data.get(key) for key in ("asset_id", "source_asset_id", "target_asset_id")]
+        for asset in db.scalars(select(Asset).where(Asset.id.in_([e for e in ends if e is not None]))):
+            if shape_item(db, settings, principal, "assets", history.snapshot(asset)) is None:
+                return None  # a resource or link of a person the reader may not see would give them away
+    if kind != "assets" or principal.sees_exact_locations or not (blur or _is_private(data)):
+        return data
+    own = principal.user_id is not None and data.get("created_by") == principal.user_id
+    if (
+        check_count
+        and _is_private(data)
+        and data.get("status") == "approved"
+        and not (own or principal.counts_people_in(data.get("neighbourhood_id")))
+    ):
+        peers = db.scalar(
+            select(
+                queries.private_peers(data.get("city_id"), data.get("neighbourhood_id"), data.get("category"))
+            )
+        )
+        if (peers or 0) < settings.small_count_threshold:
+            return None
+    shaped = dict(data)
+    if data.get("geom") is not None:
+        shaped["geom"] = shaped["blurred_location"] = _blurred_geometry(db, settings, data)
+    shaped["contact"] = None
+    shaped["location_blurred"] = True
+    return shaped
+
+
+# The view the database builds an item's JSON in before shape_item decides what of it the reader gets.
+_FULL_VIEW = Principal(role="admin")
+
+
+def _rounded(geometry: dict[str, Any]) -> dict[str, Any]:
+    x, y = geometry["coordinates"][:2]
+    return {
+        "type": geometry["type"],
+        "coordinates": [round(x, queries.COORD_DECIMALS), round(y, queries.COORD_DECIMALS)],
+    }
+
+
 def get_item(
     db: Session, settings: Settings, principal: Principal, kind: str, item_id: int
 ) -> tuple[str, int]:
-    """One item as JSON text with its version; hidden and missing items are both a 404."""
+    """One item as JSON text with its version, as shape_item gives it to the reader; hidden and missing items are
+    both a 404."""
     model = _model(kind)
-    stmt = _select(kind, principal, settings).add_columns(model.version).where(model.id == item_id)
-    if kind in REVIEWED:
-        stmt = stmt.where(queries.visible(model, principal, "all"))
-    row = db.execute(stmt).first()
-    if row is None:
+    current = db.scalar(select(model).where(model.id == item_id))
+    shaped = None if current is None else shape_item(db, settings, principal, kind, history.snapshot(current))
+    if shaped is None:
         raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
-    return row[1], row[2]
+    stmt = _select(kind, _FULL_VIEW, settings).add_columns(model.version).where(model.id == item_id)
+    text, version = db.execute(stmt).one()[1:]
+    if kind == "assets":
+        feature = json.loads(text)
+        feature["geometry"] = (
+            _rounded(shaped["geom"]) if shaped.get("location_blurred") else feature["geometry"]
+        )
+        feature["properties"]["contact"] = shaped["contact"]
+        feature["properties"]["location_blurred"] = bool(shaped.get("location_blurred"))
+        text = json.dumps(feature, ensure_ascii=False)
+    return text, version
 
 
 def _load(db: Session, principal: Principal, kind: str, item_id: int, *, lock: bool = True) -> Any:
@@ -109,26 +203,39 @@ def _load(db: Session, principal: Principal, kind: str, item_id: int, *, lock: b
     return obj
 
 
-def _neighbourhood_of(db: Session, kind: str, obj: Any) -> int | None:
-    """The neighbourhood whose editors may change this item."""
+def _asset_place(db: Session, asset_id: int | None) -> int | None:
+    return db.scalar(select(Asset.neighbourhood_id).where(Asset.id == asset_id))
+
+
+def _places_of(db: Session, kind: str, obj: Any) -> list[int | None]:
+    """Every neighbourhood an item touches (its own, its asset's, both ends of a link): an editor needs them all."""
     if kind == "neighbourhoods":
-        return obj.id
+        return [obj.id]
     if kind in {"assets", "needs"}:
-        return obj.neighbourhood_id
+        return [obj.neighbourhood_id]
     if kind == "resources":
+        places = [] if obj.asset_id is None else [_asset_place(db, obj.asset_id)]
         if obj.neighbourhood_id is not None:
-            return obj.neighbourhood_id
-        return db.scalar(select(Asset.neighbourhood_id).where(Asset.id == obj.asset_id))
-    return db.scalar(select(Asset.neighbourhood_id).where(Asset.id == obj.source_asset_id))
+            places.append(obj.neighbourhood_id)
+        return places or [None]
+    return [_asset_place(db, obj.source_asset_id), _asset_place(db, obj.target_asset_id)]
 
 
 def _check_edit(db: Session, principal: Principal, kind: str, obj: Any) -> None:
     if principal.role == "contributor" and obj.status == "pending" and obj.created_by == principal.user_id:
         return  # contributors may place their own proposals anywhere; review decides
-    nid = _neighbourhood_of(db, kind, obj)
-    if not principal.can_edit_in(nid):
-        where = f"neighbourhood {nid}" if nid is not None else "outside every neighbourhood"
-        raise Forbidden(f"you may not edit entries {where}: ask an admin to assign you that neighbourhood")
+    for nid in _places_of(db, kind, obj):
+        if not principal.can_edit_in(nid):
+            where = f"neighbourhood {nid}" if nid is not None else "outside every neighbourhood"
+            raise Forbidden(
+                f"you may not edit entries {where}: ask an admin to assign you that neighbourhood"
+            )
+
+
+def _check_review(db: Session, principal: Principal, kind: str, obj: Any, what: str) -> None:
+    """Only an admin or an organiser of every neighbourhood the item touches may `what`."""
+    if not all(principal.can_review_in(nid) for nid in _places_of(db, kind, obj)):
+        raise Forbidden(f"only an admin or an organiser of this neighbourhood may {what}")
 
 
 def _locate(db: Session, city_id: int, geom: BaseGeometry) -> int | None:
@@ -246,6 +353,16 @@ def _flush(db: Session) -> None:
         raise queries.domain_error(exc) from None
 
 
+def _verified_changes(kind: str, obj: Any, data: dict[str, Any]) -> bool:
+    return kind == "assets" and "verified" in data and bool(data["verified"]) != bool(obj.verified)
+
+
+def _check_verified(db: Session, principal: Principal, kind: str, obj: Any, changes: bool) -> None:
+    """`verified` is a reviewer's mark: only an admin or the neighbourhood's organiser may set or clear it."""
+    if changes:
+        _check_review(db, principal, kind, obj, "mark an entry verified (or unverified)")
+
+
 def create_item(
     db: Session, settings: Settings, principal: Principal, kind: str, data: dict[str, Any]
 ) -> int:
@@ -258,11 +375,15 @@ def create_item(
         obj.status = principal.initial_status()
         obj.created_by = principal.user_id
     obj.version = 1
+    verified = _verified_changes(kind, obj, data)
     _ASSIGN[kind](db, settings, obj, data)
     _check_edit(db, principal, kind, obj)
+    _check_verified(db, principal, kind, obj, verified)
     db.add(obj)
     _flush(db)
     history.record(db, obj, "create", principal, before=None)
+    if kind == "neighbourhoods":
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
     return obj.id
 
@@ -278,6 +399,55 @@ def _check_version(obj: Any, expected: int | None) -> None:
             "reload it, reapply your change and send the new version",
             extra={"current_version": obj.version},
         )
+
+
+def _items_in(db: Session, neighbourhood_id: int) -> dict[str, set[int]]:
+    """The assets and needs placed in a neighbourhood now."""
+    return {
+        kind: set(db.scalars(select(KINDS[kind].id).where(KINDS[kind].neighbourhood_id == neighbourhood_id)))
+        for kind in ("assets", "needs")
+    }
+
+
+def _relocate_after_boundary_change(
+    db: Session,
+    principal: Principal,
+    city_id: int,
+    neighbourhood_id: int,
+    *,
+    deleted_members: dict[str, set[int]] | None = None,
+) -> None:
+    """A boundary changed: the city's assets and needs get the neighbourhood they now fall in (the relocation that
+    follows boundary imports), and each item that moved gets a new version in its history. `deleted_members`: the
+    items of a neighbourhood just deleted (the database has already let go of their neighbourhood)."""
+    now = db.scalar(select(func.now()))
+    for kind, moved in relocate_items(db, city_id).items():
+        model = KINDS[kind]
+        old_place = dict(moved)
+        for item_id in (deleted_members or {}).get(kind, set()):
+            old_place[item_id] = neighbourhood_id
+        if not old_place:
+            continue
+        objs = list(
+            db.scalars(
+                select(model).where(model.id.in_(sorted(old_place))).execution_options(populate_existing=True)
+            )
+        )
+        befores = {}
+        for obj in objs:
+            befores[obj.id] = {**history.snapshot(obj), "neighbourhood_id": old_place[obj.id]}
+            obj.version = obj.version + 1
+            obj.updated_at = now
+        _flush(db)
+        for obj in objs:
+            history.record(
+                db,
+                obj,
+                "update",
+                principal,
+                before=befores[obj.id],
+                message=f"boundary of neighbourhood {neighbourhood_id} changed",
+            )
 
 
 def update_item(
@@ -296,13 +466,18 @@ def update_item(
     _check_edit(db, principal, kind, obj)
     _check_version(obj, expected_version)
     before = history.snapshot(obj)
+    verified = _verified_changes(kind, obj, data)
+    new_boundary = kind == "neighbourhoods" and data.get("geometry") is not None
     _ASSIGN[kind](db, settings, obj, data)
     _check_edit(db, principal, kind, obj)
+    _check_verified(db, principal, kind, obj, verified)
     obj.version = obj.version + 1
     obj.updated_at = func.now()
     _flush(db)
     db.refresh(obj)
     history.record(db, obj, "update", principal, before=before, message=message)
+    if new_boundary:
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
 
 
@@ -322,8 +497,11 @@ def delete_item(
         _check_version(obj, expected_version)
     before = history.snapshot(obj)
     history.record(db, obj, "delete", principal, before=before, message=message)
+    members = _items_in(db, obj.id) if kind == "neighbourhoods" else None
     db.delete(obj)
     _flush(db)
+    if members is not None:
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id, deleted_members=members)
     db.commit()
 
 
@@ -336,8 +514,7 @@ def review_item(
     obj = _load(db, principal, kind, item_id)
     if obj.created_by is not None and obj.created_by == principal.user_id and principal.role != "admin":
         raise Forbidden("you cannot review your own entry: another organiser or an admin must")
-    if not principal.can_review_in(_neighbourhood_of(db, kind, obj)):
-        raise Forbidden("only an organiser of this neighbourhood or an admin may review this entry")
+    _check_review(db, principal, kind, obj, "review this entry")
     if obj.status != "pending":
         raise Conflict(f"this entry is {obj.status}, not pending")
     if decision == "reject" and not reason:
@@ -352,12 +529,33 @@ def review_item(
     db.commit()
 
 
-def item_history(db: Session, principal: Principal, kind: str, item_id: int) -> list[dict[str, Any]]:
-    """The recorded changes of an item (also of a deleted one), oldest first."""
+def _latest(db: Session, kind: str, item_id: int, entries: list[history.Entry]) -> dict[str, Any] | None:
+    """The item as it is now, or as it was last (a deleted item's snapshot before deletion)."""
+    model = _model(kind)
+    current = db.scalar(select(model).where(model.id == item_id))
+    if current is not None:
+        return history.snapshot(current)
+    for entry in reversed(entries):
+        if entry.after is not None or entry.change.before is not None:
+            return entry.after or entry.change.before
+    return None
+
+
+def item_history(
+    db: Session, settings: Settings, principal: Principal, kind: str, item_id: int
+) -> list[dict[str, Any]]:
+    """The recorded changes of an item (also of a deleted one), oldest first, each snapshot shaped for the reader
+    as the item itself is (shape_item): 404 where the item would be, blurred where the item is."""
     _model(kind)
-    changes = history.list_changes(db, kind, item_id)
-    if not changes:
+    entries = history.list_changes(db, kind, item_id)
+    latest = _latest(db, kind, item_id, entries)
+    if not entries or shape_item(db, settings, principal, kind, latest) is None:
         raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
+    blur = latest is not None and _is_private(latest)
+
+    def shaped(data: dict[str, Any] | None) -> dict[str, Any] | None:
+        return shape_item(db, settings, principal, kind, data, blur=blur, check_count=False)
+
     return [
         {
             "id": e.change.id,
@@ -367,15 +565,21 @@ def item_history(db: Session, principal: Principal, kind: str, item_id: int) -> 
             "user": e.username,
             "import_id": e.change.import_id,
             "message": e.change.message,
-            "before": e.change.before,
-            "after": e.after,
+            "before": shaped(e.change.before),
+            "after": shaped(e.after),
         }
-        for e in changes
+        for e in entries
     ]
 
 
 def _strip_derived(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in {"status", "review_note", "created_by", "import_id"}}
+
+
+def _relocate(db: Session, kind: str, obj: Any) -> None:
+    """Assets and needs take the neighbourhood their (restored) location falls in now."""
+    if kind in {"assets", "needs"}:
+        obj.neighbourhood_id = _locate(db, obj.city_id, to_shape(obj.geom))
 
 
 def revert_item(
@@ -387,40 +591,50 @@ def revert_item(
     version: int,
     message: str | None,
 ) -> None:
-    """Put an item back as it was at `version`; a new version is recorded (nothing is rewritten)."""
+    """Put an item back as it was at `version`; a new version is recorded (nothing is rewritten). The caller must
+    be a reviewer both where the item is and where the reverted version puts it."""
     obj = _load(db, principal, kind, item_id)
-    if not principal.can_review_in(_neighbourhood_of(db, kind, obj)):
-        raise Forbidden("only an admin or an organiser of this neighbourhood may revert")
+    if shape_item(db, settings, principal, kind, history.snapshot(obj)) is None:
+        raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
+    _check_review(db, principal, kind, obj, "revert")
     data = history.find_version(db, kind, item_id, version)
-    if data is None:
+    if shape_item(db, settings, principal, kind, data, check_count=False) is None:
         raise NotFound(f"{_SINGULAR[kind]} {item_id} has no recorded version {version}")
+    assert data is not None
     before = history.snapshot(obj)
     history.apply_snapshot(db, obj, _strip_derived(data))
     obj.version = obj.version + 1
     obj.updated_at = func.now()
     _flush(db)
-    if kind in {"assets", "needs"}:
-        obj.neighbourhood_id = _locate(db, obj.city_id, to_shape(obj.geom))
+    _relocate(db, kind, obj)
+    _check_review(db, principal, kind, obj, "revert an item to a version in this place")
     history.record(
         db, obj, "revert", principal, before=before, message=message or f"reverted to version {version}"
     )
+    if kind == "neighbourhoods":
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
 
 
-def restore_item(db: Session, principal: Principal, kind: str, item_id: int, message: str | None) -> None:
-    """Bring back a deleted item under its old id, as it was just before deletion."""
+def restore_item(
+    db: Session, settings: Settings, principal: Principal, kind: str, item_id: int, message: str | None
+) -> None:
+    """Bring back a deleted item under its old id, as it was just before deletion, where it falls now."""
     model = _model(kind)
     if db.get(model, item_id) is not None:
         raise Conflict(f"{_SINGULAR[kind]} {item_id} exists: there is nothing to restore")
     data = history.last_deleted(db, kind, item_id)
-    if data is None:
+    if shape_item(db, settings, principal, kind, data) is None:
         raise NotFound(f"no deleted {_SINGULAR[kind]} {item_id}")
+    assert data is not None
     obj = model(id=item_id)
     history.apply_snapshot(db, obj, data)
-    if not principal.can_review_in(_neighbourhood_of(db, kind, obj)):
-        raise Forbidden("only an admin or an organiser of this neighbourhood may restore")
+    _relocate(db, kind, obj)
+    _check_review(db, principal, kind, obj, "restore this item here")
     obj.version = int(data.get("version") or 0) + 1
     db.add(obj)
     _flush(db)
     history.record(db, obj, "restore", principal, before=None, message=message)
+    if kind == "neighbourhoods":
+        _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from app.db import queries
 from app.db.models import Asset, AssetServiceType, Link, Need, Neighbourhood, Resource, ServiceType
-from app.db.queries import asset_is_private
 from app.errors import NotFound
 from app.policy import Principal
 from app.settings import Settings
 
 
-def _count(n: int, private: bool, principal: Principal, threshold: int) -> int | None:
-    """A count as the caller may see it: counts of people under the threshold are suppressed (None)."""
-    if private and not principal.sees_exact_locations and 0 < n < threshold:
-        return None
-    return n
+def _count(n: int, suppressed: bool) -> int | None:
+    """A count as the caller may see it: None if it includes a person or sensitive asset the caller may not count."""
+    return None if suppressed else n
 
 
 def neighbourhood_summary(
@@ -29,21 +27,34 @@ def neighbourhood_summary(
     if nb is None:
         raise NotFound(f"no neighbourhood {neighbourhood_id}")
     threshold = settings.small_count_threshold
+    # The same rule as lists and exports (queries.asset_suppressed): a count that includes an asset left out of
+    # them is hidden, so no difference between a count and a list gives a small group away.
+    suppressed = (
+        false() if principal.counts_people_in(nb.id) else queries.asset_suppressed(principal, settings)
+    )
+    # resources and links of such assets are left out of lists, so of these counts too
+    counts_all = principal.counts_people_in(nb.id)
+    hidden_resource = (
+        false() if counts_all else queries.refers_to_suppressed_asset(Resource, principal, settings)
+    )
+    hidden_link = false() if counts_all else queries.refers_to_suppressed_asset(Link, principal, settings)
     published = Asset.status == "approved"
     in_nb = and_(Asset.neighbourhood_id == nb.id, published)
     by_category = {
-        category: _count(n, private, principal, threshold)
-        for category, n, private in db.execute(
-            select(Asset.category, func.count(), func.bool_or(asset_is_private()))
+        category: _count(n, hidden)
+        for category, n, hidden in db.execute(
+            select(Asset.category, func.count(), func.bool_or(suppressed))
+            .select_from(Asset)
             .where(in_nb)
             .group_by(Asset.category)
             .order_by(Asset.category)
         ).all()
     }
     by_service = {
-        slug: _count(n, private, principal, threshold)
-        for slug, n, private in db.execute(
-            select(ServiceType.slug, func.count(), func.bool_or(asset_is_private()))
+        slug: _count(n, hidden)
+        for slug, n, hidden in db.execute(
+            select(ServiceType.slug, func.count(), func.bool_or(suppressed))
+            .select_from(Asset)
             .join(AssetServiceType, AssetServiceType.asset_id == Asset.id)
             .join(ServiceType, ServiceType.id == AssetServiceType.service_type_id)
             .where(in_nb)
@@ -69,7 +80,7 @@ def neighbourhood_summary(
         kind: {"resources": n, "quantity": qty}
         for kind, n, qty in db.execute(
             select(Resource.kind, func.count(), func.sum(Resource.quantity))
-            .where(owner_nb == nb.id, Resource.status == "approved")
+            .where(owner_nb == nb.id, Resource.status == "approved", ~hidden_resource)
             .group_by(Resource.kind)
             .order_by(Resource.kind)
         ).all()
@@ -88,7 +99,7 @@ def neighbourhood_summary(
         .select_from(Link)
         .join(src, src.id == Link.source_asset_id)
         .join(dst, dst.id == Link.target_asset_id)
-        .where(touching, Link.status == "approved")
+        .where(touching, Link.status == "approved", ~hidden_link)
     ).one()
     return {
         "id": nb.id,

@@ -23,6 +23,7 @@ from geo.render.maps import gap_map, neighbourhood_map, network_map
 from geo.render.page import inline_script_hashes, render_html
 from geo.render.prepare import round_coordinates, simplify_for_display
 from geo.render.static import gap_map_png
+from geo.render.text import TEXT_ELEMENT_ID, MapText, safe_json
 
 __all__ = [
     "CATEGORY_STYLES",
@@ -34,8 +35,10 @@ __all__ = [
     "LEGEND_ID",
     "NEIGHBOURHOOD_CLASS",
     "NO_RESIDENTS_CLASS",
+    "TEXT_ELEMENT_ID",
     "TITLE_ID",
     "GapClasses",
+    "MapText",
     "classify",
     "gap_classes",
     "gap_map",
@@ -49,6 +52,7 @@ __all__ = [
     "quantile_breaks",
     "render_html",
     "round_coordinates",
+    "safe_json",
     "simplify_for_display",
     "use_local_assets",
 ]

@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 from branca.element import Element, Figure, MacroElement
 from folium import plugins
-from folium.features import GeoJsonPopup, GeoJsonTooltip
 from folium.template import Template
 
 from geo.crs import AnalysisInputError
@@ -29,6 +28,16 @@ from geo.render.prepare import (
     round_coordinates,
     text_column,
 )
+from geo.render.text import (
+    LEGEND_ID,
+    TITLE_ID,
+    Symbol,
+    TitleLine,
+    add_layer_text,
+    map_text,
+    set_legend,
+    set_title,
+)
 from geo.vocab import ASSET_CATEGORIES, LINK_KINDS
 
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -42,8 +51,6 @@ FAST_CLUSTER_MIN_MARKERS = 2000
 
 NEIGHBOURHOOD_CLASS = "assetmap-neighbourhood"
 NO_RESIDENTS_CLASS = "assetmap-no-residents"
-LEGEND_ID = "assetmap-legend"
-TITLE_ID = "assetmap-title"
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ _CSS = """
 .leaflet-container { background: #f4f4f2; }
 .assetmap-box { background: rgba(255, 255, 255, 0.94); padding: 6px 10px; border-radius: 4px;
   box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); font: 13px/1.35 system-ui, sans-serif; color: #222;
-  max-width: 340px; }
+  max-width: 340px; overflow-wrap: anywhere; }
 .assetmap-box h1 { font-size: 16px; font-weight: 600; margin: 0 0 2px; }
 .assetmap-box h2 { font-size: 13px; font-weight: 600; margin: 6px 0 2px; }
 .assetmap-box p { margin: 0; }
@@ -95,16 +102,22 @@ _CSS = """
   text-align: center; color: #fff; font-size: 9px; line-height: 13px; }
 .assetmap-dot { display: inline-block; flex: none; border-radius: 50%; border: 1px solid #333; }
 .assetmap-line { display: inline-block; flex: none; width: 24px; height: 0; }
+.assetmap-popup { border-collapse: collapse; font: 13px/1.35 system-ui, sans-serif; overflow-wrap: anywhere; }
+.assetmap-popup th { text-align: left; vertical-align: top; padding: 1px 8px 1px 0; font-weight: 600; }
+.assetmap-popup td { vertical-align: top; padding: 1px 0; }
 </style>
 """
 
 
 class PinnedBox(MacroElement):
-    """An HTML box written into the page and moved into a Leaflet control corner (visible in full screen)."""
+    """An empty box written into the page and moved into a Leaflet control corner (visible in full screen).
+
+    Its content comes from the page's JSON text block (geo.render.text), so the box's markup is constant.
+    """
 
     _template = Template(
         """
-        {% macro html(this, kwargs) %}{{ this.markup }}{% endmacro %}
+        {% macro html(this, kwargs) %}<div id="{{ this.element_id }}" class="{{ this.css_class }}"></div>{% endmacro %}
         {% macro script(this, kwargs) %}
         (function () {
             var box = document.getElementById({{ this.element_id|tojson }});
@@ -121,69 +134,52 @@ class PinnedBox(MacroElement):
         """
     )
 
-    def __init__(self, element_id: str, markup: str, position: str) -> None:
+    def __init__(self, element_id: str, css_class: str, position: str) -> None:
         super().__init__()
         self._name = "PinnedBox"
         self.element_id = element_id
-        self.markup = markup
+        self.css_class = css_class
         self.position = position
 
 
-# A legend row is (swatch markup, escaped label, extra CSS class or "").
-LegendRow = tuple[str, str, str]
+# A legend row is (symbol, plain-text label, extra CSS class or "").
+LegendRow = tuple[Symbol, str, str]
 
 
-def swatch(colour: str, icon: str | None = None) -> str:
+def swatch(colour: str | None, icon: str | None = None, outline: str | None = None) -> Symbol:
     """Return a filled legend swatch, with a Font Awesome icon inside when `icon` is given."""
-    inner = f'<i class="fa fa-{icon}"></i>' if icon else ""
-    return f'<span class="assetmap-swatch" style="background:{colour}">{inner}</span>'
+    return {"kind": "swatch", "colour": colour, "icon": icon, "outline": outline}
 
 
 def dot(
     colour: str, diameter_px: float, outline: str = "#333", outline_px: int = 1, fill: bool = True
-) -> str:
+) -> Symbol:
     """Return a round legend symbol of `diameter_px`."""
-    size = max(round(diameter_px), 4)
-    background = colour if fill else "transparent"
-    return (
-        f'<span class="assetmap-dot" style="width:{size}px;height:{size}px;background:{background};'
-        f'border:{outline_px}px solid {outline}"></span>'
-    )
+    return {
+        "kind": "dot",
+        "colour": colour,
+        "size": max(round(diameter_px), 4),
+        "outline": outline,
+        "outlinePx": outline_px,
+        "fill": fill,
+    }
 
 
-def line(colour: str, dashed: bool = False, width_px: int = 3) -> str:
+def line(colour: str, dashed: bool = False, width_px: int = 3) -> Symbol:
     """Return a line legend symbol."""
-    style = "dashed" if dashed else "solid"
-    return f'<span class="assetmap-line" style="border-top:{width_px}px {style} {colour}"></span>'
-
-
-def legend_markup(sections: Sequence[tuple[str, Sequence[LegendRow]]]) -> str:
-    """Return the legend box HTML: one heading and list per section; headings and labels must be escaped."""
-    parts = [f'<div id="{LEGEND_ID}" class="assetmap-box assetmap-legend">']
-    for heading, rows in sections:
-        if not rows:
-            continue
-        parts.append(f"<h2>{heading}</h2><ul>")
-        for symbol, text, css_class in rows:
-            class_attribute = f' class="{css_class}"' if css_class else ""
-            parts.append(f"<li{class_attribute}>{symbol}<span>{text}</span></li>")
-        parts.append("</ul>")
-    parts.append("</div>")
-    return "".join(parts)
+    return {"kind": "line", "colour": colour, "dashed": dashed, "widthPx": width_px}
 
 
 def add_legend(m: folium.Map, sections: Sequence[tuple[str, Sequence[LegendRow]]]) -> None:
-    """Add the legend box (id 'assetmap-legend') to the bottom right of `m`."""
-    m.add_child(PinnedBox(LEGEND_ID, legend_markup(sections), "bottomright"))
+    """Add the legend box (id 'assetmap-legend') to the bottom right of `m`; headings and labels are plain text."""
+    set_legend(m, sections)
+    m.add_child(PinnedBox(LEGEND_ID, "assetmap-box assetmap-legend", "bottomright"))
 
 
-def add_title(m: folium.Map, title: str, lines: Sequence[str] = ()) -> None:
-    """Add the title box (id 'assetmap-title'); `title` is raw text, `lines` are already-escaped HTML."""
-    body = "".join(f"<p>{text}</p>" for text in lines)
-    markup = (
-        f'<div id="{TITLE_ID}" class="assetmap-box assetmap-title"><h1>{escape_text(title)}</h1>{body}</div>'
-    )
-    m.add_child(PinnedBox(TITLE_ID, markup, "topright"))
+def add_title(m: folium.Map, title: str, lines: Sequence[TitleLine] = ()) -> None:
+    """Add the title box (id 'assetmap-title'); `title` and `lines` are plain text (lines may mark bold parts)."""
+    set_title(m, title, lines)
+    m.add_child(PinnedBox(TITLE_ID, "assetmap-box assetmap-title", "topright"))
 
 
 def _finite_bounds(frames: Sequence[gpd.GeoDataFrame | None]) -> tuple[float, float, float, float] | None:
@@ -223,8 +219,11 @@ def base_map(
     page = m.get_root()
     if not isinstance(page, Figure):
         raise TypeError(f"folium.Map should sit in a branca Figure, got {type(page).__name__}")
+    # The <title> is a variable of branca's page template (rendered once, never compiled): HTML escaping is
+    # what it needs. Every other text goes through the page's JSON block.
     page.title = escape_text(title)
     page.header.add_child(Element(_CSS), name="assetmap_css")
+    map_text(m)
     if tiles_url is not None:
         if "{z}" not in tiles_url or not tiles_url.startswith(("https://", "http://", "/")):
             raise ValueError(
@@ -259,35 +258,36 @@ def category_style(category: Any) -> CategoryStyle:
     return CATEGORY_STYLES.get(str(category), OTHER_CATEGORY_STYLE)
 
 
-def _ordered_categories(values: Sequence[Any]) -> list[str]:
-    present = {str(value) for value in values}
-    known = [category for category in ASSET_CATEGORIES if category in present]
-    return known + sorted(present - set(known))
+def _ordered_categories(values: Sequence[str]) -> list[str]:
+    present = set(values)
+    return [category for category in (*ASSET_CATEGORIES, OTHER_CATEGORY) if category in present]
 
 
-_ASSET_FIELDS = ["name", "category", "services", "capacity"]
-_ASSET_ALIASES = ["Asset", "Category", "Services", "Capacity"]
+OTHER_CATEGORY = "other"
+_ASSET_POPUP = [
+    ("Asset", "name"),
+    ("Category", "category"),
+    ("Services", "services"),
+    ("Capacity", "capacity"),
+]
 
+# Markers of large layers are built in the browser from [lat, lon, row] arrays; their text comes from the page's
+# JSON block by row number (geo.render.text), so this callback is the same for every map but for two constants.
 _FAST_CALLBACK = """function (row) {
     var marker = L.marker(new L.LatLng(row[0], row[1]), {
         icon: L.AwesomeMarkers.icon(
             {icon: %(icon)s, prefix: "fa", markerColor: %(colour)s, iconColor: "white"}
         )
     });
-    // Every row value is escaped text (geo.escape), so joining it into HTML is safe.
-    marker.bindPopup(function () {
-        return "<b>" + row[2] + "</b><br>Category: " + row[3] + "<br>Services: " + row[4]
-            + "<br>Capacity: " + row[5];
-    });
-    marker.bindTooltip(row[2]);
-    return marker;
+    return window.assetmapMapText.attach(marker, %(key)d, row[2]);
 }"""
 
 
 def add_asset_layers(m: folium.Map, assets: gpd.GeoDataFrame | None, show: bool = True) -> list[LegendRow]:
     """Add a switchable layer per ABCD category of `assets`; return the legend rows of the categories drawn.
 
-    Columns: name, category; optional service_types (text) and capacity.
+    Columns: name, category; optional service_types (text) and capacity. Categories outside the ABCD six are
+    drawn together as "Other".
     """
     if assets is None or assets.empty:
         return []
@@ -299,42 +299,44 @@ def add_asset_layers(m: folium.Map, assets: gpd.GeoDataFrame | None, show: bool 
         if "capacity" in points.columns
         else [MISSING_TEXT] * len(points)
     )
-    categories = [str(value) for value in points["category"]]
+    raw_categories = ["" if is_missing(value) else str(value) for value in points["category"]]
+    categories = [value if value in CATEGORY_STYLES else OTHER_CATEGORY for value in raw_categories]
     total = len(points)
     rows: list[LegendRow] = []
     for category in _ordered_categories(categories):
         style = category_style(category)
         chosen = [index for index, value in enumerate(categories) if value == category]
         subset = points.iloc[chosen]
+        # Layer names go into folium's script: only the vocabulary's own words and numbers.
         category_label = label(category)
         layer_name = f"Assets: {category_label} ({len(chosen):,})"
-        properties = {
+        text = {
             "name": [names[index] for index in chosen],
-            "category": [category_label] * len(chosen),
+            "category": [label(raw_categories[index]) or MISSING_TEXT for index in chosen],
             "services": [services[index] for index in chosen],
             "capacity": [capacities[index] for index in chosen],
         }
         if total > FAST_CLUSTER_MIN_MARKERS:
+            key = add_layer_text(m, None, text, popup=_ASSET_POPUP, tooltip=["name"])
             data = [
-                [float(geometry.y), float(geometry.x), *(properties[field][row] for field in _ASSET_FIELDS)]
-                for row, geometry in enumerate(subset.geometry)
+                [float(geometry.y), float(geometry.x), row] for row, geometry in enumerate(subset.geometry)
             ]
             callback = _FAST_CALLBACK % {
                 "icon": json.dumps(style.icon),
                 "colour": json.dumps(style.marker_colour),
+                "key": key,
             }
             plugins.FastMarkerCluster(data, callback=callback, name=layer_name, show=show).add_to(m)
         else:
             layer = folium.GeoJson(
-                feature_collection(subset, properties),
+                feature_collection(subset, {}),
                 name=layer_name,
                 marker=folium.Marker(
                     icon=folium.Icon(color=style.marker_colour, icon=style.icon, prefix="fa")
                 ),
-                popup=GeoJsonPopup(fields=_ASSET_FIELDS, aliases=_ASSET_ALIASES),
-                tooltip=GeoJsonTooltip(fields=["name"], labels=False),
                 show=show,
             )
+            add_layer_text(m, layer, text, popup=_ASSET_POPUP, tooltip=["name"])
             if total > CLUSTER_MIN_MARKERS:
                 cluster = plugins.MarkerCluster(name=layer_name, show=show)
                 layer.control = False
@@ -368,7 +370,7 @@ def add_needs_layer(m: folium.Map, needs: gpd.GeoDataFrame | None, show: bool = 
     needs = round_coordinates(needs)
     people = needs["people_affected"].tolist()
     radii = [_need_radius_px(value) for value in people]
-    properties = {
+    text = {
         "service": [MISSING_TEXT if is_missing(value) else label(value) for value in needs["service_type"]],
         "people": [format_count(value, "people") for value in people],
         "description": text_column(needs, "description"),
@@ -385,17 +387,20 @@ def add_needs_layer(m: folium.Map, needs: gpd.GeoDataFrame | None, show: bool = 
             "dashArray": "4 3",
         }
 
-    folium.GeoJson(
-        feature_collection(needs, properties),
+    layer = folium.GeoJson(
+        feature_collection(needs, {}),
         name=f"Needs ({len(needs):,})",
         marker=folium.CircleMarker(),
         style_function=style,
-        popup=GeoJsonPopup(
-            fields=["service", "people", "description"], aliases=["Need", "People affected", "Description"]
-        ),
-        tooltip=GeoJsonTooltip(fields=["service", "people"], labels=False),
         show=show,
     ).add_to(m)
+    add_layer_text(
+        m,
+        layer,
+        text,
+        popup=[("Need", "service"), ("People affected", "people"), ("Description", "description")],
+        tooltip=["service", "people"],
+    )
     return [(dot(NEED_COLOUR, 12), "Mapped need (size: people affected)", "")]
 
 
@@ -406,13 +411,13 @@ def add_catchment_layer(
     service_label: str,
     show: bool = True,
 ) -> list[LegendRow]:
-    """Add circles of `radius_m` metres around the service's assets; `service_label` must be escaped."""
+    """Add circles of `radius_m` metres around the service's assets; `service_label` is plain text."""
     if catchment_assets is None or catchment_assets.empty:
         return []
     points = round_coordinates(as_points(catchment_assets))
     radius_text = format_count(radius_m, "m")
-    folium.GeoJson(
-        feature_collection(points, {"name": text_column(points, "name", "(unnamed)")}),
+    layer = folium.GeoJson(
+        feature_collection(points, {}),
         name=f"Catchment, {radius_text} ({len(points):,})",
         marker=folium.Circle(
             radius=float(radius_m),
@@ -422,9 +427,9 @@ def add_catchment_layer(
             fill_color=CATCHMENT_COLOUR,
             fill_opacity=0.07,
         ),
-        tooltip=GeoJsonTooltip(fields=["name"], labels=False),
         show=show,
     ).add_to(m)
+    add_layer_text(m, layer, {"name": text_column(points, "name", "(unnamed)")}, tooltip=["name"])
     what = f"{radius_text} around {service_label} assets" if service_label else f"{radius_text} around assets"
     return [(dot(CATCHMENT_COLOUR, 14, outline=CATCHMENT_COLOUR, fill=False), f"Catchment: {what}", "")]
 
@@ -434,33 +439,42 @@ def add_suggested_layer(m: folium.Map, sites: gpd.GeoDataFrame | None, show: boo
     if sites is None or sites.empty:
         return []
     points = round_coordinates(as_points(sites))
-    properties = {
+    text = {
         "name": text_column(points, "name", "(suggested site)"),
         "gain": [format_count(value, "people") for value in points["gain"]],
     }
-    folium.GeoJson(
-        feature_collection(points, properties),
+    layer = folium.GeoJson(
+        feature_collection(points, {}),
         name=f"Suggested sites ({len(points):,})",
         marker=folium.Marker(
             icon=folium.Icon(color=SUGGESTED_STYLE.marker_colour, icon=SUGGESTED_STYLE.icon, prefix="fa")
         ),
-        popup=GeoJsonPopup(fields=["name", "gain"], aliases=["Suggested site", "Unmet need it would cover"]),
-        tooltip=GeoJsonTooltip(fields=["name"], labels=False),
         show=show,
     ).add_to(m)
+    add_layer_text(
+        m,
+        layer,
+        text,
+        popup=[("Suggested site", "name"), ("Unmet need it would cover", "gain")],
+        tooltip=["name"],
+    )
     return [(swatch(SUGGESTED_STYLE.hex_colour, SUGGESTED_STYLE.icon), "Suggested site", "")]
 
 
 def add_links_layer(
     m: folium.Map, links: gpd.GeoDataFrame | None, name: str = "Relationships", show: bool = True
 ) -> list[LegendRow]:
-    """Add relationship links (LineStrings; kind and crosses_border optional) coloured by kind."""
+    """Add relationship links (LineStrings; kind and crosses_border optional) coloured by kind.
+
+    `name` is the layer's name in the layer switcher: the code's own words, never community text.
+    """
     if links is None or links.empty:
         return []
     links = round_coordinates(links)
     kinds = ["" if is_missing(value) else str(value) for value in _column(links, "kind")]
+    kinds = [kind if kind in LINK_COLOURS or not kind else "other" for kind in kinds]
     crossing = [False if is_missing(value) else bool(value) for value in _column(links, "crosses_border")]
-    properties = {
+    text = {
         "kind": [label(kind) if kind else "Link" for kind in kinds],
         "border": ["crosses a neighbourhood border" if flag else "" for flag in crossing],
     }
@@ -474,18 +488,19 @@ def add_links_layer(
             "dashArray": "6 4" if crossing[row] else None,
         }
 
-    folium.GeoJson(
-        feature_collection(links, properties),
+    layer = folium.GeoJson(
+        feature_collection(links, {}),
         name=f"{escape_text(name)} ({len(links):,})",
         style_function=style,
-        tooltip=GeoJsonTooltip(fields=["kind", "border"], labels=False),
         show=show,
     ).add_to(m)
+    add_layer_text(m, layer, text, tooltip=["kind", "border"])
     rows: list[LegendRow] = [
-        (line(LINK_COLOURS.get(kind, OTHER_LINK_COLOUR)), label(kind) if kind else "Other link", "")
-        for kind in [*[k for k in LINK_KINDS if k in kinds], *sorted(set(kinds) - set(LINK_KINDS) - {""})]
+        (line(LINK_COLOURS[kind]), label(kind), "")
+        for kind in LINK_KINDS
+        if kind in kinds and kind in LINK_COLOURS
     ]
-    if "" in kinds:
+    if "" in kinds or "other" in kinds:
         rows.append((line(OTHER_LINK_COLOUR), "Other link", ""))
     if any(crossing):
         rows.append((line("#444444", dashed=True), "Crosses a neighbourhood border", ""))

@@ -9,10 +9,9 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-from folium.features import GeoJsonPopup, GeoJsonTooltip
 
 from geo.crs import AnalysisInputError
-from geo.escape import escape_text, is_missing
+from geo.escape import is_missing
 from geo.render.classify import NO_RESIDENTS_COLOUR, NO_RESIDENTS_LABEL, GapClasses, gap_classes
 from geo.render.elements import (
     CATEGORY_STYLES,
@@ -52,6 +51,7 @@ from geo.render.prepare import (
     simplify_for_display,
     text_column,
 )
+from geo.render.text import TitleLine, add_layer_text, plain
 
 GAP_MAP_COLUMNS = ("name", "population", "covered_share", "mean_distance_m", "unmet_need", "gap_share")
 GAP_LEGEND_HEADING = "Share of need unmet, %"
@@ -74,7 +74,7 @@ def _date_text(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return "" if is_missing(value) else str(value)
+    return plain(value)
 
 
 def _gap_style(classes: GapClasses, deserts: list[bool]) -> Any:
@@ -151,12 +151,12 @@ def gap_map(
     )
 
     m = base_map([shapes], title, tiles_url, tiles_attribution)
-    service_text = escape_text(service_name)
-    lines = []
+    service_text = plain(service_name)
+    lines: list[TitleLine] = []
     if service_text:
-        lines.append(f"Service: <strong>{service_text}</strong>")
+        lines.append([("Service: ", False), (service_text, True)])
     lines.append(f"Catchment radius: {format_count(radius, 'm')}")
-    date_text = escape_text(_date_text(data_date))
+    date_text = _date_text(data_date)
     if date_text:
         lines.append(f"Data of {date_text}")
     add_title(m, title, lines)
@@ -191,18 +191,24 @@ def gap_map(
         properties["nearest"] = text_column(shapes, "nearest_assets")
         aliases["nearest"] = "Nearest assets"
 
-    folium.GeoJson(
-        feature_collection(shapes, properties),
+    layer = folium.GeoJson(
+        feature_collection(shapes, {}),
         name=f"Share of need unmet ({len(shapes):,} neighbourhood{'' if len(shapes) == 1 else 's'})",
         style_function=_gap_style(classes, deserts),
         highlight_function=lambda _feature: {"weight": 3, "color": "#000000"},
-        popup=GeoJsonPopup(fields=list(aliases), aliases=list(aliases.values()), max_width=360),
-        tooltip=GeoJsonTooltip(fields=["name", "gap"], labels=False),
     ).add_to(m)
+    add_layer_text(
+        m,
+        layer,
+        properties,
+        popup=[(heading, column) for column, heading in aliases.items()],
+        tooltip=["name", "gap"],
+        popup_max_width=360,
+    )
 
     sections: list[tuple[str, list[LegendRow]]] = [(GAP_LEGEND_HEADING, _gap_legend_rows(classes))]
     if any(deserts):
-        desert_symbol = f'<span class="assetmap-swatch" style="border:3px solid {DESERT_OUTLINE}"></span>'
+        desert_symbol = swatch(None, outline=DESERT_OUTLINE)
         sections[0][1].append((desert_symbol, "Service desert (thick outline)", "assetmap-desert"))
     other_rows = add_catchment_layer(m, catchment_frame, radius, service_text)
     other_rows += add_links_layer(m, link_frame)
@@ -220,7 +226,7 @@ def _add_resources_layer(m: folium.Map, resources: gpd.GeoDataFrame | None) -> l
     points = round_coordinates(as_points(resources))
     quantities = [format_decimal(value, 0) for value in points.get("quantity", [None] * len(points))]
     units = text_column(points, "unit", "")
-    properties = {
+    text = {
         "kind": [MISSING_TEXT if is_missing(value) else label(value) for value in points["kind"]],
         "name": text_column(points, "name"),
         "quantity": [
@@ -229,18 +235,25 @@ def _add_resources_layer(m: folium.Map, resources: gpd.GeoDataFrame | None) -> l
         ],
         "availability": text_column(points, "availability"),
     }
-    folium.GeoJson(
-        feature_collection(points, properties),
+    layer = folium.GeoJson(
+        feature_collection(points, {}),
         name=f"Resources ({len(points):,})",
         marker=folium.CircleMarker(
             radius=6, color="#3f007d", weight=1, fill=True, fill_color=RESOURCE_COLOUR, fill_opacity=0.8
         ),
-        popup=GeoJsonPopup(
-            fields=["kind", "name", "quantity", "availability"],
-            aliases=["Resource", "What", "Quantity", "Availability"],
-        ),
-        tooltip=GeoJsonTooltip(fields=["kind", "name"], labels=False),
     ).add_to(m)
+    add_layer_text(
+        m,
+        layer,
+        text,
+        popup=[
+            ("Resource", "kind"),
+            ("What", "name"),
+            ("Quantity", "quantity"),
+            ("Availability", "availability"),
+        ],
+        tooltip=["kind", "name"],
+    )
     return [(dot(RESOURCE_COLOUR, 12), "Resource (funding, volunteers, space, ...)", "")]
 
 
@@ -270,11 +283,11 @@ def neighbourhood_map(
 
     shape = simplify_for_display(outline)
     row = shape.iloc[0]
-    name = str(row["name"]) if not is_missing(row["name"]) else "Neighbourhood"
+    name = plain(row["name"], "Neighbourhood")
     m = base_map(
         [shape, asset_frame, need_frame, resource_frame], title or name, tiles_url, tiles_attribution
     )
-    lines = []
+    lines: list[TitleLine] = []
     if "population" in shape.columns and not is_missing(row["population"]):
         lines.append(f"Residents: {format_count(row['population'])}")
     counts = [
@@ -287,8 +300,8 @@ def neighbourhood_map(
     properties = {"name": text_column(shape, "name", "(unnamed)")}
     if "population" in shape.columns:
         properties["population"] = [format_count(value) for value in shape["population"]]
-    folium.GeoJson(
-        feature_collection(shape, properties),
+    boundary = folium.GeoJson(
+        feature_collection(shape, {}),
         name="Neighbourhood boundary",
         style_function=lambda _feature: {
             "color": "#252525",
@@ -297,8 +310,8 @@ def neighbourhood_map(
             "fillOpacity": 0.12,
             "className": NEIGHBOURHOOD_CLASS,
         },
-        tooltip=GeoJsonTooltip(fields=list(properties), labels=False),
     ).add_to(m)
+    add_layer_text(m, boundary, properties, tooltip=list(properties))
 
     other_rows = add_links_layer(m, link_frame)
     other_rows += add_needs_layer(m, need_frame)
@@ -385,17 +398,14 @@ def network_map(
         "broker": [format_flag(value) for value in brokers],
         "isolated": [format_flag(value) for value in isolated],
     }
-    folium.GeoJson(
-        feature_collection(points, properties),
+    layer = folium.GeoJson(
+        feature_collection(points, {}),
         name=f"Assets ({len(points):,})",
         marker=folium.CircleMarker(),
         style_function=style,
-        popup=GeoJsonPopup(
-            fields=list(properties),
-            aliases=["Asset", "Category", "Links (degree)", "Betweenness", "Broker", "Isolated"],
-        ),
-        tooltip=GeoJsonTooltip(fields=["name"], labels=False),
     ).add_to(m)
+    headings = ["Asset", "Category", "Links (degree)", "Betweenness", "Broker", "Isolated"]
+    add_layer_text(m, layer, properties, popup=list(zip(headings, properties, strict=True)), tooltip=["name"])
 
     positive = [value for value in degrees if value > 0]
     samples = sorted({round(value) for value in np.quantile(positive, [0.0, 0.5, 1.0])}) if positive else []

@@ -8,8 +8,11 @@ import re
 
 import folium
 
-# Folium writes every script inline; escape_text guarantees community text never closes a <script> early.
-_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+# Folium writes every script inline. Scripts with a src, and the JSON block of community text (a data block the
+# browser never runs), need no hash.
+_INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE
+)
 
 
 def render_html(m: folium.Map) -> str:

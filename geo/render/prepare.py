@@ -1,4 +1,4 @@
-"""Turn analysis frames into small, escaped GeoJSON for display: checks, simplification, rounding, text."""
+"""Turn analysis frames into small GeoJSON for display: checks, simplification, rounding, plain text."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pandas as pd
 import shapely
 
 from geo.crs import AnalysisInputError, measuring_crs
-from geo.escape import escape_text, is_missing
+from geo.escape import is_missing
+from geo.render.text import plain
 
 DISPLAY_DECIMALS = 5  # about 1 m: plenty for a map, and each coordinate is 3 characters shorter than at 8
 DISPLAY_TOLERANCE_M = 5.0
@@ -123,12 +124,10 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: Mapping[str, Sequenc
 
 
 def text_column(frame: pd.DataFrame, column: str, default: str = MISSING_TEXT) -> list[str]:
-    """Return the escaped text of `column` (or `default` where it is missing or absent)."""
+    """Return the plain text of `column` (or `default` where it is missing or absent); shown as text only."""
     if column not in frame.columns:
         return [default] * len(frame)
-    return [
-        default if is_missing(value) or str(value) == "" else escape_text(value) for value in frame[column]
-    ]
+    return [plain(value, default) for value in frame[column]]
 
 
 def _number(value: Any) -> float | None:
@@ -172,5 +171,5 @@ def format_flag(value: Any) -> str:
 
 
 def label(word: Any) -> str:
-    """Return a vocabulary word as a readable, escaped label ('physical_space' -> 'Physical space')."""
-    return escape_text(str(word).replace("_", " ").capitalize())
+    """Return a vocabulary word as a readable label ('physical_space' -> 'Physical space'); plain text."""
+    return plain(word).replace("_", " ").capitalize()

@@ -21,7 +21,7 @@ from app.schemas.analysis import RunCreate
 from app.services import analysis
 from app.services.analysis import runs
 from tests.app.helpers import create_asset
-from tests.conftest import Berlin
+from tests.conftest import Berlin, make_settings
 
 CHILDCARE = {"city": "Berlin", "service_type": "childcare", "radius_m": 500, "decay": "gaussian"}
 # The five forecast areas with the largest unmet childcare need (ANALYSIS.md (c)), most first.
@@ -528,7 +528,9 @@ def test_runs_left_unfinished_when_a_server_stopped_are_computed_when_one_starts
     try:
         with monkeypatch.context() as stopped:
             stopped.setattr(runs, "_executor", lambda: _Stopped())
-            with TestClient(create_app(berlin.settings)) as client:
+            # three queued runs of one user: the bound on concurrent runs per user is raised to allow them
+            three = make_settings(berlin.url, analysis_concurrent_runs_per_user=3)
+            with TestClient(create_app(three)) as client:
                 for _ in range(3):
                     response = client.post(
                         "/api/analysis/runs",

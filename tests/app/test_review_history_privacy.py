@@ -183,8 +183,15 @@ def test_two_concurrent_editors_the_second_is_refused(client: TestClient, berlin
     assert client.get(url).json()["properties"]["name"] == "Shared kitchen (Alice)"
 
 
+def _peers(client: TestClient, berlin: Berlin, **fields: object) -> None:
+    """Enough other people (or sensitive assets) in 0110 that they are not a suppressed small count."""
+    for i in range(berlin.settings.small_count_threshold - 1):
+        create_asset(client, berlin, name=f"Peer {i}", **fields)  # type: ignore[arg-type]
+
+
 def test_people_are_blurred_for_everyone_without_planner_rights(client: TestClient, berlin: Berlin) -> None:
     exact = [13.41321, 52.52191]
+    _peers(client, berlin, category="individual")
     person = create_asset(
         client,
         berlin,
@@ -216,6 +223,7 @@ def test_people_are_blurred_for_everyone_without_planner_rights(client: TestClie
 
 
 def test_sensitive_assets_are_blurred_too(client: TestClient, berlin: Berlin) -> None:
+    _peers(client, berlin, category="institution", sensitive=True)
     shelter = create_asset(client, berlin, name="Women's refuge", category="institution", sensitive=True)
     seen = client.get(f"/api/assets/{shelter['id']}").json()
     assert seen["properties"]["location_blurred"] is True and seen["geometry"] != MITTE_POINT
@@ -236,6 +244,7 @@ def test_neighbourhood_blur_setting_shows_the_representative_point(berlin: Berli
 
     app.dependency_overrides[get_db] = test_db
     with TestClient(app) as client:
+        _peers(client, berlin, category="individual")
         person = create_asset(client, berlin, category="individual", name="Peer supporter")
         seen = client.get(f"/api/assets/{person['id']}").json()
         point = connection.exec_driver_sql(

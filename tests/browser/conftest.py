@@ -275,13 +275,14 @@ def tabs(session_tabs: Tabs, request: pytest.FixtureRequest) -> Iterator[Tabs]:
     session_tabs.used = []
 
 
-# Text a community member could type, meant to run as script in a careless page.
+# Text a community member could type, meant to run as script in a careless page or as a template on the server
+# ("EVALUATED" anywhere on a page means a template ran).
 PAYLOADS = (
-    "<img src=x onerror=alert(1)>",
-    "${document.title='x'}",
-    "back`tick",
-    '"><script>alert(2)</script>',
-    "</script><script>alert(3)</script>",
+    "<img src=x onerror=alert(1)> {{ 'evaluated'|upper }}",
+    "${document.title='x'} {% raw %}",
+    "back`tick {% if 1 %} {# hidden #}",
+    '"><script>alert(2)</script> [bold]b[/bold] :smile:',
+    "</script><script>alert(3)</script> ${'evalu'+'ated'.toUpperCase()}",
 )
 HOSTILE = " ".join(PAYLOADS)
 CATEGORIES = ("association", "institution", "physical_space", "economy", "culture")

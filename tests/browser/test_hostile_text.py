@@ -54,6 +54,7 @@ def test_profile_of_a_hostile_neighbourhood_shows_the_text_and_runs_nothing(
 
     assert page.title() == expected_title
     assert map_document.title() == f"{hostile.neighbourhood_name} (X1)"
+    assert "EVALUATED" not in page.content() and "EVALUATED" not in map_document.content()
     tab.watch.assert_clean()
 
 

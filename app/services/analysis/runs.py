@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import h3
 import numpy as np
@@ -31,11 +31,12 @@ from app.db.models import AnalysisRun, City, ServiceType
 from app.errors import AssetmapError, Conflict, Forbidden, InvalidInput, NotFound
 from app.policy import Principal
 from app.schemas.analysis import RunCreate
+from app.services.analysis import bounds
 from app.services.analysis import inputs as reading
 from app.services.catalogue import list_service_types, resolve_city, resolve_service_type
 from app.settings import Settings
 from geo.access import DEFAULT_STEP_WEIGHTS, step_zones_for
-from geo.coverage import nearest_distance_m, points_xy
+from geo.coverage import AnalysisStopped, Deadline, check_deadline, nearest_distance_m, points_xy
 from geo.crs import AnalysisInputError
 from geo.gaps import GapParams, GapResult, analyse_gaps, reanalyse
 from geo.vocab import POPULATION_GROUPS
@@ -53,7 +54,11 @@ BACKGROUND_UNITS_TIMES_ASSETS = 50_000_000
 BACKGROUND_MIN_RESOLUTION = 10
 BACKGROUND_WORKERS = 2
 NEAREST_ASSETS_SHOWN = 3
-STALE_QUEUED_RUN = dt.timedelta(hours=1)
+STALE_QUEUED_RUN = bounds.STALE_QUEUED_RUN
+# Who may start runs (as app.deps.run_analysis): such readers of a gap map queue a run when none is up to date.
+RUN_ANALYSIS_ROLES = frozenset({"admin", "planner", "organiser"})
+# Runs queued by views of a gap map carry this origin in their parameters; only they are pruned automatically.
+GAP_MAP_ORIGIN = {"origin": "gap_map"}
 INT32_MAX = 2**31 - 1  # ids are PostgreSQL integers
 EXACT, PUBLIC = "exact", "public"
 CELL_VALUES = ("distance_m", "covered", "access", "access_score", "shortfall")
@@ -96,8 +101,12 @@ def find_service_type(db: Session, slug: str, *, field: str = "service_type") ->
 # --- parameters ------------------------------------------------------------------------------------------------
 
 
-def gap_params(service_type: ServiceType, body: RunCreate) -> GapParams:
-    """GapParams from a request; omitted values take the service type's defaults. Bad values are a 422."""
+def gap_params(settings: Settings, service_type: ServiceType, body: RunCreate) -> GapParams:
+    """GapParams from a request; omitted values take the service type's defaults. Bad values are a 422.
+
+    The request model bounds each value; this checks what depends on the service type or on this server's
+    settings (the finest resolution), once for the API and the command line.
+    """
     group = body.group or service_type.population_group
     if group not in POPULATION_GROUPS:
         raise InvalidInput(
@@ -121,6 +130,8 @@ def gap_params(service_type: ServiceType, body: RunCreate) -> GapParams:
             step_zones_for(radius_m, zones)
         except AnalysisInputError as exc:
             raise InvalidInput(str(exc), field="step_zones_m") from None
+    resolution = body.resolution if body.resolution is not None else DEFAULT_RESOLUTION
+    bounds.check_resolution(settings, resolution)
     try:
         return GapParams(
             group=group,
@@ -128,7 +139,7 @@ def gap_params(service_type: ServiceType, body: RunCreate) -> GapParams:
             decay=decay,
             step_zones_m=zones,
             step_weights=tuple(body.step_weights) if body.step_weights is not None else DEFAULT_STEP_WEIGHTS,
-            resolution=body.resolution if body.resolution is not None else DEFAULT_RESOLUTION,
+            resolution=resolution,
             vulnerable_weights=weights,
             needs_weight=body.needs_weight if body.needs_weight is not None else DEFAULT_NEEDS_WEIGHT,
             needs_radius_m=body.needs_radius_m,
@@ -216,6 +227,7 @@ def analyse(
     include_pending: bool,
     view: str,
     watch: Stopwatch | None = None,
+    deadline: Deadline | None = None,
 ) -> tuple[Analysis, GapResult | None]:
     """Read the city's data once and run geo.gaps in `view`; also return the other view's result when it differs.
 
@@ -234,11 +246,14 @@ def analyse(
                 params,
                 needs=needs,
                 crs=city.crs,
+                deadline=deadline,
             )
         public = None
         if view == EXACT and has_private:
             with watch.stage("public_view"):
-                public = reanalyse(result, reading.assets_as_seen(data.assets, exact=False))
+                public = reanalyse(
+                    result, reading.assets_as_seen(data.assets, exact=False), deadline=deadline
+                )
     except AnalysisInputError as exc:
         raise InvalidInput(str(exc)) from None
     return Analysis(data, result, view), public
@@ -332,11 +347,17 @@ def compute(
     service_type: ServiceType,
     params: GapParams,
     include_pending: bool,
+    deadline: Deadline | None = None,
 ) -> Computed:
-    """Read once, analyse in both views, and shape what the run stores."""
+    """Read once, analyse in both views, and shape what the run stores (AnalysisStopped past the deadline)."""
     watch = Stopwatch()
-    analysis, public = analyse(db, settings, city, service_type, params, include_pending, EXACT, watch)
+    analysis, public = analyse(
+        db, settings, city, service_type, params, include_pending, EXACT, watch, deadline
+    )
     data, result = analysis.inputs, analysis.result
+    # the estimate was checked up front; this holds the bound where the estimate fell short
+    bounds.check_cells(settings, len(result.units), params.resolution, estimated=False)
+    check_deadline(deadline)
     with watch.stage("summarise"):
         private = data.assets["private"].to_numpy(dtype=bool)
         everyone = np.ones(len(private), dtype=bool)
@@ -363,6 +384,7 @@ def compute(
     record = params_record(city, service_type, params, include_pending)
     record["crs"] = result.crs.to_string()
     units = result.units.assign(lon=result.units.geometry.x, lat=result.units.geometry.y)
+    check_deadline(deadline)
     return Computed(
         record, data.version.label, results, pd.DataFrame(units.drop(columns="geometry")), watch.total()
     )
@@ -421,7 +443,8 @@ def store(db: Session, run: AnalysisRun, computed: Computed) -> None:
             "lat": _floats(units["lat"]),
         },
     )
-    run.params = computed.params
+    origin = (run.params or {}).get("origin")  # who queued it (the gap map) stays recorded
+    run.params = {**computed.params, "origin": origin} if origin else computed.params
     run.data_version = computed.data_version
     run.results = computed.results
     timing = dict(computed.timing_ms)
@@ -442,9 +465,16 @@ def estimated_units(db: Session, city_id: int, resolution: int) -> int:
 
 
 def _runs_in_background(
-    db: Session, city: City, service_type: ServiceType, params: GapParams, body: RunCreate
+    db: Session,
+    settings: Settings,
+    city: City,
+    service_type: ServiceType,
+    params: GapParams,
+    body: RunCreate,
 ) -> bool:
+    """Whether a run is queued; a run that would store more cells than a run may is refused first (422)."""
     units = estimated_units(db, city.id, params.resolution)
+    bounds.check_cells(settings, units, params.resolution)
     assets = reading.service_asset_count(db, city.id, service_type.id, body.include_pending)
     large = (
         params.resolution >= BACKGROUND_MIN_RESOLUTION
@@ -459,6 +489,37 @@ def _runs_in_background(
     return bool(body.background) or large
 
 
+def _new_run(
+    city: City, service_type: ServiceType, params: GapParams, principal: Principal, include_pending: bool
+) -> AnalysisRun:
+    return AnalysisRun(
+        city_id=city.id,
+        service_type_id=service_type.id,
+        status="pending",
+        params=params_record(city, service_type, params, include_pending),
+        include_pending=include_pending,
+        results={},
+        timing_ms={},
+        user_id=principal.user_id,
+    )
+
+
+def _queue(db: Session, settings: Settings, run: AnalysisRun, session_factory: SessionFactory) -> AnalysisRun:
+    """Record a pending run and hand it to a background worker."""
+    # Recorded now so a poller (and the gap map) can tell which data the queued run is for; the worker replaces
+    # it with the version it actually read.
+    run.data_version = reading.current_data_version(
+        db, run.city_id, run.service_type_id, run.include_pending
+    ).label
+    db.add(run)
+    db.commit()
+    _executor().submit(execute_run, session_factory, settings, run.id)
+    return run
+
+
+RUN_ADVICE = 'ask for a background run ("background": true) and poll it, or use a coarser resolution'
+
+
 def create_run(
     db: Session,
     settings: Settings,
@@ -466,39 +527,42 @@ def create_run(
     body: RunCreate,
     *,
     session_factory: SessionFactory | None = None,
+    cancel: threading.Event | None = None,
 ) -> AnalysisRun:
     """Start a coverage-gap run: computed now (small runs), or queued for a background worker (large runs).
 
-    Without a `session_factory` (the command line) the run is always computed now.
+    Without a `session_factory` (the command line) the run is always computed now. A run computed now stops at
+    the run time limit (or when `cancel` is set): it is recorded as failed and the caller gets a 503 saying so.
     """
     if body.include_pending and not principal.is_staff:
         raise Forbidden("only staff may include entries that wait for review", field="include_pending")
     city = find_city(db, body.city)
     service_type = find_service_type(db, body.service_type)
-    params = gap_params(service_type, body)
-    background = session_factory is not None and _runs_in_background(db, city, service_type, params, body)
-    run = AnalysisRun(
-        city_id=city.id,
-        service_type_id=service_type.id,
-        status="pending",
-        params=params_record(city, service_type, params, body.include_pending),
-        include_pending=body.include_pending,
-        results={},
-        timing_ms={},
-        user_id=principal.user_id,
-    )
-    if background:
-        # Recorded now so a poller (and latest_or_new_run) can tell which data the queued run is for; the
-        # worker replaces it with the version it actually read.
-        run.data_version = reading.current_data_version(
-            db, city.id, service_type.id, body.include_pending
-        ).label
-        db.add(run)
-        db.commit()
-        assert session_factory is not None
-        _executor().submit(execute_run, session_factory, settings, run.id)
-        return run
-    computed = compute(db, settings, city, service_type, params, body.include_pending)
+    params = gap_params(settings, service_type, body)
+    in_background = _runs_in_background(db, settings, city, service_type, params, body)
+    run = _new_run(city, service_type, params, principal, body.include_pending)
+    if session_factory is not None and in_background:
+        bounds.check_may_queue(db, settings, principal)
+        return _queue(db, settings, run, session_factory)
+    with bounds.work_slot(db, settings, principal):
+        try:
+            computed = compute(
+                db,
+                settings,
+                city,
+                service_type,
+                params,
+                body.include_pending,
+                bounds.run_deadline(settings, cancel),
+            )
+        except AnalysisStopped as exc:
+            message = bounds.stopped_message(exc, "the run", RUN_ADVICE)
+            db.rollback()
+            run.status, run.error, run.finished_at = "failed", message, func.now()
+            db.add(run)
+            db.commit()
+            log.warning("analysis run %s stopped: %s", run.id, message)
+            raise bounds.TookTooLong(message, extra={"run": run.id}) from None
     db.add(run)
     db.flush()
     store(db, run, computed)
@@ -581,12 +645,19 @@ def execute_run(session_factory: SessionFactory, settings: Settings, run_id: int
             if city is None or service_type is None:
                 raise NotFound("the run's city or service type was deleted")
             params = params_from_record(run.params)
-            computed = compute(db, settings, city, service_type, params, run.include_pending)
+            computed = compute(
+                db, settings, city, service_type, params, run.include_pending, bounds.run_deadline(settings)
+            )
             store(db, run, computed)
             db.commit()
         except Exception as exc:
             db.rollback()
-            if isinstance(exc, AssetmapError):
+            if isinstance(exc, AnalysisStopped):
+                message = bounds.stopped_message(
+                    exc, "the run", "use a coarser resolution or a smaller radius"
+                )
+                log.warning("analysis run %s stopped: %s", run_id, message)
+            elif isinstance(exc, AssetmapError):
                 message = exc.detail
             else:
                 reference = uuid.uuid4().hex[:12]
@@ -598,6 +669,9 @@ def execute_run(session_factory: SessionFactory, settings: Settings, run_id: int
                 failed.error = message
                 failed.finished_at = func.now()
                 db.commit()
+            return
+        if run.params.get("origin") == GAP_MAP_ORIGIN["origin"]:
+            prune_gap_map_runs(db, settings, run.city_id, run.service_type_id)
 
 
 def prune_runs(db: Session, older_than: dt.timedelta, *, dry_run: bool = False) -> int:
@@ -613,6 +687,27 @@ def prune_runs(db: Session, older_than: dt.timedelta, *, dry_run: bool = False) 
     deleted = db.scalars(delete(AnalysisRun).where(old).returning(AnalysisRun.id)).all()
     db.commit()
     return len(deleted)
+
+
+def prune_gap_map_runs(db: Session, settings: Settings, city_id: int, service_type_id: int) -> int:
+    """Keep the newest `analysis_runs_kept` finished runs the gap map queued for a city and service; delete the
+    older ones with their cells. Runs asked for through the API or the command line are left to prune-runs."""
+    old = db.scalars(
+        select(AnalysisRun.id)
+        .where(
+            AnalysisRun.city_id == city_id,
+            AnalysisRun.service_type_id == service_type_id,
+            AnalysisRun.status.in_(("succeeded", "failed")),
+            AnalysisRun.params.contains(GAP_MAP_ORIGIN),
+        )
+        .order_by(AnalysisRun.id.desc())
+        .offset(settings.analysis_runs_kept)
+    ).all()
+    if old:
+        db.execute(delete(AnalysisRun).where(AnalysisRun.id.in_(old)))
+        db.commit()
+        log.info("pruned %d old gap-map runs of city %s, service type %s", len(old), city_id, service_type_id)
+    return len(old)
 
 
 def visible_run(db: Session, principal: Principal, run_id: int, *, lock: bool = False) -> AnalysisRun:
@@ -641,6 +736,32 @@ def get_run(db: Session, principal: Principal, run_id: int) -> AnalysisRun:
     return visible_run(db, principal, run_id)
 
 
+def _default_run(
+    db: Session, settings: Settings, city: str | int, service_slug: str
+) -> tuple[City, ServiceType, RunCreate, dict[str, Any]]:
+    city_row = find_city(db, city)
+    service_type = find_service_type(db, service_slug, field="service")
+    body = RunCreate(city=city_row.id, service_type=service_type.slug)
+    record = params_record(city_row, service_type, gap_params(settings, service_type, body), False)
+    return city_row, service_type, body, record
+
+
+def _default_runs(city: City, service_type: ServiceType, record: dict[str, Any], *statuses: str) -> Any:
+    """Published-data runs of a city and service with these parameters (any origin), newest first."""
+    return (
+        select(AnalysisRun)
+        .where(
+            AnalysisRun.city_id == city.id,
+            AnalysisRun.service_type_id == service_type.id,
+            AnalysisRun.include_pending.is_(False),
+            AnalysisRun.status.in_(statuses),
+            AnalysisRun.params.contains(record),
+        )
+        .order_by(AnalysisRun.id.desc())
+        .limit(1)
+    )
+
+
 def latest_or_new_run(
     db: Session,
     settings: Settings,
@@ -650,33 +771,95 @@ def latest_or_new_run(
     *,
     session_factory: SessionFactory | None = None,
 ) -> AnalysisRun:
-    """The latest default-parameter run of a city and service on the current data, or a new one."""
-    city_row = find_city(db, city)
-    service_type = find_service_type(db, service_slug, field="service")
-    body = RunCreate(city=city_row.id, service_type=service_type.slug)
-    params = params_record(city_row, service_type, gap_params(service_type, body), False)
+    """The latest default-parameter run of a city and service on the current data, or a new one (the command
+    line's `--city --service`: an explicit request to analyse; the gap map page uses gap_map_run)."""
+    city_row, service_type, body, record = _default_run(db, settings, city, service_slug)
     current = reading.current_data_version(db, city_row.id, service_type.id, include_pending=False).label
     run = db.scalar(
-        select(AnalysisRun)
-        .where(
-            AnalysisRun.city_id == city_row.id,
-            AnalysisRun.service_type_id == service_type.id,
-            AnalysisRun.include_pending.is_(False),
+        _default_runs(city_row, service_type, record, "succeeded", "pending", "running").where(
             AnalysisRun.data_version == current,
             # a queued run counts unless it is so old that its worker must have gone away (a restart)
-            (AnalysisRun.status == "succeeded")
-            | (
-                AnalysisRun.status.in_(("pending", "running"))
-                & (AnalysisRun.created_at > func.now() - STALE_QUEUED_RUN)
-            ),
-            AnalysisRun.params.contains(params),
+            (AnalysisRun.status == "succeeded") | (AnalysisRun.created_at > func.now() - STALE_QUEUED_RUN),
         )
-        .order_by(AnalysisRun.id.desc())
-        .limit(1)
     )
     if run is not None:
         return run
     return create_run(db, settings, principal, body, session_factory=session_factory)
+
+
+GapMapState = Literal["current", "stale", "queued", "failed", "none"]
+
+
+@dataclass(frozen=True)
+class GapMapChoice:
+    """What a view of the gap map of a city and service shows; a view never computes a run.
+
+    current  `shown` is the latest succeeded default run and it read the current data
+    stale    `shown` is the latest succeeded default run, older than the current data (or None: there is none)
+             and the reader may not start runs
+    queued   a run on the current data (`waiting`) is queued or computing; `shown` is the previous one, if any
+    failed   the run on the current data (`waiting`) failed; `shown` is the previous one, if any
+    none     no run exists and the reader may not start one
+    """
+
+    state: GapMapState
+    shown: AnalysisRun | None
+    waiting: AnalysisRun | None
+    city: City
+    service_type: ServiceType
+    current_version: str
+
+
+# Transaction-level advisory locks (this key space, a hash of city and service) serialise queueing gap-map runs.
+_QUEUE_LOCKS = 0x4751
+
+
+def gap_map_run(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    city: str | int,
+    service_slug: str,
+    *,
+    session_factory: SessionFactory | None,
+) -> GapMapChoice:
+    """The run a gap-map view of a city and service shows: the latest succeeded default run.
+
+    When none is on the current data, a reader with analysis rights queues one background run (at most one per
+    city, service and data version: concurrent views wait for the same run); other readers get the latest run,
+    stale or not, or none. Nothing is computed here.
+    """
+    city_row, service_type, body, record = _default_run(db, settings, city, service_slug)
+    current = reading.current_data_version(db, city_row.id, service_type.id, include_pending=False).label
+    latest = db.scalar(_default_runs(city_row, service_type, record, "succeeded"))
+
+    def choice(state: GapMapState, waiting: AnalysisRun | None = None) -> GapMapChoice:
+        return GapMapChoice(state, latest, waiting, city_row, service_type, current)
+
+    if latest is not None and latest.data_version == current:
+        return choice("current")
+    if principal.role not in RUN_ANALYSIS_ROLES or session_factory is None:
+        return choice("stale" if latest is not None else "none")
+    db.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+        {"space": _QUEUE_LOCKS, "key": f"{city_row.id}:{service_type.id}"},
+    )
+    on_current = _default_runs(city_row, service_type, record, "pending", "running", "failed").where(
+        AnalysisRun.data_version == current,
+        # a failed gap-map run is not queued again on the same data (an edit makes a new data version); a queued
+        # one counts unless it is so old that its worker must have gone away (a restart)
+        ((AnalysisRun.status == "failed") & AnalysisRun.params.contains(GAP_MAP_ORIGIN))
+        | ((AnalysisRun.status != "failed") & (AnalysisRun.created_at > func.now() - STALE_QUEUED_RUN)),
+    )
+    waiting = db.scalar(on_current)
+    if waiting is not None:
+        db.commit()  # lets go of the lock
+        return choice("failed" if waiting.status == "failed" else "queued", waiting)
+    params = gap_params(settings, service_type, body)
+    bounds.check_cells(settings, estimated_units(db, city_row.id, params.resolution), params.resolution)
+    run = _new_run(city_row, service_type, params, principal, False)
+    run.params = {**run.params, **GAP_MAP_ORIGIN}
+    return choice("queued", _queue(db, settings, run, session_factory))
 
 
 def list_runs(

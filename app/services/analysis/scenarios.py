@@ -6,6 +6,8 @@ in the caller's view: people and sensitive assets stand where the caller may see
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import geopandas as gpd
@@ -18,6 +20,7 @@ from app.db.queries import asset_is_private, asset_shown_geom
 from app.errors import Conflict, InvalidInput, NotFound
 from app.policy import Principal
 from app.schemas.analysis import CandidatePoint
+from app.services.analysis import bounds
 from app.services.analysis import inputs as reading
 from app.services.analysis.runs import (
     EXACT,
@@ -30,21 +33,37 @@ from app.services.analysis.runs import (
     view_of,
 )
 from app.settings import Settings
+from geo.coverage import AnalysisStopped, Deadline
 from geo.crs import AnalysisInputError
 from geo.siting import close_assets, suggest_sites_for_gaps
 
 SUGGESTIONS_KEPT = 20
 CANDIDATE_KINDS = ("physical_spaces", "h3", "points")
+SUGGEST_ADVICE = (
+    "ask for fewer sites (p) or fewer candidates (physical_spaces, or a list of points instead of h3), or set "
+    "time_limit_s to 0 (greedy choice and bound only)"
+)
+WHAT_IF_ADVICE = "close fewer assets at once, or work on a run at a coarser resolution"
+
+log = logging.getLogger("assetmap.analysis")
 
 
-def rerun(db: Session, settings: Settings, principal: Principal, run: AnalysisRun) -> Analysis:
+def rerun(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    run: AnalysisRun,
+    deadline: Deadline | None = None,
+) -> Analysis:
     """The run recomputed in the caller's view from current data, which must be the data the run read."""
     city = db.get(City, run.city_id)
     service_type = db.get(ServiceType, run.service_type_id)
     if city is None or service_type is None:
         raise NotFound(f"the city or service type of analysis run {run.id} was deleted")
     params = params_from_record(run.params)
-    analysis, _ = analyse(db, settings, city, service_type, params, run.include_pending, view_of(principal))
+    analysis, _ = analyse(
+        db, settings, city, service_type, params, run.include_pending, view_of(principal), deadline=deadline
+    )
     now = analysis.inputs.version.label
     if now != run.data_version:
         raise Conflict(
@@ -126,6 +145,7 @@ def _candidates(
         )
         return "h3", frame
     frame = _physical_spaces(db, settings, principal, run)
+    _check_candidate_count(settings, len(frame), "community spaces", "give at most that many points instead")
     if frame.empty:
         raise InvalidInput(
             "there is no community space (physical_space asset) without this service to suggest: "
@@ -133,6 +153,38 @@ def _candidates(
             field="candidates",
         )
     return "physical_spaces", frame
+
+
+def _check_candidate_count(
+    settings: Settings,
+    count: int,
+    what: str,
+    advice: str = "use physical_spaces, or give at most that many points",
+) -> None:
+    limit = settings.analysis_max_candidates
+    if count > limit:
+        raise InvalidInput(
+            f"{count:,} {what} are more candidates than a suggestion may weigh ({limit:,}, "
+            f"ASSETMAP_ANALYSIS_MAX_CANDIDATES): {advice}",
+            field="candidates",
+        )
+
+
+def _check_scenario(
+    settings: Settings, run: AnalysisRun, p: int, candidates: str | list[CandidatePoint]
+) -> None:
+    """Bounds known before anything is computed: p, and the number of candidates of a list or of H3 cells."""
+    if p > settings.analysis_max_sites:
+        raise InvalidInput(
+            f"p is {p}: ask for at most {settings.analysis_max_sites} sites at once "
+            "(ASSETMAP_ANALYSIS_MAX_SITES)",
+            field="p",
+        )
+    if isinstance(candidates, list):
+        _check_candidate_count(settings, len(candidates), "points")
+    elif candidates == "h3":
+        cells = int((run.results.get("totals") or {}).get("n_units") or 0)
+        _check_candidate_count(settings, cells, "H3 cells of this run")
 
 
 def _neighbourhood_names(analysis: Analysis) -> dict[int, tuple[str, str]]:
@@ -150,20 +202,32 @@ def suggest_sites(
     *,
     capacity: float | None = None,
     time_limit_s: float = 5.0,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Choose p sites covering the most shortfall; report objective, greedy, LP bound and unmet need per area.
 
-    The suggestion is stored with the run (the gap map shows the latest one the reader may see).
+    The suggestion is stored with the run (the gap map shows the latest one the reader may see). The work stops
+    at the scenario time limit, or when `cancel` is set (the client left): a 503 saying what to do instead.
     """
     run = finished_run(db, principal, run_id)
-    analysis = rerun(db, settings, principal, run)
-    kind, frame = _candidates(db, settings, principal, run, analysis, candidates)
-    try:
-        siting = suggest_sites_for_gaps(
-            analysis.result, frame, p, capacity=capacity, exact_time_limit_s=time_limit_s
-        )
-    except AnalysisInputError as exc:
-        raise InvalidInput(str(exc), field="candidates") from None
+    _check_scenario(settings, run, p, candidates)
+    with bounds.work_slot(db, settings, principal):
+        deadline = bounds.scenario_deadline(settings, cancel)
+        try:
+            analysis = rerun(db, settings, principal, run, deadline)
+            kind, frame = _candidates(db, settings, principal, run, analysis, candidates)
+            siting = suggest_sites_for_gaps(
+                analysis.result,
+                frame,
+                p,
+                capacity=capacity,
+                exact_time_limit_s=time_limit_s,
+                deadline=deadline,
+            )
+        except AnalysisInputError as exc:
+            raise InvalidInput(str(exc), field="candidates") from None
+        except AnalysisStopped as exc:
+            raise _stopped(exc, f"suggest-sites on run {run.id}", SUGGEST_ADVICE) from None
     names = _neighbourhood_names(analysis)
     by_id = frame.set_index("id")
     sites = []
@@ -223,11 +287,43 @@ def suggest_sites(
 
 
 def what_if(
-    db: Session, settings: Settings, principal: Principal, run_id: int, close: list[int]
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    run_id: int,
+    close: list[int],
+    *,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Close assets of the run's service: people losing coverage and the change in unmet need per neighbourhood."""
+    """Close assets of the run's service: people losing coverage and the change in unmet need per neighbourhood.
+
+    The work stops at the scenario time limit, or when `cancel` is set (the client left): a 503.
+    """
     run = finished_run(db, principal, run_id)
-    analysis = rerun(db, settings, principal, run)
+    with bounds.work_slot(db, settings, principal):
+        deadline = bounds.scenario_deadline(settings, cancel)
+        try:
+            return _what_if(db, settings, principal, run, close, deadline)
+        except AnalysisStopped as exc:
+            raise _stopped(exc, f"what-if on run {run.id}", WHAT_IF_ADVICE) from None
+
+
+def _stopped(exc: AnalysisStopped, what: str, advice: str) -> bounds.TookTooLong:
+    """The 503 of a stopped scenario; the stop is logged (nothing is stored with the run)."""
+    message = bounds.stopped_message(exc, what, advice)
+    log.warning("%s stopped: %s", what, message)
+    return bounds.TookTooLong(message)
+
+
+def _what_if(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    run: AnalysisRun,
+    close: list[int],
+    deadline: Deadline,
+) -> dict[str, Any]:
+    analysis = rerun(db, settings, principal, run, deadline)
     assets = analysis.inputs.assets
     known = set(assets["id"].tolist())
     unknown = [i for i in dict.fromkeys(close) if i not in known]
@@ -239,7 +335,7 @@ def what_if(
             field="close",
         )
     try:
-        closure = close_assets(analysis.result, close)
+        closure = close_assets(analysis.result, close, deadline=deadline)
     except AnalysisInputError as exc:
         raise InvalidInput(str(exc), field="close") from None
     # Every neighbourhood, those losing most first. Elsewhere unmet need may fall a little: access scores are

@@ -691,16 +691,18 @@ def load_neighbourhoods(
     updated = _updated_count(db)
     relocated_assets = relocated_needs = 0
     if inserted or updated:
-        relocated_assets, relocated_needs = _relocate(db, ctx.city_id)
+        moved = relocate_items(db, ctx.city_id)
+        relocated_assets, relocated_needs = len(moved["assets"]), len(moved["needs"])
     _drop_work_tables(db)
     return LoadResult(inserted, updated, relocated_assets, relocated_needs)
 
 
-def _relocate(db: Session, city_id: int) -> tuple[int, int]:
-    """Boundaries changed: give the city's assets and needs the neighbourhood their location now falls in."""
+def relocate_items(db: Session, city_id: int) -> dict[str, list[tuple[int, int | None]]]:
+    """Boundaries changed: give the city's assets and needs the neighbourhood their location now falls in; returns,
+    for "assets" and "needs", the (id, former neighbourhood id) of each item that moved."""
     areas, ids = _city_areas(db, city_id)
-    moved = []
-    for table in ("asset", "need"):
+    moved: dict[str, list[tuple[int, int | None]]] = {}
+    for kind, table in (("assets", "asset"), ("needs", "need")):
         items = db.execute(
             text(f"SELECT id, neighbourhood_id, ST_AsBinary(geom) FROM {table} WHERE city_id = :c"),
             {"c": city_id},
@@ -711,8 +713,10 @@ def _relocate(db: Session, city_id: int) -> tuple[int, int]:
             anchor_points(shapely.from_wkb([bytes(row[2]) for row in items])), areas, ids
         )
         changed = np.flatnonzero(found != current)
+        moved[kind] = [
+            (int(item_ids[i]), None if current[i] == NO_AREA else int(current[i])) for i in changed
+        ]
         if not len(changed):
-            moved.append(0)
             continue
         db.execute(text("CREATE TEMP TABLE import_relocated (id int, nid int) ON COMMIT DROP"))
         _copy(
@@ -720,9 +724,8 @@ def _relocate(db: Session, city_id: int) -> tuple[int, int]:
             "import_relocated",
             pd.DataFrame({"id": item_ids[changed], "nid": _nullable_ids(found[changed])}),
         )
-        result = db.execute(
+        db.execute(
             text(f"UPDATE {table} t SET neighbourhood_id = r.nid FROM import_relocated r WHERE t.id = r.id")
         )
         db.execute(text("DROP TABLE import_relocated"))
-        moved.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
-    return moved[0], moved[1]
+    return moved
