@@ -31,9 +31,37 @@ SessionDep = Annotated[Session, Depends(get_db)]
 
 SESSION_COOKIE = "assetmap_session"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+SIGN_IN_FIRST = "sign in first: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'"
 
 
-def _credentials(request: Request) -> str | None:
+def app_origin(request: Request, settings: Settings) -> str:
+    """This app's own origin: that of ASSETMAP_PUBLIC_URL, else scheme and (already trusted) Host of the request."""
+    return settings.public_origin() or f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+
+
+def same_origin(request: Request, settings: Settings) -> bool | None:
+    """What the browser says about where a request comes from: True from this app's own pages, False from
+    elsewhere, None when it says nothing (not a browser: curl, scripts)."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.strip().lower() == app_origin(request, settings)
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        # 'none' is the user typing an address or opening a bookmark: fine for reading, never for a change.
+        return site == "same-origin" or (site == "none" and request.method in SAFE_METHODS)
+    return None
+
+
+def require_browser_origin(request: Request, settings: SettingsDep) -> None:
+    """Browser sign-in only from this app's own pages: another site may not sign a visitor in (login CSRF)."""
+    if same_origin(request, settings) is False:
+        raise Forbidden("sign in on this app's own start page: requests from another origin are refused")
+
+
+def credentials(request: Request, settings: Settings) -> str | None:
+    """The token a request carries: the Authorization header, X-API-Key, or the browser's session cookie. The
+    cookie counts only for requests from this app's own pages (a change must prove it with Origin or
+    Sec-Fetch-Site), so another site cannot act or read with a visitor's cookie."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
@@ -43,16 +71,26 @@ def _credentials(request: Request) -> str | None:
     key = request.headers.get("x-api-key")
     if key:
         return key
-    # The browser's session cookie counts for reading pages and data only: a change always needs the header,
-    # so a forged cross-site request cannot act with a visitor's cookie.
-    if request.method in SAFE_METHODS:
-        return request.cookies.get(SESSION_COOKIE) or None
-    return None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    verdict = same_origin(request, settings)
+    if verdict is False:
+        raise Forbidden(
+            "this request comes from another origin: the session cookie works only on this app's own pages "
+            "(API clients send 'Authorization: Bearer <token>')"
+        )
+    if verdict is None and request.method not in SAFE_METHODS:
+        raise Forbidden(
+            "a change with the session cookie must come from this app's own pages, which send an Origin header; "
+            "API clients send 'Authorization: Bearer <token>' instead"
+        )
+    return cookie
 
 
 def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal:
     """The caller; bad, expired or revoked credentials are a 401, no credentials make an anonymous visitor."""
-    token = _credentials(request)
+    token = credentials(request, settings)
     if token is None:
         return ANONYMOUS
     return auth_service.principal_for_token(db, settings, token)
@@ -68,9 +106,7 @@ def _rule(name: str, roles: frozenset[str] | None, *, anonymous: bool = False) -
         if principal.is_anonymous:
             if anonymous and settings.anonymous_read:
                 return principal
-            raise NotAuthenticated(
-                "sign in first: send 'Authorization: Bearer <token>' or 'X-API-Key: <key>'"
-            )
+            raise NotAuthenticated(SIGN_IN_FIRST)
         if roles is not None and principal.role not in roles:
             raise Forbidden(
                 f"your role ({principal.role}) may not do this: it needs {' or '.join(sorted(roles))}"

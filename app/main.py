@@ -8,18 +8,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 
+import psycopg
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.db.session import create_db_engine, create_session_factory
 from app.errors import AssetmapError
+from app.middleware import BodyGuard, ErrorGuard, TrustedHosts
 from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
 from app.routers.pages import templates
 from app.services.analysis import runs
@@ -29,6 +32,16 @@ from geo.render import use_local_assets
 
 log = logging.getLogger("assetmap")
 STATIC_DIR = PROJECT_ROOT / "app" / "static"
+RETRY_AFTER_S = 5
+# Errors that say the database (or the way to it) is gone for now, not that the request was wrong.
+DATABASE_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 def content_security_policy(settings: Settings, script_sources: Sequence[str] = ("'unsafe-inline'",)) -> str:
@@ -118,14 +131,45 @@ def add_exception_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        reference = uuid.uuid4().hex[:12]
-        log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path)
-        detail = f"internal error; the server log has the details under reference {reference}"
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # During a database restart or with every connection busy: nothing was committed (writes commit before
+        # their answer is built), so the client may simply try again.
+        original = getattr(exc, "orig", exc)
+        if isinstance(original, psycopg.errors.QueryCanceled):
+            detail = (
+                "the database took too long for this request: ask for less (a smaller area or page), or retry"
+            )
+        else:
+            detail = f"the database is not reachable just now: nothing was changed; try again in {RETRY_AFTER_S} seconds"
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, type(original).__name__
+        )
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
         if _wants_page(request):
-            return _error_page(request, 500, detail)
-        return JSONResponse({"detail": detail}, status_code=500)
+            response = _error_page(request, 503, detail)
+            response.headers.update(headers)
+            return response
+        return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, database_unavailable)
+    app.add_exception_handler(Exception, unexpected_error)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """The answer to an error nobody expected: a reference to the log, never SQL or a stack trace."""
+    reference = uuid.uuid4().hex[:12]
+    log.error(
+        "unhandled error %s on %s %s",
+        reference,
+        request.method,
+        request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    detail = f"internal error; the server log has the details under reference {reference}"
+    if _wants_page(request):
+        return _error_page(request, 500, detail)
+    return JSONResponse({"detail": detail}, status_code=500)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -158,6 +202,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     use_local_assets()  # folium maps load Leaflet & co. from /static/vendor, never from a CDN
     configure_gdal_safely()  # no network, no VRT: before any uploaded file reaches GDAL
     csp = content_security_policy(settings)
+    # Innermost first: an unhandled error becomes a 500 that closes its connection explicitly; requests with a
+    # body are authenticated and bounded before it is read; a Host header that is not ours is refused first.
+    app.add_middleware(ErrorGuard, handler=unexpected_error)
+    app.add_middleware(BodyGuard, settings=settings)
+    app.add_middleware(TrustedHosts, settings=settings)
 
     @app.middleware("http")
     async def security_headers(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
-from app.routers.common import GEOJSON, GeoJSONResponse
+from app.routers.common import GEOJSON, GeoJSONResponse, link_after
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
 from app.services import analysis
 
@@ -106,7 +106,7 @@ def get_run_cells(
 ) -> JSONResponse:
     """Need, distance to the nearest asset, covered, access score and shortfall of each demand unit."""
     page = analysis.cell_page(db, principal, run_id, shape, after, limit)
-    next_url = str(request.url.include_query_params(after=page.next_after)) if page.next_after else None
+    next_url = link_after(request, page.next_after) if page.next_after else None
     return JSONResponse(
         {
             "type": "FeatureCollection",

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import ROLES
-from app.deps import SESSION_COOKIE, Administer, SessionDep, SettingsDep, SignedIn
+from app.deps import SESSION_COOKIE, Administer, SessionDep, SettingsDep, SignedIn, require_browser_origin
 from app.services import auth as service
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -72,7 +72,7 @@ def login(
     }
 
 
-@router.post("/auth/session")
+@router.post("/auth/session", dependencies=[Depends(require_browser_origin)])
 def start_session(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     db: SessionDep,
@@ -80,7 +80,8 @@ def start_session(
     response: Response,
     request: Request,
 ) -> dict[str, Any]:
-    """Sign in from the browser: the token also comes as an HttpOnly cookie, used for reading pages only."""
+    """Sign in from the browser (this app's own pages only): the token comes only as an HttpOnly, SameSite=Strict
+    cookie that page scripts cannot read; it reads and, from this app's own origin, writes."""
     issued = service.login(db, settings, form.username, form.password, client=_client(request))
     response.set_cookie(
         SESSION_COOKIE,
@@ -91,11 +92,7 @@ def start_session(
         secure=settings.environment == "production",
         path="/",
     )
-    return {
-        "access_token": issued.token,
-        "token_type": "bearer",
-        "expires_in": settings.token_ttl_minutes * 60,
-    }
+    return {"token_type": "cookie", "expires_in": settings.token_ttl_minutes * 60}
 
 
 @router.post("/auth/logout", status_code=204)

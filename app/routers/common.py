@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Header, Query, Request
@@ -14,6 +15,9 @@ from app.settings import Settings
 from geo.vocab import ASSET_CATEGORIES
 
 GEOJSON = "application/geo+json"
+INT4_MAX = 2_147_483_647
+# ASCII digits only: str.isdigit() and int() also take '²' and Arabic-Indic digits.
+_VERSION_TAG = re.compile(r"[0-9]{1,10}")
 
 
 class GeoJSONResponse(Response):
@@ -31,7 +35,7 @@ def version_from(if_match: str | None, body_version: int | None) -> int | None:
     """The version an update is based on: If-Match (an ETag from GET) or the body's `version` field."""
     if if_match:
         value = if_match.strip().removeprefix("W/").strip('"')
-        if not value.isdigit():
+        if not _VERSION_TAG.fullmatch(value) or int(value) > INT4_MAX:
             raise InvalidInput('If-Match must be an ETag from GET, such as "3"', field="If-Match")
         return int(value)
     return body_version
@@ -40,11 +44,21 @@ def version_from(if_match: str | None, body_version: int | None) -> int | None:
 IfMatch = Annotated[str | None, Header(description="The ETag from GET; a stale one gets 412")]
 
 
+def link_after(request: Request, after: int | str) -> str:
+    """This request's URL continuing after `after`: on ASSETMAP_PUBLIC_URL when set, else on the request's Host
+    (which the TrustedHosts guard has checked)."""
+    url = request.url.include_query_params(after=after)
+    settings: Settings = request.app.state.settings
+    if settings.public_url:
+        return f"{settings.public_url}{url.path}?{url.query}"
+    return str(url)
+
+
 def next_url(request: Request, page: Page) -> str | None:
     """The URL of the next page, or None on the last page."""
     if page.next_after is None:
         return None
-    return str(request.url.include_query_params(after=page.next_after))
+    return link_after(request, page.next_after)
 
 
 def feature_collection(request: Request, page: Page) -> GeoJSONResponse:
@@ -114,11 +128,13 @@ def list_filters(
 
 
 CityQuery = Annotated[str | None, Query(description="city id or name")]
-NeighbourhoodQuery = Annotated[int | None, Query(description="neighbourhood id")]
+NeighbourhoodQuery = Annotated[int | None, Query(ge=1, le=INT4_MAX, description="neighbourhood id")]
 BboxQuery = Annotated[str | None, Query(description="west,south,east,north in degrees (EPSG:4326)")]
 CategoryQuery = Annotated[str | None, Query(description=f"ABCD category: {', '.join(ASSET_CATEGORIES)}")]
 ServiceTypeQuery = Annotated[str | None, Query(description="service type slug")]
 TextQuery = Annotated[str | None, Query(description="text search in names")]
 StatusQuery = Annotated[str, Query(description="approved (default), pending, rejected or all")]
-AfterQuery = Annotated[int | None, Query(ge=0, description="continue after this id (from the 'next' link)")]
+AfterQuery = Annotated[
+    int | None, Query(ge=0, le=INT4_MAX, description="continue after this id (from the 'next' link)")
+]
 LimitQuery = Annotated[int | None, Query(description="page size")]

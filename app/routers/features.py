@@ -8,7 +8,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app import deps
+from app.db.session import single_commit
 from app.deps import ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
+from app.geometry import check_geometry_size
 from app.policy import Principal
 from app.routers.common import (
     AfterQuery,
@@ -33,6 +35,16 @@ from app.services import features as service
 from app.services.catalogue import resolve_city
 
 ItemId = Path(ge=1, le=2_147_483_647)
+
+
+def _bounded(data: dict[str, Any], settings: Any) -> dict[str, Any]:
+    """The body, once its geometry (if any) is within the instance's size limits."""
+    check_geometry_size(
+        data.get("geometry"),
+        max_vertices=settings.geometry_max_vertices,
+        max_parts=settings.geometry_max_parts,
+    )
+    return data
 
 
 def _item_response(text: str, version: int, kind: str, status_code: int = 200) -> Response:
@@ -95,8 +107,12 @@ def build_router(
         settings: SettingsDep,
         principal: Principal = Depends(create_rule),
     ) -> Response:
-        item_id = service.create_item(db, settings, principal, kind, body.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
-        text, version = service.get_item(db, settings, principal, kind, item_id)
+        data = _bounded(body.model_dump(exclude_unset=True), settings)  # type: ignore[attr-defined]
+        # The answer is read in the write's transaction, which commits before the response is built: a
+        # success means committed, an error means nothing was.
+        with single_commit(db):
+            item_id = service.create_item(db, settings, principal, kind, data)
+            text, version = service.get_item(db, settings, principal, kind, item_id)
         response = _item_response(text, version, kind, status_code=201)
         response.headers["Location"] = f"/api/{kind}/{item_id}"
         return response
@@ -117,20 +133,22 @@ def build_router(
         principal: Principal = Depends(edit_rule),
         item_id: int = ItemId,
     ) -> Response:
-        data = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+        data = _bounded(body.model_dump(exclude_unset=True), settings)  # type: ignore[attr-defined]
         body_version = data.pop("version", None)
         message = data.pop("message", None)
-        service.update_item(
-            db,
-            settings,
-            principal,
-            kind,
-            item_id,
-            data,
-            expected_version=version_from(if_match, body_version),
-            message=message,
-        )
-        text, version = service.get_item(db, settings, principal, kind, item_id)
+        expected_version = version_from(if_match, body_version)
+        with single_commit(db):
+            service.update_item(
+                db,
+                settings,
+                principal,
+                kind,
+                item_id,
+                data,
+                expected_version=expected_version,
+                message=message,
+            )
+            text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
     @router.delete("/{item_id}", status_code=204, summary=f"Delete a {singular}", name=f"delete_{singular}")
@@ -160,8 +178,9 @@ def build_router(
         principal: Review,
         item_id: int = ItemId,
     ) -> Response:
-        service.revert_item(db, settings, principal, kind, item_id, body.version, body.message)
-        text, version = service.get_item(db, settings, principal, kind, item_id)
+        with single_commit(db):
+            service.revert_item(db, settings, principal, kind, item_id, body.version, body.message)
+            text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
     @router.post("/{item_id}/restore", summary=f"Restore a deleted {singular}", name=f"restore_{singular}")
@@ -172,8 +191,9 @@ def build_router(
         message: str | None = None,
         item_id: int = ItemId,
     ) -> Response:
-        service.restore_item(db, settings, principal, kind, item_id, message)
-        text, version = service.get_item(db, settings, principal, kind, item_id)
+        with single_commit(db):
+            service.restore_item(db, settings, principal, kind, item_id, message)
+            text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind, status_code=201)
 
     if kind in service.REVIEWED:
@@ -188,8 +208,9 @@ def build_router(
             principal: Review,
             item_id: int = ItemId,
         ) -> Response:
-            service.review_item(db, principal, kind, item_id, body.decision, body.reason)
-            text, version = service.get_item(db, settings, principal, kind, item_id)
+            with single_commit(db):
+                service.review_item(db, principal, kind, item_id, body.decision, body.reason)
+                text, version = service.get_item(db, settings, principal, kind, item_id)
             return _item_response(text, version, kind)
 
     return router

@@ -17,9 +17,13 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the newest migration."""
-    ready, detail = readiness(request.app.state.engine)
+async def readyz(request: Request) -> JSONResponse:
+    """The database answers and its schema is at the newest migration (within ASSETMAP_READINESS_TIMEOUT_MS).
+
+    An async route with its own connection: it needs neither a worker thread nor a connection of the shared pool,
+    both of which may all be busy under load."""
+    settings = request.app.state.settings
+    ready, detail = await readiness(settings.database_url, settings.readiness_timeout_ms)
     return JSONResponse(
         {"status": "ready" if ready else "not ready", **detail}, status_code=200 if ready else 503
     )

@@ -16,6 +16,8 @@ from app.deps import ImportData, ReadPublic, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge
 from app.services import exports as export_service
 from app.services import imports as import_service
+from geo.io.dbf import checked_user_encoding
+from geo.io.errors import SourceEncodingError
 from geo.io.write import EXPORT_FORMATS
 from geo.layers import LAYERS
 
@@ -89,7 +91,7 @@ async def _read_form(request: Request, limit: int) -> FormData:
         field="file",
     )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput(
@@ -134,6 +136,17 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     return value
 
 
+def _text_encoding(value: str | None) -> str | None:
+    """The encoding field, if it names a text encoding (not rot13, base64, zlib or an unknown name)."""
+    if value is None:
+        return None
+    try:
+        checked_user_encoding(value)
+    except SourceEncodingError as exc:
+        raise InvalidInput(str(exc), field="encoding") from None
+    return value
+
+
 def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[UploadFile]]:
     unknown = sorted(set(form.keys()) - {"file", *_TEXT_FIELDS, *_FLAG_FIELDS})
     if unknown:
@@ -162,7 +175,7 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
         city=texts["city"] or "",
         layer=texts["layer"] or "",
         crs=texts["crs"],
-        encoding=texts["encoding"],
+        encoding=_text_encoding(texts["encoding"]),
         gpkg_layer=texts["gpkg_layer"],
         mapping=_json_object(texts["mapping"], "mapping"),
         defaults=_json_object(texts["defaults"], "defaults"),

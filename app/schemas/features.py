@@ -39,7 +39,7 @@ class CityCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     country: str | None = Field(None, max_length=100)
     crs: str | None = Field(
-        None, pattern=r"^EPSG:\d{4,6}$", description="projected CRS for measuring, e.g. EPSG:25833"
+        None, pattern=r"^EPSG:[0-9]{4,6}$", description="projected CRS for measuring, e.g. EPSG:25833"
     )
     data_date: str | None = Field(None, max_length=40)
     attribution: str | None = Text
@@ -48,7 +48,7 @@ class CityCreate(Strict):
 class CityUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
     country: str | None = Field(None, max_length=100)
-    crs: str | None = Field(None, pattern=r"^EPSG:\d{4,6}$")
+    crs: str | None = Field(None, pattern=r"^EPSG:[0-9]{4,6}$")
     data_date: str | None = Field(None, max_length=40)
     attribution: str | None = Text
 

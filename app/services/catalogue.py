@@ -18,8 +18,9 @@ def resolve_city(db: Session, ref: int | str | None, *, field: str = "city") -> 
     if ref is None or ref == "":
         raise InvalidInput("name a city by id or name", field=field)
     city: City | None
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        city = db.get(City, int(ref)) if int(ref) <= 2_147_483_647 else None
+    # An id is ASCII digits within int4; anything else ('²', Arabic-Indic digits) is a name like any other.
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+        city = db.get(City, int(ref)) if 0 < int(ref) <= 2_147_483_647 else None
     else:
         city = db.scalar(select(City).where(func.lower(City.name) == ref.strip().lower()))
     if city is None:
@@ -32,8 +33,13 @@ def list_cities(db: Session) -> list[City]:
     return list(db.scalars(select(City).order_by(City.name)))
 
 
-def _commit(db: Session) -> None:
+def _commit(db: Session, *, refresh: object = None) -> None:
+    """Flush, reload `refresh` (values the database set) while still in the transaction, then commit: nothing is
+    read after the commit, so an answer never fails for a write that landed."""
     try:
+        db.flush()
+        if refresh is not None:
+            db.refresh(refresh)
         db.commit()
     except IntegrityError as exc:
         db.rollback()
@@ -54,8 +60,7 @@ def update_city(db: Session, city_id: int, data: dict[str, Any]) -> City:
     for key, value in data.items():
         setattr(city, key, value)
     city.updated_at = func.now()
-    _commit(db)
-    db.refresh(city)
+    _commit(db, refresh=city)
     return city
 
 

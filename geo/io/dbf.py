@@ -144,6 +144,15 @@ def read_dbf_header(path: Path, label: str) -> DbfHeader:
     return DbfHeader(n_records, header_bytes, record_bytes, head[29], tuple(fields))
 
 
+def text_codec(name: str) -> str:
+    """The Python name of a text encoding; LookupError for an unknown name or a codec that is not text
+    (rot13, base64, zlib, hex, bz2, uu: bytes-to-bytes or str-to-str transforms that bytes.decode refuses)."""
+    info = codecs.lookup(name)
+    if not getattr(info, "_is_text_encoding", True):
+        raise LookupError(f"{name!r} is not a text encoding")
+    return info.name
+
+
 def encoding_from_cpg(text: bytes, label: str) -> str:
     """Return the Python codec named by a .cpg file ('UTF-8', '1252', 'ANSI 1252', '88591', 'CP1250'...)."""
     value = text.decode("ascii", errors="replace").strip().strip("\x00").strip()
@@ -151,33 +160,33 @@ def encoding_from_cpg(text: bytes, label: str) -> str:
     candidates: list[str] = []
     if upper in ("65001", "UTF8", "UTF-8"):
         candidates.append("utf-8")
-    elif m := re.fullmatch(r"(?:ANSI|CP|WINDOWS-?)?(\d{3,5})", upper):
+    elif m := re.fullmatch(r"(?:ANSI|CP|WINDOWS-?)?([0-9]{3,5})", upper):
         number = m.group(1)
         if number.startswith("8859") and len(number) > 4:
             candidates.append(f"iso8859-{number[4:]}")
         else:
             candidates.append(f"cp{number}")
-    elif m := re.fullmatch(r"ISO-?8859-?(\d{1,2})", upper):
+    elif m := re.fullmatch(r"ISO-?8859-?([0-9]{1,2})", upper):
         candidates.append(f"iso8859-{m.group(1)}")
     candidates.append(value)
     for candidate in candidates:
         try:
-            return codecs.lookup(candidate).name
-        except LookupError:
+            return text_codec(candidate)
+        except (LookupError, ValueError):
             continue
     raise SourceEncodingError(
-        f"{label} names the encoding {value[:40]!r}, which is unknown: fix the .cpg or pass --encoding "
-        "(e.g. --encoding utf-8 or --encoding cp1252)"
+        f"{label} names the encoding {value[:40]!r}, which is not a known text encoding: fix the .cpg or pass "
+        "--encoding (e.g. --encoding utf-8 or --encoding cp1252)"
     )
 
 
 def checked_user_encoding(encoding: str) -> str:
     """Return the codec name for a user's --encoding, or refuse it with a clear message."""
     try:
-        return codecs.lookup(encoding.strip()).name
+        return text_codec(encoding.strip())
     except (LookupError, ValueError):
         raise SourceEncodingError(
-            f"--encoding {encoding[:40]!r} is not a known encoding: use e.g. utf-8, cp1252, latin-1 or cp1250"
+            f"--encoding {encoding[:40]!r} is not a known text encoding: use e.g. utf-8, cp1252, latin-1 or cp1250"
         ) from None
 
 

@@ -16,15 +16,15 @@ from geo.io.stage import display_name
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 _EPSG_CONFIDENCE = 70
-_USER_CRS = re.compile(r"^\s*(?:EPSG\s*:\s*)?(\d{1,6})\s*$", re.IGNORECASE)
+_USER_CRS = re.compile(r"^\s*(?:EPSG\s*:\s*)?([0-9]{1,6})\s*$", re.IGNORECASE)
 # Identifiers accepted in a GeoJSON (2008) crs member. They are matched as text and never resolved or fetched.
 _GEOJSON_EPSG = (
-    re.compile(r"^urn:ogc:def:crs:EPSG:[\d.]*:(\d{1,6})$", re.IGNORECASE),
-    re.compile(r"^EPSG:{1,2}(\d{1,6})$", re.IGNORECASE),
-    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/[\d.]+/(\d{1,6})$", re.IGNORECASE),
+    re.compile(r"^urn:ogc:def:crs:EPSG:[0-9.]*:([0-9]{1,6})$", re.IGNORECASE),
+    re.compile(r"^EPSG:{1,2}([0-9]{1,6})$", re.IGNORECASE),
+    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/[0-9.]+/([0-9]{1,6})$", re.IGNORECASE),
 )
 _GEOJSON_CRS84 = (
-    re.compile(r"^urn:ogc:def:crs:OGC:[\d.]*:CRS84$", re.IGNORECASE),
+    re.compile(r"^urn:ogc:def:crs:OGC:[0-9.]*:CRS84$", re.IGNORECASE),
     re.compile(r"^https?://www\.opengis\.net/def/crs/OGC/1\.3/CRS84$", re.IGNORECASE),
     re.compile(r"^OGC:CRS84$", re.IGNORECASE),
 )

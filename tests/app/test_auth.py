@@ -160,23 +160,34 @@ def test_token_expiry_time_follows_the_setting(client: TestClient, db: Session) 
     assert dt.timedelta(hours=7, minutes=55) < remaining <= dt.timedelta(hours=8)
 
 
-def test_browser_session_cookie_reads_but_never_writes(client: TestClient, berlin: Berlin) -> None:
-    response = client.post("/api/auth/session", data={"username": "test-planner", "password": TEST_PASSWORD})
+def test_browser_session_cookie_reads_and_writes_only_from_the_apps_own_origin(
+    client: TestClient, berlin: Berlin
+) -> None:
+    response = client.post(
+        "/api/auth/session",
+        data={"username": "test-planner", "password": TEST_PASSWORD},
+        headers={"Origin": "http://testserver"},
+    )
     assert response.status_code == 200
+    assert "access_token" not in response.json()  # page scripts never see the token
     cookie = response.cookies.get("assetmap_session")
     assert cookie and "httponly" in response.headers["set-cookie"].lower()
     assert "samesite=strict" in response.headers["set-cookie"].lower()
     client.cookies.set("assetmap_session", cookie)
     assert client.get("/api/auth/me").json()["role"] == "planner"
-    # a write with only the cookie is anonymous: refused, whatever the cookie's owner may do
-    write = client.post(
-        "/api/assets",
-        json={
-            "city": "Berlin",
-            "name": "x",
-            "category": "culture",
-            "geometry": {"type": "Point", "coordinates": [13.4, 52.5]},
-        },
+    body = {
+        "city": "Berlin",
+        "name": "x",
+        "category": "culture",
+        "geometry": {"type": "Point", "coordinates": [13.4, 52.5]},
+    }
+    # a change with only the cookie must show it comes from this app's pages; a forged cross-site one cannot
+    assert client.post("/api/assets", json=body).status_code == 403
+    assert (
+        client.post("/api/assets", json=body, headers={"Origin": "https://elsewhere.example"}).status_code
+        == 403
     )
-    assert write.status_code == 401
+    # from the app's own origin the cookie acts with its owner's rights (a planner may not add assets)
+    own = client.post("/api/assets", json=body, headers={"Origin": "http://testserver"})
+    assert own.status_code == 403 and "your role (planner)" in own.json()["detail"]
     client.cookies.clear()

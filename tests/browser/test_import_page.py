@@ -81,7 +81,10 @@ def test_import_page_sends_a_dry_run_and_shows_its_report(
         page.click("#check-button")
     request = request_info.value
     assert request.method == "POST"
-    assert request.headers["authorization"].startswith("Bearer ")
+    # The page sends no token: the HttpOnly session cookie signs the upload, from the app's own origin.
+    headers = request.all_headers()
+    assert "authorization" not in headers
+    assert headers["origin"] == live_app.base_url and "assetmap_session=" in headers.get("cookie", "")
     fields = multipart_fields(request.post_data_buffer)
     assert fields["file"] == "community-assets.geojson"
     assert (fields["city"], fields["layer"], fields["dry_run"], fields["skip_invalid"]) == (

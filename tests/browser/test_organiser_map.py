@@ -60,7 +60,12 @@ def test_organiser_places_an_asset_that_is_saved_and_shown_after_reload(
     tab = tabs.get("organiser")
     page = open_editor(tab, live_app)
     name = f"Reading circle {uuid.uuid4().hex[:6]}"
-    place_asset(page, name)
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/api/assets")) as saved:
+        place_asset(page, name)
+    # The page holds no token: the save is signed by the HttpOnly session cookie, from the app's own origin.
+    headers = saved.value.all_headers()
+    assert "authorization" not in headers and headers["origin"] == live_app.base_url
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
     expect(page.locator("#notice")).to_have_text(re.compile(r"^Saved"))
     assert page.text_content("#form-title") == "Edit asset"
 

@@ -42,7 +42,12 @@ def test_sign_in_shows_the_user_and_sign_out_revokes_the_token(tabs: Tabs, live_
     expect(page.locator("#signed-in-role")).to_have_text("planner")
     expect(page.locator("#viewer")).to_contain_text(live_app.usernames["planner"])
     assert page.is_hidden("#signin-form")
-    token = page.evaluate("localStorage.getItem('assetmap.token')")
+    # The token lives only in the HttpOnly, SameSite=Strict cookie: no page script can read it.
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert "assetmap_session" not in page.evaluate("document.cookie")
+    cookie = next(c for c in tab.context.cookies() if c["name"] == "assetmap_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    token = cookie["value"]
     assert (
         live_app.api("GET", "/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     )
@@ -54,7 +59,7 @@ def test_sign_in_shows_the_user_and_sign_out_revokes_the_token(tabs: Tabs, live_
     page.click("#signout-button")
     expect(page.locator("#signin-form")).to_be_visible()
     expect(page.locator("#signin-message")).to_have_text("Signed out.")
-    assert page.evaluate("localStorage.getItem('assetmap.token')") is None
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
     assert (
         live_app.api("GET", "/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     )

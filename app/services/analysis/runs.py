@@ -85,7 +85,7 @@ def clean(value: Any) -> Any:
 def find_city(db: Session, ref: str | int, *, field: str = "city") -> City:
     """A city by id or name; references no city can have (ids beyond 32 bits, NUL characters) are unknown too."""
     text_ref = str(ref).strip()
-    if "\x00" in text_ref or (text_ref.isdigit() and int(text_ref) > INT32_MAX):
+    if "\x00" in text_ref or (text_ref.isascii() and text_ref.isdigit() and int(text_ref) > INT32_MAX):
         raise NotFound(f"no city {ref!r}: list cities at /api/cities", field=field)
     return resolve_city(db, ref, field=field)
 

@@ -1,34 +1,9 @@
-// Shared by assetmap's pages: the sign-in token, calls to the API, and DOM building that only ever sets text.
+// Shared by assetmap's pages: calls to the API, who is signed in, and DOM building that only ever sets text.
 //
-// The token from POST /api/auth/session is kept in localStorage so that every tab of this browser can make
-// changes with it (the HttpOnly session cookie only lets pages *read*). Community text is never parsed as
-// HTML here: el() and setText() create text nodes.
-
-const TOKEN_KEY = "assetmap.token";
-
-export function getToken() {
-  try {
-    return window.localStorage.getItem(TOKEN_KEY);
-  } catch (_err) {
-    return null; // storage disabled: the pages still read, and say that changes need a sign-in
-  }
-}
-
-export function setToken(token) {
-  try {
-    window.localStorage.setItem(TOKEN_KEY, token);
-  } catch (_err) {
-    // nothing to do: the caller keeps working with the token it holds
-  }
-}
-
-export function clearToken() {
-  try {
-    window.localStorage.removeItem(TOKEN_KEY);
-  } catch (_err) {
-    // nothing stored
-  }
-}
+// Signing in (POST /api/auth/session) sets an HttpOnly, SameSite=Strict session cookie; pages read and write with
+// it, and the browser adds the Origin header that the server checks for every change. Page scripts never hold a
+// token and nothing is kept in web storage, so a script that should not be here finds nothing to take away.
+// Community text is never parsed as HTML here: el() and setText() create text nodes.
 
 /** An answer from the API that is not a success; `body` is its JSON ({"detail", "field", "errors"}) or null. */
 export class ApiError extends Error {
@@ -41,16 +16,12 @@ export class ApiError extends Error {
 
 /**
  * Call the API. Options: json (a body to send as JSON), form (an object sent as a url-encoded form),
- * formData (a FormData, e.g. with files), headers, signal, auth (send the bearer token; default true).
+ * formData (a FormData, e.g. with files), headers, signal. The session cookie goes with every call (same origin).
  * Returns {data, response, etag}; throws ApiError for 4xx/5xx and for a failed connection (status 0).
  */
 export async function api(method, url, options = {}) {
   const headers = new Headers(options.headers || {});
   headers.set("Accept", "application/json, application/geo+json");
-  const token = getToken();
-  if (options.auth !== false && token) {
-    headers.set("Authorization", "Bearer " + token);
-  }
   let body;
   if (options.json !== undefined) {
     headers.set("Content-Type", "application/json");
@@ -157,19 +128,21 @@ export function setText(node, ...parts) {
   node.replaceChildren(...parts.map((p) => (typeof p === "string" ? document.createTextNode(p) : p)));
 }
 
-/** Who the token belongs to ({username, role, neighbourhood_ids}), or null (no token, or a stale one: then forgotten). */
-export async function currentUser() {
-  if (!getToken()) {
+/**
+ * Who this browser's session belongs to ({username, role, neighbourhood_ids}), or null (not signed in). The page
+ * says whom the server saw in its cookie (#viewer's data-username); when it saw nobody, the server is not asked
+ * again unless `ask` is true (just after signing in).
+ */
+export async function currentUser(ask = false) {
+  const viewer = document.getElementById("viewer");
+  if (!ask && viewer && !viewer.dataset.username) {
     return null;
   }
   try {
     const { data } = await api("GET", "/api/auth/me");
     return data;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) {
-      clearToken();
-    }
-    return null;
+  } catch (_err) {
+    return null; // 401: not signed in, or the session expired or was revoked
   }
 }
 

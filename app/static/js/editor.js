@@ -2,7 +2,7 @@
 // click an entry to change, move (drag the pin) or delete it. Every change goes through the JSON API with the
 // bearer token; the API's validation messages are shown next to the fields they concern.
 /* global L */
-import { ApiError, api, clearToken, currentUser, describeError, el, getToken, label, setText, showViewer } from "./common.js";
+import { ApiError, api, currentUser, describeError, el, label, setText, showViewer } from "./common.js";
 
 const root = document.getElementById("editor");
 const CITY_ID = Number(root.dataset.cityId);
@@ -614,7 +614,6 @@ function showFailure(err) {
     return;
   }
   if (err instanceof ApiError && err.status === 401) {
-    clearToken();
     setUser(null);
   }
   formError.textContent = describeError(err);
@@ -759,12 +758,11 @@ function setUser(user) {
     }
     setText(authNotice, text);
   } else {
-    const serverKnows = document.getElementById("viewer").dataset.username;
     setText(
       authNotice,
-      serverKnows ? "To add or change entries, sign in again on the " : "You are not signed in: ",
-      el("a", { href: "/?next=" + encodeURIComponent(window.location.pathname + window.location.search), text: serverKnows ? "start page" : "sign in" }),
-      serverKnows ? "." : " to add or change entries.",
+      "You are not signed in: ",
+      el("a", { href: "/?next=" + encodeURIComponent(window.location.pathname + window.location.search), text: "sign in" }),
+      " to add or change entries.",
     );
   }
   if (!form.hidden) {
@@ -800,7 +798,7 @@ async function loadServiceTypes() {
 (async () => {
   initialView();
   map.on("moveend", onMoveEnd);
-  const [user] = await Promise.all([getToken() ? currentUser() : Promise.resolve(null), loadServiceTypes().catch((err) => say(describeError(err)))]);
+  const [user] = await Promise.all([currentUser(), loadServiceTypes().catch((err) => say(describeError(err)))]);
   setUser(user);
   root.dataset.ready = "true";
   await Promise.all([loadView(), loadPending(), loadOutlines().catch((err) => say(describeError(err)))]);

@@ -1,6 +1,6 @@
 // The import page: send the file(s) to POST /api/imports as a dry run, show the report (mapping as choices,
 // first rows, problems), then import for real with the chosen mapping and show what was written.
-import { ApiError, api, clearToken, currentUser, describeError, el, setText, showViewer } from "./common.js";
+import { ApiError, api, currentUser, describeError, el, setText, showViewer } from "./common.js";
 
 const form = document.getElementById("import-form");
 const fileInput = document.getElementById("import-file");
@@ -71,7 +71,6 @@ function buildForm(dryRun, mapping) {
 
 function showFailure(err) {
   if (err instanceof ApiError && err.status === 401) {
-    clearToken();
     showViewer(null);
   }
   const body = (err instanceof ApiError && err.body) || {};

@@ -1,5 +1,5 @@
 // The start page: sign in (POST /api/auth/session), show who is signed in, sign out (POST /api/auth/logout).
-import { api, clearToken, currentUser, describeError, setText, setToken, showViewer } from "./common.js";
+import { api, currentUser, describeError, setText, showViewer } from "./common.js";
 
 const form = document.getElementById("signin-form");
 const signedIn = document.getElementById("signed-in");
@@ -37,13 +37,12 @@ form.addEventListener("submit", async (event) => {
   submit.disabled = true;
   say("Signing in\u2026");
   try {
-    const { data: issued } = await api("POST", "/api/auth/session", {
+    // The answer sets the HttpOnly session cookie; no token reaches this script.
+    await api("POST", "/api/auth/session", {
       form: { username: data.get("username"), password: data.get("password") },
-      auth: false,
     });
-    setToken(issued.access_token);
     form.reset();
-    const user = await currentUser();
+    const user = await currentUser(true);
     show(user);
     say(user ? "Signed in." : "Signed in, but the server did not say who you are: reload the page.", "ok");
     const next = nextPath();
@@ -66,20 +65,11 @@ signOutButton.addEventListener("click", async () => {
     // A token the server no longer accepts is as good as signed out.
     say(err.status === 401 ? "Signed out." : describeError(err), err.status === 401 ? "ok" : "error");
   } finally {
-    clearToken();
     signOutButton.disabled = false;
     show(null);
   }
 });
 
 (async () => {
-  const user = await currentUser();
-  show(user);
-  const viewer = document.getElementById("viewer");
-  if (!user && viewer && viewer.dataset.username) {
-    say(
-      "This browser's session is known as " + viewer.dataset.username +
-        " for reading, but has no key for making changes: sign in again.",
-    );
-  }
+  show(await currentUser());
 })();
