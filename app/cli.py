@@ -167,7 +167,9 @@ def user_set_role(username: str, role: str) -> None:
 
     with session_scope(_settings()) as db:
         auth.set_role(db, username, role)
-    console.print(f"{username} is now {role}: a new role ends their sign-in tokens and API keys", style="green")
+    console.print(
+        f"{username} is now {role}: a new role ends their sign-in tokens and API keys", style="green"
+    )
 
 
 @user_cli.command("assign")
