@@ -14,4 +14,4 @@ RUN pip install -e . && bash scripts/vendor_assets.sh
 RUN useradd --system --home /srv/assetmap assetmap && chown -R assetmap /srv/assetmap
 USER assetmap
 EXPOSE 8000
-CMD ["sh", "-c", "assetmap db upgrade && assetmap load-sample && assetmap serve --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "assetmap db upgrade && assetmap load-sample && assetmap analyse --city Berlin --service childcare --top 3 && assetmap serve --host 0.0.0.0 --port 8000"]
