@@ -175,7 +175,7 @@ def encoding_from_cpg(text: bytes, label: str) -> str:
         except (LookupError, ValueError):
             continue
     raise SourceEncodingError(
-        f"{label} names the encoding {value[:40]!r}, which is not a known text encoding: fix the .cpg or pass "
+        f"{label} names the encoding {value[:40]!r}, which is unknown or not a text encoding: fix the .cpg or pass "
         "--encoding (e.g. --encoding utf-8 or --encoding cp1252)"
     )
 
@@ -186,7 +186,7 @@ def checked_user_encoding(encoding: str) -> str:
         return text_codec(encoding.strip())
     except (LookupError, ValueError):
         raise SourceEncodingError(
-            f"--encoding {encoding[:40]!r} is not a known text encoding: use e.g. utf-8, cp1252, latin-1 or cp1250"
+            f"--encoding {encoding[:40]!r} is not a known encoding (or not a text encoding): use e.g. utf-8, cp1252, latin-1 or cp1250"
         ) from None
 
 

@@ -131,6 +131,15 @@ def test_public_profile_blurs_people_and_leaves_out_unpublished_entries(
         category="individual",
         geometry={"type": "Point", "coordinates": exact},
     )
+    # Enough people that their number is no suppressed small count (a lone person is not drawn for the public).
+    for index in range(berlin.settings.small_count_threshold - 1):
+        create_asset(
+            client,
+            berlin,
+            name=f"Neighbour with skills {index}",
+            category="individual",
+            geometry={"type": "Point", "coordinates": [exact[0] + 0.002 * (index + 1), exact[1]]},
+        )
     pending = client.post(
         "/api/assets",
         json={

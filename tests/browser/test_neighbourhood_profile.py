@@ -74,25 +74,39 @@ def test_asset_popup_on_the_profile_map_names_the_asset(tabs: Tabs, live_app: Li
 def test_people_are_drawn_at_their_blurred_place_for_the_public(tabs: Tabs, live_app: LiveApp) -> None:
     area = neighbourhood(live_app, "0110")
     exact = [13.40495, 52.52045]
-    created = live_app.api(
-        "POST",
-        "/api/assets",
-        "admin",
-        json={
-            "city": "Berlin",
-            "name": "Shared Lives carer (test)",
-            "category": "individual",
-            "geometry": {"type": "Point", "coordinates": exact},
-        },
-    )
-    assert created.status_code == 201, created.text
-    tab = tabs.get(None)
-    tab.goto(live_app.base_url, f"/maps/neighbourhoods/{area['id']}")
-    # The folium map keeps its layers' GeoJSON in the page: the exact coordinates must not be in it.
-    srcdoc = tab.page.get_attribute("#neighbourhood-map", "srcdoc")
-    assert "Shared Lives carer (test)" in srcdoc
-    assert "13.40495, 52.52045" not in srcdoc and "13.40495,52.52045" not in srcdoc
-    blurred = live_app.api("GET", f"/api/assets/{created.json()['id']}").json()["geometry"]["coordinates"]
-    assert blurred != exact
-    assert f"{round(blurred[0], 5)}" in srcdoc
-    tab.watch.assert_clean()
+
+    def person(name: str, coordinates: list[float]) -> int:
+        created = live_app.api(
+            "POST",
+            "/api/assets",
+            "admin",
+            json={
+                "city": "Berlin",
+                "name": name,
+                "category": "individual",
+                "geometry": {"type": "Point", "coordinates": coordinates},
+            },
+        )
+        assert created.status_code == 201, created.text
+        return int(created.json()["id"])
+
+    carer = person("Shared Lives carer (test)", exact)
+    # Enough people that their number is no suppressed small count (a lone person is not drawn for the public).
+    others = [
+        person(f"Neighbour with skills {i}", [exact[0] + 0.002 * (i + 1), exact[1]])
+        for i in range(live_app.settings.small_count_threshold - 1)
+    ]
+    try:
+        tab = tabs.get(None)
+        tab.goto(live_app.base_url, f"/maps/neighbourhoods/{area['id']}")
+        # The folium map keeps its layers' GeoJSON in the page: the exact coordinates must not be in it.
+        srcdoc = tab.page.get_attribute("#neighbourhood-map", "srcdoc")
+        assert "Shared Lives carer (test)" in srcdoc
+        assert "13.40495, 52.52045" not in srcdoc and "13.40495,52.52045" not in srcdoc
+        blurred = live_app.api("GET", f"/api/assets/{carer}").json()["geometry"]["coordinates"]
+        assert blurred != exact
+        assert f"{round(blurred[0], 5)}" in srcdoc
+        tab.watch.assert_clean()
+    finally:
+        for asset_id in [carer, *others]:
+            live_app.api("DELETE", f"/api/assets/{asset_id}", "admin")
