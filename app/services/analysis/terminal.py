@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.db.models import AnalysisRun
 from app.db.session import session_scope
 from app.policy import Principal
-from app.schemas.analysis import RunCreate
+from app.schemas.analysis import CandidatePoint, RunCreate
 from app.services import analysis
 from app.services.analysis import runs
 from app.settings import Settings
@@ -52,7 +52,7 @@ def analyse(settings: Settings, principal: Principal, body: RunCreate, out: Path
 
 
 def suggest_sites(
-    settings: Settings, principal: Principal, run: RunRef, p: int, candidates: str
+    settings: Settings, principal: Principal, run: RunRef, p: int, candidates: str | list[CandidatePoint]
 ) -> dict[str, Any]:
     """Suggest p sites on a run (stored with it), as `analysis.suggest_sites`."""
     with session_scope(settings) as db:
