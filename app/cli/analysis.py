@@ -1,4 +1,4 @@
-"""`assetmap analyse`, `suggest-sites`, `what-if`, `prune-runs` and `map`: coverage-gap analysis from the terminal.
+"""`assetmap analyse`, `suggest-sites`, `what-if`, `prune-runs` and `map`: coverage gaps from the terminal.
 
 The command line acts with planner rights (whoever runs it can read the database anyway), except `map`, which
 writes a file meant to be shared: it draws the public view unless --exact-locations is given.
