@@ -1,7 +1,8 @@
 """The analysis the command line runs: each use case opens its own session for the length of the command.
 
-The web app gets a session per request from its dependencies; these take the settings and do the same work through
-the same use cases. A run is named by id, or by (city, service type slug) for the latest default-parameter run.
+The web app gets a session per request from its dependencies; these take the settings instead and do the same
+work through the same use cases. A run is named by id, or by (city, service type slug) for the latest
+default-parameter run.
 """
 
 from __future__ import annotations
