@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.db import queries
 from app.db.models import Asset, AssetServiceType, City, Need, Neighbourhood, Resource, ServiceType
+from app.db.session import session_scope
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.policy import Principal
 from app.services.catalogue import resolve_city
@@ -319,3 +320,27 @@ def export_layer(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return ExportFile(path, f"{stem}.{extension}", media_type, len(frame), folder)
+
+
+def write_export(
+    settings: Settings,
+    principal: Principal,
+    *,
+    city: str | int,
+    layer: str,
+    fmt: str,
+    neighbourhood: str | None = None,
+    status: str = "approved",
+) -> ExportFile:
+    """`export_layer` in a session of its own (the command line); the caller moves the file and cleans up."""
+    with session_scope(settings) as db:
+        return export_layer(
+            db,
+            settings,
+            principal,
+            city=city,
+            layer=layer,
+            fmt=fmt,
+            neighbourhood=neighbourhood,
+            status=status,
+        )

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.db.models import City, User
+from app.db.session import session_scope
 from app.services import auth
 from app.settings import Settings
 from geo.privacy import blur_points
@@ -308,3 +309,16 @@ def create_demo_users(db: Session, city_id: int) -> list[DemoAccount]:
     assert organiser is not None
     auth.assign_by_code(db, organiser.username, city_id, ["0110", "0120"])
     return accounts
+
+
+def load_sample(settings: Settings, *, demo_users: bool = True) -> tuple[SampleReport, list[DemoAccount]]:
+    """Load the Berlin sample in a session of its own (the command line), with demo accounts when asked for and
+    never in production."""
+    with session_scope(settings) as db:
+        report = load_berlin(db, settings)
+        accounts = (
+            create_demo_users(db, report.city_id)
+            if demo_users and settings.environment != "production"
+            else []
+        )
+    return report, accounts

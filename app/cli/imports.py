@@ -14,8 +14,10 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
-from app.cli import _settings, cli, console, err, fail
+from app.cli.base import console, err, fail, load_settings
 from app.errors import AssetmapError
+
+app = typer.Typer()
 
 # Inputs from this size on show a progress display (reading, checking and loading take seconds).
 LARGE_INPUT_BYTES = 1024 * 1024
@@ -157,7 +159,7 @@ def _print_problems(problems: list[dict[str, Any]], total: int) -> None:
         console.print(f"  ... and {total - SHOWN_PROBLEMS:,} more: see the import's report", highlight=False)
 
 
-@cli.command("import")
+@app.command("import")
 def import_command(
     files: Annotated[
         list[Path],
@@ -190,8 +192,8 @@ def import_command(
     user: Annotated[str | None, typer.Option(help="record the import as this user's")] = None,
 ) -> None:
     """Import a GIS file into a city's layer; re-importing updates rows instead of duplicating them."""
-    from app.db.session import session_scope
     from app.services import imports
+    from app.services.imports.terminal import import_files
 
     request = imports.ImportRequest(
         city=city,
@@ -206,14 +208,10 @@ def import_command(
         skip_invalid=skip_invalid,
     )
     total = sum(p.stat().st_size for p in files if p.is_file())
-    settings = _settings()
+    settings = load_settings()
     try:
-        with session_scope(settings) as db, _progress(total) as hook:
-            user_id = imports.user_id_by_name(db, user) if user else None
-            run = imports.run_import(
-                db, settings, request, files, [p.name for p in files], user_id=user_id, progress=hook
-            )
-            record = imports.describe_import(db, run)
+        with _progress(total) as hook:
+            record = import_files(settings, request, files, user=user, progress=hook)
     except AssetmapError as exc:
         _print_problems(exc.extra.get("problems") or [], int(exc.extra.get("problems_total") or 0))
         where = f" (import {exc.extra['import_id']})" if exc.extra.get("import_id") else ""
@@ -248,7 +246,7 @@ def import_command(
     )
 
 
-@cli.command("export")
+@app.command("export")
 def export_command(
     out: Annotated[Path, typer.Argument(help="file to write (a shapefile is written as a .zip)")],
     city: Annotated[str, typer.Option(help="city id or name")],
@@ -264,27 +262,24 @@ def export_command(
     ] = False,
 ) -> None:
     """Export a city's layer as GeoJSON, GeoPackage, zipped shapefile or CSV (EPSG:4326)."""
-    from app.db.session import session_scope
     from app.policy import ANONYMOUS, Principal
-    from app.services.exports import export_layer
+    from app.services.exports import write_export
 
     if out.is_dir():
         raise fail(f"{out} is a folder: name the file to write, e.g. {out / f'{layer}.{fmt}'}")
     # The command line is run by an operator with database access; --public gives the public view.
     principal = ANONYMOUS if public else Principal(username="command line", role="admin")
-    settings = _settings()
+    settings = load_settings()
     try:
-        with session_scope(settings) as db:
-            export = export_layer(
-                db,
-                settings,
-                principal,
-                city=city,
-                layer=layer,
-                fmt=fmt,
-                neighbourhood=neighbourhood,
-                status=status,
-            )
+        export = write_export(
+            settings,
+            principal,
+            city=city,
+            layer=layer,
+            fmt=fmt,
+            neighbourhood=neighbourhood,
+            status=status,
+        )
     except AssetmapError as exc:
         raise fail(exc.detail) from None
     except OperationalError:

@@ -1,4 +1,4 @@
-"""`assetmap analyse`, `suggest-sites`, `what-if` and `map`: coverage-gap analysis from the terminal.
+"""`assetmap analyse`, `suggest-sites`, `what-if`, `prune-runs` and `map`: coverage gaps from the terminal.
 
 The command line acts with planner rights (whoever runs it can read the database anyway), except `map`, which
 writes a file meant to be shared: it draws the public view unless --exact-locations is given.
@@ -16,9 +16,11 @@ from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
-from app.cli import _settings, cli, console, err
+from app.cli.base import console, fail, load_settings
 from app.errors import AssetmapError
 from app.policy import ANONYMOUS, Principal
+
+app = typer.Typer()
 
 # The operator at the terminal; no user id, so runs they start record no user.
 CLI_PRINCIPAL = Principal(username="assetmap-cli", role="planner")
@@ -38,12 +40,6 @@ OPTION_NAMES = {
 RunOption = Annotated[int | None, typer.Option("--run", help="analysis run id")]
 CityOption = Annotated[str | None, typer.Option("--city", help="city id or name")]
 ServiceOption = Annotated[str | None, typer.Option("--service", help="service type slug, e.g. childcare")]
-
-
-def fail(message: str) -> typer.Exit:
-    """Print one line (never wrapped, never read as markup) and return the exit with code 1 to raise."""
-    err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True, highlight=False)
-    return typer.Exit(1)
 
 
 @contextmanager
@@ -70,17 +66,16 @@ def _people(value: Any) -> str:
     return MISSING if value is None else f"{value:,.0f}"
 
 
-def _run_for(db: Any, settings: Any, run: int | None, city: str | None, service: str | None) -> Any:
-    from app.services import analysis
-
+def _run_ref(run: int | None, city: str | None, service: str | None) -> int | tuple[str, str]:
+    """The run a command works on: --run ID, or the latest default run of --city and --service."""
     if run is not None:
-        return analysis.get_run(db, CLI_PRINCIPAL, run)
+        return run
     if not city or not service:
         raise AssetmapError("give --run ID, or --city and --service")
-    return analysis.latest_or_new_run(db, settings, CLI_PRINCIPAL, city, service)
+    return city, service
 
 
-@cli.command("analyse")
+@app.command("analyse")
 def analyse(
     city: Annotated[str, typer.Option("--city", help="city id or name")],
     service: Annotated[str, typer.Option("--service", help="service type slug, e.g. childcare")],
@@ -96,11 +91,10 @@ def analyse(
     ] = None,
 ) -> None:
     """Run a coverage-gap analysis and list the neighbourhoods with the largest unmet need."""
-    from app.db.session import session_scope
     from app.schemas.analysis import RunCreate
-    from app.services import analysis
+    from app.services.analysis import terminal
 
-    settings = _settings()
+    settings = load_settings()
     with _readable_errors():
         body = RunCreate(
             city=city,
@@ -110,16 +104,13 @@ def analyse(
             resolution=resolution,
             include_pending=include_pending,
         )
-        with session_scope(settings) as db:
-            with console.status("analysing..."):
-                run = analysis.create_run(db, settings, CLI_PRINCIPAL, body)
-            document = analysis.run_document(db, settings, CLI_PRINCIPAL, run)
-            rows = list(run.results["neighbourhoods"])
-            written = analysis.export_neighbourhoods(db, CLI_PRINCIPAL, run.id, out) if out else None
+        with console.status("analysing..."):
+            analysed = terminal.analyse(settings, CLI_PRINCIPAL, body, out)
+    document, rows, written = analysed.document, analysed.neighbourhoods, analysed.written
     params, totals = document["params"], document["totals"]
     console.print(
         Text.assemble(
-            (f"run {run.id}", "bold"),
+            (f"run {analysed.run_id}", "bold"),
             f": {params['service_type']} in {params['city']}, radius {params['radius_m']:,.0f} m, "
             f"decay {params['decay']}, H3 resolution {params['resolution']}, group {params['group']}, "
             f"data {document['data_version']}",
@@ -161,7 +152,7 @@ def analyse(
         console.print(f"wrote {written}", highlight=False)
 
 
-@cli.command("suggest-sites")
+@app.command("suggest-sites")
 def suggest_sites_command(
     p: Annotated[int, typer.Option("--p", help="number of sites to choose")],
     run: RunOption = None,
@@ -170,18 +161,15 @@ def suggest_sites_command(
     candidates: Annotated[str, typer.Option(help="physical_spaces or h3")] = "physical_spaces",
 ) -> None:
     """Suggest p sites (existing community spaces, or H3 cell centres) that would close the most gap."""
-    from app.db.session import session_scope
     from app.schemas.analysis import SuggestSitesRequest
-    from app.services import analysis
+    from app.services.analysis import terminal
 
-    settings = _settings()
+    settings = load_settings()
     with _readable_errors():
         request = SuggestSitesRequest(p=p, candidates=candidates)
-        with session_scope(settings) as db:
-            found = _run_for(db, settings, run, city, service)
-            result = analysis.suggest_sites(
-                db, settings, CLI_PRINCIPAL, found.id, request.p, request.candidates
-            )
+        result = terminal.suggest_sites(
+            settings, CLI_PRINCIPAL, _run_ref(run, city, service), request.p, request.candidates
+        )
     table = Table(title=f"Suggested sites for run {result['run']} ({result['candidates']})")
     for column in ("rank", "site", "neighbourhood", "unmet need covered"):
         table.add_column(column, justify="right" if column in ("rank", "unmet need covered") else "left")
@@ -203,7 +191,7 @@ def suggest_sites_command(
     )
 
 
-@cli.command("what-if")
+@app.command("what-if")
 def what_if_command(
     close: Annotated[list[int], typer.Option("--close", help="asset id to close (repeat for more)")],
     run: RunOption = None,
@@ -211,13 +199,11 @@ def what_if_command(
     service: ServiceOption = None,
 ) -> None:
     """What if these assets closed: people losing coverage and unmet need per neighbourhood."""
-    from app.db.session import session_scope
-    from app.services import analysis
+    from app.services.analysis import terminal
 
-    settings = _settings()
-    with _readable_errors(), session_scope(settings) as db:
-        found = _run_for(db, settings, run, city, service)
-        result = analysis.what_if(db, settings, CLI_PRINCIPAL, found.id, close)
+    settings = load_settings()
+    with _readable_errors():
+        result = terminal.what_if(settings, CLI_PRINCIPAL, _run_ref(run, city, service), close)
     names = ", ".join(f"{a['name']} ({a['id']})" for a in result["closed"])
     totals = result["totals"]
     console.print(
@@ -250,7 +236,7 @@ def what_if_command(
         )
 
 
-@cli.command("prune-runs")
+@app.command("prune-runs")
 def prune_runs_command(
     older_than_days: Annotated[
         float,
@@ -261,18 +247,18 @@ def prune_runs_command(
     """Delete old finished analysis runs and their demand cells (queued and running ones are kept)."""
     import datetime as dt
 
-    from app.db.session import session_scope
-    from app.services.analysis import runs
+    from app.services.analysis import terminal
 
-    with _readable_errors(), session_scope(_settings()) as db:
-        count = runs.prune_runs(db, dt.timedelta(days=older_than_days), dry_run=dry_run)
+    settings = load_settings()
+    with _readable_errors():
+        count = terminal.prune_runs(settings, dt.timedelta(days=older_than_days), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     console.print(
         f"{verb} {count:,} finished analysis runs older than {older_than_days:g} days", highlight=False
     )
 
 
-@cli.command("map")
+@app.command("map")
 def map_command(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write, e.g. gaps.html")],
     run: RunOption = None,
@@ -285,15 +271,12 @@ def map_command(
     ] = False,
 ) -> None:
     """Write the gap map of a run (the same page as /maps/gaps) and, if asked, a PNG for reports."""
-    from app.db.session import session_scope
-    from app.services import analysis
+    from app.services.analysis import terminal
 
-    settings = _settings()
+    settings = load_settings()
     viewer = CLI_PRINCIPAL if exact_locations else ANONYMOUS
-    with _readable_errors(), session_scope(settings) as db:
-        found = _run_for(db, settings, run, city, service)
-        html = analysis.gap_map_html(db, settings, viewer, found)
-        out.write_text(html, encoding="utf-8")
-        if png is not None:
-            analysis.write_gap_map_png(db, settings, viewer, found, png)
-    console.print(f"wrote {out}" + (f" and {png}" if png else "") + f" (run {found.id})", highlight=False)
+    with _readable_errors():
+        run_id = terminal.write_gap_map(
+            settings, CLI_PRINCIPAL, _run_ref(run, city, service), out, png, viewer=viewer
+        )
+    console.print(f"wrote {out}" + (f" and {png}" if png else "") + f" (run {run_id})", highlight=False)

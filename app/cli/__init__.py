@@ -1,0 +1,44 @@
+"""The `assetmap` command line: database, sample data, users, the web server, analysis, imports and exports.
+
+One module per command family; each declares its commands on its own Typer and imports only `app.cli.base`,
+so nothing here imports back into this package:
+
+base      the consoles, the one error line, loading the settings
+db        `db up`, `db upgrade`, `db downgrade`
+sample    `load-sample`
+serve     `serve`
+users     `user add`, `user list`, `user set-role`, `user assign`, `user revoke-key`
+analysis  `analyse`, `suggest-sites`, `what-if`, `prune-runs`, `map`
+imports   `import`, `export`
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from app.cli import analysis, db, imports, sample, serve, users
+from app.cli.base import fail
+from app.errors import AssetmapError
+
+cli = typer.Typer(
+    help="assetmap: asset-based community mapping on PostGIS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Added without a name, a family's commands sit at the top level; `assetmap --help` lists them in this order.
+for family in (sample, serve, analysis, imports):
+    cli.add_typer(family.app)
+cli.add_typer(db.app, name="db")
+cli.add_typer(users.app, name="user")
+
+
+def main() -> None:
+    """Entry point of the console script; domain errors become one readable line and exit code 1."""
+    try:
+        cli()
+    except AssetmapError as exc:
+        fail(exc.detail)  # prints the line; outside typer the exit is ours to make
+        sys.exit(1)
