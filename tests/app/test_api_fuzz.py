@@ -1,0 +1,183 @@
+"""Schemathesis over every operation of /openapi.json: no server errors, and every answer as documented.
+
+The app runs on its own scratch database (Berlin sample and one admin), so what the fuzzer writes and deletes never
+reaches the session database the other tests share. Runs are bounded and seeded, so CI gets the same cases each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from app.db.models import User
+from app.main import create_app
+from app.policy import Principal
+from app.settings import Settings
+from tests.conftest import create_database, drop_database, make_settings
+
+pytestmark = pytest.mark.slow
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+SEED = 20_240_601
+MAX_EXAMPLES = 12  # per operation and mode: about two minutes for both modes on two cores
+STATEFUL_STEPS = 10
+FUZZ_ADMIN = "fuzz-admin"
+
+# Known findings owned by other branches; each entry names its finding and is deleted once that branch is merged.
+# An entry is (method, path template, predicate on the case); only cases the predicate matches are skipped.
+KNOWN_ISSUES: list[tuple[str, str, Callable[[Any], bool], str]] = []
+
+
+@dataclass
+class FuzzSite:
+    """The scratch database the fuzzer may break, with an admin account whose tokens it can always renew."""
+
+    url: str
+    settings: Settings
+    engine: Engine
+    admin_id: int
+
+
+@pytest.fixture(scope="module")
+def fuzz_site() -> Iterator[FuzzSite]:
+    """A database of its own: Berlin sample, one admin; dropped at the end."""
+    from app.db.session import session_scope
+    from app.services import auth
+    from app.services.migrations import upgrade
+    from app.services.sample import load_berlin
+
+    url = create_database("assetmap_fuzz")
+    try:
+        upgrade(url)
+        settings = make_settings(url)
+        with session_scope(settings) as db:
+            load_berlin(db, settings)
+            admin = auth.add_user(db, FUZZ_ADMIN, "fuzz-admin-password", "admin")
+            admin_id = admin.id
+        engine = create_engine(url)
+        yield FuzzSite(url, settings, engine, admin_id)
+        engine.dispose()
+    finally:
+        drop_database(url)
+
+
+class DeferredApp:
+    """An ASGI app that forwards to the app the `fuzz_app` fixture builds on the scratch database.
+
+    Schemathesis needs the schema when the module is collected, before a fixture can make the database;
+    `schemathesis.pytest.from_fixture` would wait, but it does not work with pytest 9.2 (it sets `_nodeid`).
+    """
+
+    def __init__(self) -> None:
+        self.app: FastAPI | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert self.app is not None, "the fuzz_app fixture builds the app"
+        await self.app(scope, receive, send)
+
+
+DEFERRED_APP = DeferredApp()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_app(fuzz_site: FuzzSite) -> Iterator[FastAPI]:
+    """The real app on the scratch database, behind DEFERRED_APP."""
+    DEFERRED_APP.app = create_app(fuzz_site.settings)
+    yield DEFERRED_APP.app
+
+
+def _config() -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large", "large_base_example"],
+            "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+            "phases": {"stateful": {"max-steps": STATEFUL_STEPS}},
+        }
+    )
+
+
+def _load_schema() -> schemathesis.BaseSchema:
+    """/openapi.json of an app with the test settings (the database is not reached to describe the API)."""
+    described = create_app(make_settings("postgresql+psycopg://assetmap@127.0.0.1:5432/assetmap_fuzz_describe"))
+    loaded = schemathesis.openapi.from_dict(described.openapi(), config=_config())
+    loaded.app = DEFERRED_APP
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def admin_headers(fuzz_site: FuzzSite) -> Callable[[], dict[str, str]]:
+    """A fresh admin key per call: the fuzzer may sign out, revoke keys or demote its own account."""
+    from app.services import auth
+
+    def issue() -> dict[str, str]:
+        with Session(fuzz_site.engine) as db:
+            user = db.get(User, fuzz_site.admin_id)
+            assert user is not None
+            user.active = True
+            user.role = "admin"
+            db.flush()
+            principal = Principal(user.id, user.username, "admin", frozenset(), None)
+            issued = auth.create_api_key(db, fuzz_site.settings, principal, "fuzz")
+        return {"X-API-Key": issued.token}
+
+    return issue
+
+
+def _known_issue(case: Any) -> str | None:
+    for method, path, matches, finding in KNOWN_ISSUES:
+        if case.method.upper() == method and case.path == path and matches(case):
+            return finding
+    return None
+
+
+schema = _load_schema()
+FUZZ_SETTINGS = hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_anonymous_requests_get_documented_answers(case: Any) -> None:
+    """Without credentials: no 5xx, and status, content type, headers and body as /openapi.json says."""
+    if _known_issue(case):
+        return
+    case.call_and_validate(checks=CHECKS)
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_admin_requests_get_documented_answers(
+    case: Any, admin_headers: Callable[[], dict[str, str]]
+) -> None:
+    """With an admin key (writes reach the scratch database): the same checks."""
+    if _known_issue(case):
+        return
+    case.call_and_validate(headers=admin_headers(), checks=CHECKS)
