@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
 from app.routers.common import GEOJSON, GeoJSONResponse
+from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
 from app.services import analysis
 
@@ -29,7 +30,19 @@ def get_session_factory(request: Request) -> Callable[[], Session]:
 SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory)]
 
 
-@router.post("/runs", status_code=201, summary="Start a coverage-gap run")
+@router.post(
+    "/runs",
+    status_code=201,
+    summary="Start a coverage-gap run",
+    responses=errors(
+        400,
+        RESTRICTED,
+        404,
+        extra={
+            202: media("Queued: poll the run at its Location", "application/json", schema={"type": "object"})
+        },
+    ),
+)
 def create_run(
     body: RunCreate,
     db: SessionDep,
@@ -47,7 +60,7 @@ def create_run(
     )
 
 
-@router.get("/runs", summary="List analysis runs, newest first")
+@router.get("/runs", summary="List analysis runs, newest first", responses=errors(READ, 404))
 def list_runs(
     db: SessionDep,
     settings: SettingsDep,
@@ -69,19 +82,37 @@ def list_runs(
     }
 
 
-@router.get("/runs/{run_id}", summary="A run: status, parameters, data version, totals, timing")
+@router.get(
+    "/runs/{run_id}",
+    summary="A run: status, parameters, data version, totals, timing",
+    responses=errors(READ, 404),
+)
 def get_run(run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic) -> dict[str, Any]:
     """Poll this until status is succeeded or failed."""
     return analysis.run_document(db, settings, principal, analysis.get_run(db, principal, run_id))
 
 
-@router.get("/runs/{run_id}/neighbourhoods", summary="Per-neighbourhood results (GeoJSON)")
+@router.get(
+    "/runs/{run_id}/neighbourhoods",
+    summary="Per-neighbourhood results (GeoJSON)",
+    response_class=Response,
+    responses=errors(
+        READ, 404, 409, extra={200: media("A FeatureCollection", GEOJSON, schema=FEATURE_COLLECTION)}
+    ),
+)
 def get_run_neighbourhoods(run_id: RunId, db: SessionDep, principal: ReadPublic) -> GeoJSONResponse:
     """Population (served group), need, covered share, mean distance, unmet need, gap share, access, desert."""
     return GeoJSONResponse(analysis.neighbourhood_collection(db, principal, run_id))
 
 
-@router.get("/runs/{run_id}/cells", summary="Per-unit results (GeoJSON, keyset-paged)")
+@router.get(
+    "/runs/{run_id}/cells",
+    summary="Per-unit results (GeoJSON, keyset-paged)",
+    response_class=Response,
+    responses=errors(
+        READ, 404, 409, extra={200: media("A FeatureCollection", GEOJSON, schema=FEATURE_COLLECTION)}
+    ),
+)
 def get_run_cells(
     request: Request,
     run_id: RunId,
@@ -111,7 +142,7 @@ def get_run_cells(
     )
 
 
-@router.get("/runs/{run_id}/assets", summary="Per-asset results of a run")
+@router.get("/runs/{run_id}/assets", summary="Per-asset results of a run", responses=errors(READ, 404, 409))
 def get_run_assets(
     run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic
 ) -> dict[str, Any]:
@@ -119,7 +150,11 @@ def get_run_assets(
     return analysis.run_assets(db, settings, principal, run_id)
 
 
-@router.post("/runs/{run_id}/suggest-sites", summary="Suggest p new sites for a run's gaps")
+@router.post(
+    "/runs/{run_id}/suggest-sites",
+    summary="Suggest p new sites for a run's gaps",
+    responses=errors(400, RESTRICTED, 404, 409),
+)
 def suggest_sites(
     run_id: RunId, body: SuggestSitesRequest, db: SessionDep, settings: SettingsDep, principal: RunAnalysis
 ) -> dict[str, Any]:
@@ -136,7 +171,11 @@ def suggest_sites(
     )
 
 
-@router.post("/runs/{run_id}/what-if", summary="What if these assets closed")
+@router.post(
+    "/runs/{run_id}/what-if",
+    summary="What if these assets closed",
+    responses=errors(400, RESTRICTED, 404, 409),
+)
 def what_if(
     run_id: RunId, body: WhatIfRequest, db: SessionDep, settings: SettingsDep, principal: RunAnalysis
 ) -> dict[str, Any]:
@@ -144,7 +183,11 @@ def what_if(
     return analysis.what_if(db, settings, principal, run_id, body.close)
 
 
-@router.get("/network", summary="The relationship network of a city's published assets")
+@router.get(
+    "/network",
+    summary="The relationship network of a city's published assets",
+    responses=errors(READ, 404),
+)
 def get_network(
     db: SessionDep,
     settings: SettingsDep,

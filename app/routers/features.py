@@ -11,6 +11,7 @@ from app import deps
 from app.deps import ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
 from app.policy import Principal
 from app.routers.common import (
+    GEOJSON,
     AfterQuery,
     BboxQuery,
     CategoryQuery,
@@ -28,6 +29,7 @@ from app.routers.common import (
     list_filters,
     version_from,
 )
+from app.routers.responses import FEATURE, FEATURE_COLLECTION, RESTRICTED, errors, media
 from app.schemas import features as schemas
 from app.services import features as service
 from app.services.catalogue import resolve_city
@@ -54,8 +56,22 @@ def build_router(
     """All routes of one kind; `create_rule`/`edit_rule` are access-rule dependencies from app.deps."""
     router = APIRouter(prefix=f"/api/{kind}", tags=[kind])
     singular = kind.removesuffix("s")
+    geo = kind in service.GEO_KINDS
+    # Items of the geographic kinds are GeoJSON Features, lists FeatureCollections; the others are JSON.
+    item_type = GEOJSON if geo else "application/json"
+    item_schema = FEATURE if geo else {"type": "object"}
+    list_schema = FEATURE_COLLECTION if geo else {"type": "object", "required": ["items"]}
 
-    @router.get("", summary=f"List {kind}", name=f"list_{kind}")
+    def answer(status: int, description: str, schema: dict[str, Any] = item_schema) -> dict[int, Any]:
+        return {status: media(description, item_type, schema=schema)}
+
+    @router.get(
+        "",
+        summary=f"List {kind}",
+        name=f"list_{kind}",
+        response_class=Response,
+        responses=errors(RESTRICTED, 404, extra=answer(200, f"A page of {kind}", list_schema)),
+    )
     def list_items(
         request: Request,
         db: SessionDep,
@@ -88,7 +104,14 @@ def build_router(
         page = service.list_items(db, settings, principal, kind, filters)
         return feature_collection(request, page) if kind in service.GEO_KINDS else item_list(request, page)
 
-    @router.post("", status_code=201, summary=f"Create a {singular}", name=f"create_{singular}")
+    @router.post(
+        "",
+        status_code=201,
+        summary=f"Create a {singular}",
+        name=f"create_{singular}",
+        response_class=Response,
+        responses=errors(400, RESTRICTED, 404, 409, extra=answer(201, f"The new {singular}")),
+    )
     def create_item(
         body: create_model,  # type: ignore[valid-type]
         db: SessionDep,
@@ -101,14 +124,26 @@ def build_router(
         response.headers["Location"] = f"/api/{kind}/{item_id}"
         return response
 
-    @router.get("/{item_id}", summary=f"Get a {singular}", name=f"get_{singular}")
+    @router.get(
+        "/{item_id}",
+        summary=f"Get a {singular}",
+        name=f"get_{singular}",
+        response_class=Response,
+        responses=errors(RESTRICTED, 404, extra=answer(200, f"The {singular}, with its version as ETag")),
+    )
     def get_item(
         db: SessionDep, settings: SettingsDep, principal: ReadPublic, item_id: int = ItemId
     ) -> Response:
         text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
-    @router.patch("/{item_id}", summary=f"Update a {singular}", name=f"update_{singular}")
+    @router.patch(
+        "/{item_id}",
+        summary=f"Update a {singular}",
+        name=f"update_{singular}",
+        response_class=Response,
+        responses=errors(400, RESTRICTED, 404, 409, 412, 428, extra=answer(200, f"The changed {singular}")),
+    )
     def update_item(
         body: update_model,  # type: ignore[valid-type]
         db: SessionDep,
@@ -133,7 +168,13 @@ def build_router(
         text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
-    @router.delete("/{item_id}", status_code=204, summary=f"Delete a {singular}", name=f"delete_{singular}")
+    @router.delete(
+        "/{item_id}",
+        status_code=204,
+        summary=f"Delete a {singular}",
+        name=f"delete_{singular}",
+        responses=errors(RESTRICTED, 404, 409, 412, 428),
+    )
     def delete_item(
         db: SessionDep,
         if_match: IfMatch = None,
@@ -146,11 +187,22 @@ def build_router(
         )
         return Response(status_code=204)
 
-    @router.get("/{item_id}/history", summary=f"History of a {singular}", name=f"history_{singular}")
+    @router.get(
+        "/{item_id}/history",
+        summary=f"History of a {singular}",
+        name=f"history_{singular}",
+        responses=errors(RESTRICTED, 404),
+    )
     def item_history(db: SessionDep, principal: ReadHistory, item_id: int = ItemId) -> JSONResponse:
         return JSONResponse({"items": service.item_history(db, principal, kind, item_id)})
 
-    @router.post("/{item_id}/revert", summary=f"Revert a {singular} to a version", name=f"revert_{singular}")
+    @router.post(
+        "/{item_id}/revert",
+        summary=f"Revert a {singular} to a version",
+        name=f"revert_{singular}",
+        response_class=Response,
+        responses=errors(400, RESTRICTED, 404, 409, extra=answer(200, f"The {singular} as it is now")),
+    )
     def revert_item(
         body: schemas.RevertRequest,
         db: SessionDep,
@@ -162,7 +214,14 @@ def build_router(
         text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
-    @router.post("/{item_id}/restore", summary=f"Restore a deleted {singular}", name=f"restore_{singular}")
+    @router.post(
+        "/{item_id}/restore",
+        status_code=201,
+        summary=f"Restore a deleted {singular}",
+        name=f"restore_{singular}",
+        response_class=Response,
+        responses=errors(RESTRICTED, 404, 409, extra=answer(201, f"The restored {singular}")),
+    )
     def restore_item(
         db: SessionDep,
         settings: SettingsDep,
@@ -177,7 +236,11 @@ def build_router(
     if kind in service.REVIEWED:
 
         @router.post(
-            "/{item_id}/review", summary=f"Approve or reject a pending {singular}", name=f"review_{singular}"
+            "/{item_id}/review",
+            summary=f"Approve or reject a pending {singular}",
+            name=f"review_{singular}",
+            response_class=Response,
+            responses=errors(400, RESTRICTED, 404, 409, extra=answer(200, f"The reviewed {singular}")),
         )
         def review_item(
             body: schemas.ReviewDecision,
