@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
 from app.routers.common import GEOJSON, GeoJSONResponse
-from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media
+from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media, openapi_links
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
 from app.services import analysis
 
@@ -28,6 +28,17 @@ def get_session_factory(request: Request) -> Callable[[], Session]:
 
 
 SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory)]
+RUN_LINKS = openapi_links(
+    {
+        "get_run": ("/api/analysis/runs/{run_id}", "get"),
+        "get_run_neighbourhoods": ("/api/analysis/runs/{run_id}/neighbourhoods", "get"),
+        "get_run_cells": ("/api/analysis/runs/{run_id}/cells", "get"),
+        "get_run_assets": ("/api/analysis/runs/{run_id}/assets", "get"),
+        "suggest_sites": ("/api/analysis/runs/{run_id}/suggest-sites", "post"),
+        "what_if": ("/api/analysis/runs/{run_id}/what-if", "post"),
+    },
+    "run_id",
+)
 
 
 @router.post(
@@ -39,7 +50,13 @@ SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory
         RESTRICTED,
         404,
         extra={
-            202: media("Queued: poll the run at its Location", "application/json", schema={"type": "object"})
+            201: {"description": "The finished run", "links": RUN_LINKS},
+            202: {
+                **media(
+                    "Queued: poll the run at its Location", "application/json", schema={"type": "object"}
+                ),
+                "links": RUN_LINKS,
+            },
         },
     ),
 )

@@ -7,12 +7,42 @@ from typing import Any
 from fastapi import APIRouter, Path, Response
 
 from app.deps import Administer, ManageGeography, ReadPublic, SessionDep, SettingsDep
-from app.routers.responses import READ, RESTRICTED, errors
+from app.routers.responses import READ, RESTRICTED, errors, openapi_links
 from app.schemas.features import CityCreate, CityUpdate, ServiceTypeCreate, ServiceTypeUpdate
 from app.services import catalogue
 from app.services.summary import neighbourhood_summary
 
 router = APIRouter(prefix="/api")
+
+CITY_LINKS = {
+    201: {
+        "description": "The new city",
+        "links": {
+            **openapi_links({"get_city": ("/api/cities/{city}", "get")}, "city"),
+            **openapi_links(
+                {
+                    "update_city": ("/api/cities/{city_id}", "patch"),
+                    "delete_city": ("/api/cities/{city_id}", "delete"),
+                },
+                "city_id",
+            ),
+        },
+    }
+}
+SERVICE_TYPE_LINKS = {
+    201: {
+        "description": "The new service type",
+        "links": openapi_links(
+            {
+                "get_service_type": ("/api/service-types/{slug}", "get"),
+                "update_service_type": ("/api/service-types/{slug}", "patch"),
+                "delete_service_type": ("/api/service-types/{slug}", "delete"),
+            },
+            "slug",
+            source="$response.body#/slug",
+        ),
+    }
+}
 
 
 def _city(city: Any) -> dict[str, Any]:
@@ -43,7 +73,9 @@ def list_cities(db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
     return {"items": [_city(c) for c in catalogue.list_cities(db)]}
 
 
-@router.post("/cities", status_code=201, tags=["cities"], responses=errors(400, RESTRICTED, 409))
+@router.post(
+    "/cities", status_code=201, tags=["cities"], responses=errors(400, RESTRICTED, 409, extra=CITY_LINKS)
+)
 def create_city(body: CityCreate, db: SessionDep, principal: ManageGeography) -> dict[str, Any]:
     """Add a city."""
     return _city(catalogue.create_city(db, body.model_dump(exclude_unset=True)))
@@ -77,7 +109,10 @@ def list_service_types(db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
 
 
 @router.post(
-    "/service-types", status_code=201, tags=["service types"], responses=errors(400, RESTRICTED, 409)
+    "/service-types",
+    status_code=201,
+    tags=["service types"],
+    responses=errors(400, RESTRICTED, 409, extra=SERVICE_TYPE_LINKS),
 )
 def create_service_type(body: ServiceTypeCreate, db: SessionDep, principal: Administer) -> dict[str, Any]:
     """Add a service type."""

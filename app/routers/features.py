@@ -29,7 +29,7 @@ from app.routers.common import (
     list_filters,
     version_from,
 )
-from app.routers.responses import FEATURE, FEATURE_COLLECTION, RESTRICTED, errors, media
+from app.routers.responses import FEATURE, FEATURE_COLLECTION, RESTRICTED, errors, media, openapi_links
 from app.schemas import features as schemas
 from app.services import features as service
 from app.services.catalogue import resolve_city
@@ -62,8 +62,24 @@ def build_router(
     item_schema = FEATURE if geo else {"type": "object"}
     list_schema = FEATURE_COLLECTION if geo else {"type": "object", "required": ["items"]}
 
+    item_path = f"/api/{kind}/{{item_id}}"
+    # An answer with an item links to what can be done with it next (clients and stateful tests follow them).
+    item_links = openapi_links(
+        {
+            f"get_{singular}": (item_path, "get"),
+            f"update_{singular}": (item_path, "patch"),
+            f"delete_{singular}": (item_path, "delete"),
+            f"history_{singular}": (f"{item_path}/history", "get"),
+        },
+        "item_id",
+        etag=True,
+    )
+
     def answer(status: int, description: str, schema: dict[str, Any] = item_schema) -> dict[int, Any]:
-        return {status: media(description, item_type, schema=schema)}
+        declared = media(description, item_type, schema=schema)
+        if schema is item_schema:
+            declared["links"] = item_links
+        return {status: declared}
 
     @router.get(
         "",

@@ -66,3 +66,26 @@ FEATURE_COLLECTION = {
         "links": {"type": "array"},
     },
 }
+
+
+def operation_ref(path: str, method: str) -> str:
+    """A JSON pointer to an operation of /openapi.json, for OpenAPI links."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def openapi_links(
+    targets: dict[str, tuple[str, str]],
+    parameter: str,
+    *,
+    source: str = "$response.body#/id",
+    etag: bool = False,
+) -> dict[str, Any]:
+    """OpenAPI links from an answer to the operations `targets` names (link name -> (path, method)): `parameter`
+    takes the answer's id; with `etag`, If-Match takes its ETag (for changes and deletions)."""
+    declared = {}
+    for name, (path, method) in targets.items():
+        parameters = {f"path.{parameter}": source}
+        if etag and method in ("patch", "delete"):
+            parameters["header.If-Match"] = "$response.header.ETag"
+        declared[name] = {"operationRef": operation_ref(path, method), "parameters": parameters}
+    return declared

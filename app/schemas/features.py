@@ -36,6 +36,10 @@ class Strict(BaseModel):
 
 
 class CityCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Leipzig", "country": "Germany", "crs": "EPSG:25833"}]}
+    )
+
     name: str = Field(min_length=1, max_length=200)
     country: str | None = Field(None, max_length=100)
     crs: str | None = Field(
@@ -54,6 +58,12 @@ class CityUpdate(Strict):
 
 
 class ServiceTypeCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"slug": "repair-cafe", "name": "Repair café", "default_radius_m": 800}]
+        }
+    )
+
     slug: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Text
@@ -122,6 +132,20 @@ class AssetFields(Strict):
 
 
 class AssetCreate(AssetFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "city": "Berlin",
+                    "name": "Reading group",
+                    "category": "association",
+                    "service_types": ["learning"],
+                    "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},
+                }
+            ]
+        }
+    )
+
     city: CityRef
     name: str = Field(min_length=1, max_length=300)
     category: Category
@@ -144,6 +168,21 @@ class NeedFields(Strict):
 
 
 class NeedCreate(NeedFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "city": "Berlin",
+                    "service_type": "childcare",
+                    "people_affected": 12,
+                    "severity": 3,
+                    "source": "survey",
+                    "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},
+                }
+            ]
+        }
+    )
+
     city: CityRef
     service_type: str = Field(max_length=64)
     geometry: dict[str, Any]
