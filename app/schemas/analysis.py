@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from app.schemas.features import CityRef, Strict
 
@@ -19,10 +19,6 @@ MAX_CLOSED_ASSETS = 200
 
 class RunCreate(Strict):
     """A coverage-gap run; omitted parameters take the service type's defaults (radius, population group)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"city": "Berlin", "service_type": "childcare", "radius_m": 500}]}
-    )
 
     city: CityRef = Field(description="city id or name")
     service_type: str = Field(min_length=1, max_length=64, description="service type slug, e.g. childcare")

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from app.db.models import User
+from app.deps import get_db
 from app.main import create_app
 from app.policy import Principal
 from app.settings import Settings
@@ -213,11 +214,34 @@ def test_every_error_answer_is_documented_as_the_error_body() -> None:
                     assert refs == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
 
 
-def test_admin_scenarios_follow_the_documented_links(admin_headers: Callable[[], dict[str, str]]) -> None:
-    """Stateful: create, then read, change (with the ETag), delete and read again along /openapi.json's links."""
+def test_admin_scenarios_follow_the_documented_links(
+    fuzz_site: FuzzSite, fuzz_app: FastAPI, admin_headers: Callable[[], dict[str, str]]
+) -> None:
+    """Stateful: create, then read, change (with the ETag), delete and read again along /openapi.json's links.
+
+    Each scenario runs in a transaction rolled back at its end, so every scenario starts from the same data and
+    Hypothesis sees the same answers when it replays one.
+    """
     checks = [*CHECKS, use_after_free, ensure_resource_availability]
 
     class AdminScenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.connection = fuzz_site.engine.connect()
+            self.transaction = self.connection.begin()
+
+            def scenario_db() -> Iterator[Session]:
+                with Session(
+                    bind=self.connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+                ) as session:
+                    yield session
+
+            fuzz_app.dependency_overrides[get_db] = scenario_db
+
+        def teardown(self) -> None:
+            fuzz_app.dependency_overrides.pop(get_db, None)
+            self.transaction.rollback()
+            self.connection.close()
+
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": admin_headers()}
 
