@@ -6,6 +6,7 @@ describes what app.main's handlers send (one ErrorBody shape for all of them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from app.schemas.errors import ErrorBody
@@ -30,15 +31,14 @@ SIGNED_IN = (401, 422)
 RESTRICTED = (401, 403, 422)  # a rule that some roles do not pass
 
 
-def errors(
-    *codes: int | tuple[int, ...], extra: dict[int, dict[str, Any]] | None = None
-) -> dict[int | str, Any]:
+def errors(*codes: int | tuple[int, ...], extra: Mapping[int, Any] | None = None) -> dict[int | str, Any]:
     """`responses=` for a route: each code with the ErrorBody model; `extra` adds other answers (media types)."""
     flat = sorted({c for item in codes for c in (item if isinstance(item, tuple) else (item,))})
     declared: dict[int | str, Any] = {
         code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in flat
     }
-    declared.update(extra or {})
+    for status, answer in (extra or {}).items():
+        declared[status] = answer
     return declared
 
 
