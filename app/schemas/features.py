@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from geo.crs import AnalysisInputError, require_projected
 from geo.vocab import (
     ASSET_CATEGORIES,
     LINK_KINDS,
@@ -35,6 +36,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _check_crs(value: str | None) -> str | None:
+    """A city's CRS is for measuring: it must exist and be projected in metres (EPSG:0000 or EPSG:4326 are not)."""
+    if value is None:
+        return value
+    try:
+        require_projected(value)
+    except AnalysisInputError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 class CityCreate(Strict):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"name": "Leipzig", "country": "Germany", "crs": "EPSG:25833"}]}
@@ -48,6 +60,8 @@ class CityCreate(Strict):
     data_date: str | None = Field(None, max_length=40)
     attribution: str | None = Text
 
+    _crs = field_validator("crs")(_check_crs)
+
 
 class CityUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
@@ -55,6 +69,8 @@ class CityUpdate(Strict):
     crs: str | None = Field(None, pattern=r"^EPSG:\d{4,6}$")
     data_date: str | None = Field(None, max_length=40)
     attribution: str | None = Text
+
+    _crs = field_validator("crs")(_check_crs)
 
 
 class ServiceTypeCreate(Strict):

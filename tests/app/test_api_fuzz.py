@@ -51,9 +51,28 @@ STATEFUL_STEPS = 10
 STATEFUL_SCENARIOS = 30
 FUZZ_ADMIN = "fuzz-admin"
 
-# Known findings owned by other branches; each entry names its finding and is deleted once that branch is merged.
-# An entry is (method, path template, predicate on the case); only cases the predicate matches are skipped.
-KNOWN_ISSUES: list[tuple[str, str, Callable[[Any], bool], str]] = []
+
+def _non_ascii_digit(value: object) -> bool:
+    return isinstance(value, str) and any(c.isdigit() and not c.isascii() for c in value)
+
+
+def _unicode_digit_in_city_or_if_match(case: Any) -> bool:
+    values = [
+        (case.query or {}).get("city"),
+        (case.path_parameters or {}).get("city"),
+        {k.lower(): v for k, v in (case.headers or {}).items()}.get("if-match"),
+    ]
+    return any(_non_ascii_digit(v) for v in values)
+
+
+# Known findings owned by other branches: (finding, the cases it covers). Only matching cases are skipped, never an
+# operation; delete an entry once its branch is merged.
+KNOWN_ISSUES: list[tuple[str, Callable[[Any], bool]]] = [
+    (
+        "Unicode digits in city / If-Match give 500 (`?city=²`: int() of a str.isdigit() value) (another branch)",
+        _unicode_digit_in_city_or_if_match,
+    ),
+]
 
 
 @dataclass
@@ -167,8 +186,8 @@ def _record(mode: str, case: Any, response: Any) -> None:
 
 
 def _known_issue(case: Any) -> str | None:
-    for method, path, matches, finding in KNOWN_ISSUES:
-        if case.method.upper() == method and case.path == path and matches(case):
+    for finding, matches in KNOWN_ISSUES:
+        if matches(case):
             return finding
     return None
 
