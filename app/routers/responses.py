@@ -19,7 +19,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     409: "The change collides with existing data, or with the item's state",
     412: "The item changed since you read it: reload it and send the new version",
     413: "The upload is larger than this instance allows",
-    422: "Invalid input: `errors` names each refused value and what is wrong with it",
+    422: "Invalid input: `detail` says what to change; `errors` names each refused value and its problem",
     428: "Send the version you edited: an If-Match header with the ETag from GET, or a 'version' field",
     429: "Too many failed sign-ins for this name: wait and try again",
     503: "The database is not reachable or not migrated",
