@@ -310,3 +310,23 @@ def test_invalid_input_has_one_shape_from_validation_and_from_the_apps_own_check
         {"field": "limit", "location": None, "problem": too_many.json()["detail"]}
     ]
     assert not_an_etag.json()["field"] == "If-Match"
+
+
+def test_a_city_crs_that_cannot_measure_metres_is_refused_when_it_is_set(
+    fuzz_site: FuzzSite, admin_headers: Callable[[], dict[str, str]]
+) -> None:
+    """EPSG:0000 (no such CRS) and EPSG:4326 (degrees) matched the pattern and were stored, then failed analysis."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(fuzz_site.settings)) as client:
+        refused = [
+            client.post("/api/cities", json={"name": f"Nowhere {crs}", "crs": crs}, headers=admin_headers())
+            for crs in ("EPSG:0000", "EPSG:4326")
+        ]
+        riga = client.post(
+            "/api/cities", json={"name": "Rīga fuzz", "crs": "EPSG:3059"}, headers=admin_headers()
+        )
+    for response in refused:
+        assert response.status_code == 422 and response.json()["field"] == "crs", response.text
+    assert "projected CRS in metres" in refused[1].json()["detail"]
+    assert riga.status_code == 201
