@@ -29,7 +29,15 @@ from app.routers.common import (
     list_filters,
     version_from,
 )
-from app.routers.responses import FEATURE, FEATURE_COLLECTION, RESTRICTED, errors, media, openapi_links
+from app.routers.responses import (
+    ETAG_HEADER,
+    FEATURE,
+    FEATURE_COLLECTION,
+    RESTRICTED,
+    errors,
+    media,
+    openapi_links,
+)
 from app.schemas import features as schemas
 from app.services import features as service
 from app.services.catalogue import resolve_city
@@ -79,6 +87,7 @@ def build_router(
         declared = media(description, item_type, schema=schema)
         if schema is item_schema:
             declared["links"] = item_links
+            declared["headers"] = {"ETag": ETAG_HEADER}
         return {status: declared}
 
     @router.get(

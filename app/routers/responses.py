@@ -50,6 +50,11 @@ def media(description: str, *media_types: str, schema: dict[str, Any] | None = N
     }
 
 
+ETAG_HEADER = {
+    "description": 'the item\'s version, e.g. "3": send it back as If-Match to change or delete it',
+    "required": True,
+    "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+}
 FEATURE = {
     "type": "object",
     "required": ["type", "geometry", "properties"],

@@ -265,6 +265,12 @@ def test_admin_scenarios_follow_the_documented_links(
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": admin_headers()}
 
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            # A link can carry a known-issue value (a city named "²" made by POST /api/cities): not sent at all.
+            if _known_issue(case) is not None:
+                hypothesis.reject()
+            return super().call(case, **kwargs)
+
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             if _known_issue(case) is None:
                 _record("stateful", case, response)
