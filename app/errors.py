@@ -30,9 +30,23 @@ class Conflict(AssetmapError):
 
 
 class InvalidInput(AssetmapError):
-    """The input is well-formed JSON but its values are wrong; `field` names the culprit."""
+    """The input is well-formed JSON but its values are wrong; `field` names the culprit.
+
+    The body has the same `errors` list as a request that fails validation (app.schemas.errors.ErrorBody).
+    """
 
     status_code = 422
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        location: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, field=field, extra=extra)
+        self.extra.setdefault("errors", [{"field": field or "", "location": location, "problem": detail}])
 
 
 class NotAuthenticated(AssetmapError):

@@ -25,6 +25,7 @@ from app.errors import AssetmapError
 from app.middleware import BodyGuard, ErrorGuard, TrustedHosts
 from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
 from app.routers.pages import templates
+from app.schemas.errors import ErrorBody, FieldProblem
 from app.services.analysis import runs
 from app.settings import PROJECT_ROOT, Settings, get_settings
 from geo.io import configure_gdal_safely
@@ -110,18 +111,25 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")),
-                "location": err.get("loc", ("",))[0],
-                "problem": err.get("msg", "invalid value"),
-            }
-            for err in exc.errors()
-        ]
-        summary = "; ".join(f"{e['field'] or e['location']}: {e['problem']}" for e in errors)
+        # The body is an ErrorBody, as /openapi.json documents for every 422 (not FastAPI's HTTPValidationError).
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ())) or ("body",)
+            problems.append(
+                FieldProblem(
+                    field=".".join(str(p) for p in loc[1:]),
+                    location=str(loc[0]),
+                    problem=str(err.get("msg", "invalid value")),
+                )
+            )
+        summary = "; ".join(f"{p.field or p.location}: {p.problem}" for p in problems)
         if _wants_page(request):
             return _error_page(request, 422, summary)
-        return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+        fields = {p.field for p in problems}
+        body = ErrorBody(
+            detail=summary, field=(fields.pop() or None) if len(fields) == 1 else None, errors=problems
+        )
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> JSONResponse:

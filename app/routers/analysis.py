@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
 from app.routers.common import GEOJSON, GeoJSONResponse, link_after
+from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media, openapi_links
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
 from app.services import analysis
 
@@ -28,9 +29,38 @@ def get_session_factory(request: Request) -> Callable[[], Session]:
 
 
 SessionFactoryDep = Annotated[Callable[[], Session], Depends(get_session_factory)]
+RUN_LINKS = openapi_links(
+    {
+        "get_run": ("/api/analysis/runs/{run_id}", "get"),
+        "get_run_neighbourhoods": ("/api/analysis/runs/{run_id}/neighbourhoods", "get"),
+        "get_run_cells": ("/api/analysis/runs/{run_id}/cells", "get"),
+        "get_run_assets": ("/api/analysis/runs/{run_id}/assets", "get"),
+        "suggest_sites": ("/api/analysis/runs/{run_id}/suggest-sites", "post"),
+        "what_if": ("/api/analysis/runs/{run_id}/what-if", "post"),
+    },
+    "run_id",
+)
 
 
-@router.post("/runs", status_code=201, summary="Start a coverage-gap run")
+@router.post(
+    "/runs",
+    status_code=201,
+    summary="Start a coverage-gap run",
+    responses=errors(
+        400,
+        RESTRICTED,
+        404,
+        extra={
+            201: {"description": "The finished run", "links": RUN_LINKS},
+            202: {
+                **media(
+                    "Queued: poll the run at its Location", "application/json", schema={"type": "object"}
+                ),
+                "links": RUN_LINKS,
+            },
+        },
+    ),
+)
 async def create_run(
     request: Request,
     body: RunCreate,
@@ -55,7 +85,7 @@ async def create_run(
     )
 
 
-@router.get("/runs", summary="List analysis runs, newest first")
+@router.get("/runs", summary="List analysis runs, newest first", responses=errors(READ, 404))
 def list_runs(
     db: SessionDep,
     settings: SettingsDep,
@@ -77,19 +107,37 @@ def list_runs(
     }
 
 
-@router.get("/runs/{run_id}", summary="A run: status, parameters, data version, totals, timing")
+@router.get(
+    "/runs/{run_id}",
+    summary="A run: status, parameters, data version, totals, timing",
+    responses=errors(READ, 404),
+)
 def get_run(run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic) -> dict[str, Any]:
     """Poll this until status is succeeded or failed."""
     return analysis.run_document(db, settings, principal, analysis.get_run(db, principal, run_id))
 
 
-@router.get("/runs/{run_id}/neighbourhoods", summary="Per-neighbourhood results (GeoJSON)")
+@router.get(
+    "/runs/{run_id}/neighbourhoods",
+    summary="Per-neighbourhood results (GeoJSON)",
+    response_class=Response,
+    responses=errors(
+        READ, 404, 409, extra={200: media("A FeatureCollection", GEOJSON, schema=FEATURE_COLLECTION)}
+    ),
+)
 def get_run_neighbourhoods(run_id: RunId, db: SessionDep, principal: ReadPublic) -> GeoJSONResponse:
     """Population (served group), need, covered share, mean distance, unmet need, gap share, access, desert."""
     return GeoJSONResponse(analysis.neighbourhood_collection(db, principal, run_id))
 
 
-@router.get("/runs/{run_id}/cells", summary="Per-unit results (GeoJSON, keyset-paged)")
+@router.get(
+    "/runs/{run_id}/cells",
+    summary="Per-unit results (GeoJSON, keyset-paged)",
+    response_class=Response,
+    responses=errors(
+        READ, 404, 409, extra={200: media("A FeatureCollection", GEOJSON, schema=FEATURE_COLLECTION)}
+    ),
+)
 def get_run_cells(
     request: Request,
     run_id: RunId,
@@ -119,7 +167,7 @@ def get_run_cells(
     )
 
 
-@router.get("/runs/{run_id}/assets", summary="Per-asset results of a run")
+@router.get("/runs/{run_id}/assets", summary="Per-asset results of a run", responses=errors(READ, 404, 409))
 def get_run_assets(
     run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic
 ) -> dict[str, Any]:
@@ -127,7 +175,11 @@ def get_run_assets(
     return analysis.run_assets(db, settings, principal, run_id)
 
 
-@router.post("/runs/{run_id}/suggest-sites", summary="Suggest p new sites for a run's gaps")
+@router.post(
+    "/runs/{run_id}/suggest-sites",
+    summary="Suggest p new sites for a run's gaps",
+    responses=errors(400, RESTRICTED, 404, 409, 429),
+)
 async def suggest_sites(
     request: Request,
     run_id: RunId,
@@ -153,7 +205,11 @@ async def suggest_sites(
     )
 
 
-@router.post("/runs/{run_id}/what-if", summary="What if these assets closed")
+@router.post(
+    "/runs/{run_id}/what-if",
+    summary="What if these assets closed",
+    responses=errors(400, RESTRICTED, 404, 409, 429),
+)
 async def what_if(
     request: Request,
     run_id: RunId,
@@ -169,7 +225,11 @@ async def what_if(
     )
 
 
-@router.get("/network", summary="The relationship network of a city's published assets")
+@router.get(
+    "/network",
+    summary="The relationship network of a city's published assets",
+    responses=errors(READ, 404),
+)
 def get_network(
     db: SessionDep,
     settings: SettingsDep,

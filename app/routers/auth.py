@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import ROLES
 from app.deps import SESSION_COOKIE, Administer, SessionDep, SettingsDep, SignedIn, require_browser_origin
+from app.routers.responses import RESTRICTED, SIGNED_IN, errors
 from app.services import auth as service
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -56,7 +57,7 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=errors(400, 401, 422, 429))
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     db: SessionDep,
@@ -72,7 +73,9 @@ def login(
     }
 
 
-@router.post("/auth/session", dependencies=[Depends(require_browser_origin)])
+@router.post(
+    "/auth/session", dependencies=[Depends(require_browser_origin)], responses=errors(400, 401, 403, 422, 429)
+)
 def start_session(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     db: SessionDep,
@@ -95,7 +98,7 @@ def start_session(
     return {"token_type": "cookie", "expires_in": settings.token_ttl_minutes * 60}
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses=errors(401))
 def logout(db: SessionDep, principal: SignedIn) -> Response:
     """Revoke the token used for this request."""
     service.logout(db, principal)
@@ -104,7 +107,7 @@ def logout(db: SessionDep, principal: SignedIn) -> Response:
     return response
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", responses=errors(401))
 def me(principal: SignedIn) -> dict[str, Any]:
     """Who the caller is, with role and assigned neighbourhoods."""
     return {
@@ -115,7 +118,7 @@ def me(principal: SignedIn) -> dict[str, Any]:
     }
 
 
-@router.get("/auth/api-keys")
+@router.get("/auth/api-keys", responses=errors(401))
 def list_api_keys(db: SessionDep, principal: SignedIn) -> dict[str, Any]:
     """The caller's API keys (never the keys themselves)."""
     assert principal.user_id is not None
@@ -133,7 +136,7 @@ def list_api_keys(db: SessionDep, principal: SignedIn) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/api-keys", status_code=201)
+@router.post("/auth/api-keys", status_code=201, responses=errors(400, SIGNED_IN))
 def create_api_key(
     body: ApiKeyCreate, db: SessionDep, settings: SettingsDep, principal: SignedIn
 ) -> dict[str, Any]:
@@ -142,26 +145,26 @@ def create_api_key(
     return {"id": issued.token_id, "name": body.name, "api_key": issued.token}
 
 
-@router.delete("/auth/api-keys/{key_id}", status_code=204)
+@router.delete("/auth/api-keys/{key_id}", status_code=204, responses=errors(SIGNED_IN, 404))
 def revoke_api_key(db: SessionDep, principal: SignedIn, key_id: int = Path(ge=1)) -> Response:
     """Revoke one of your API keys."""
     service.revoke_api_key(db, principal, key_id)
     return Response(status_code=204)
 
 
-@router.get("/users")
+@router.get("/users", responses=errors(401, 403))
 def list_users(db: SessionDep, principal: Administer) -> dict[str, Any]:
     """All accounts (admins only)."""
     return {"items": [_user(u, codes) for u, codes in service.list_users(db)]}
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=errors(400, RESTRICTED, 409))
 def create_user(body: UserCreate, db: SessionDep, principal: Administer) -> dict[str, Any]:
     """Create an account."""
     return _user(service.add_user(db, body.username, body.password, body.role, body.full_name))
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", responses=errors(400, RESTRICTED, 404))
 def update_user(
     body: UserUpdate, db: SessionDep, principal: Administer, user_id: int = Path(ge=1)
 ) -> dict[str, Any]:
@@ -169,7 +172,7 @@ def update_user(
     return _user(service.update_user(db, user_id, **body.model_dump(exclude_unset=True)))
 
 
-@router.put("/users/{user_id}/neighbourhoods", status_code=204)
+@router.put("/users/{user_id}/neighbourhoods", status_code=204, responses=errors(400, RESTRICTED, 404))
 def assign_neighbourhoods(
     body: Assignment, db: SessionDep, principal: Administer, user_id: int = Path(ge=1)
 ) -> Response:

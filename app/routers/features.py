@@ -13,6 +13,7 @@ from app.deps import ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
 from app.geometry import check_geometry_size
 from app.policy import Principal
 from app.routers.common import (
+    GEOJSON,
     AfterQuery,
     BboxQuery,
     CategoryQuery,
@@ -29,6 +30,15 @@ from app.routers.common import (
     item_list,
     list_filters,
     version_from,
+)
+from app.routers.responses import (
+    ETAG_HEADER,
+    FEATURE,
+    FEATURE_COLLECTION,
+    RESTRICTED,
+    errors,
+    media,
+    openapi_links,
 )
 from app.schemas import features as schemas
 from app.services import features as service
@@ -66,8 +76,39 @@ def build_router(
     """All routes of one kind; `create_rule`/`edit_rule` are access-rule dependencies from app.deps."""
     router = APIRouter(prefix=f"/api/{kind}", tags=[kind])
     singular = kind.removesuffix("s")
+    geo = kind in service.GEO_KINDS
+    # Items of the geographic kinds are GeoJSON Features, lists FeatureCollections; the others are JSON.
+    item_type = GEOJSON if geo else "application/json"
+    item_schema = FEATURE if geo else {"type": "object"}
+    list_schema = FEATURE_COLLECTION if geo else {"type": "object", "required": ["items"]}
 
-    @router.get("", summary=f"List {kind}", name=f"list_{kind}")
+    item_path = f"/api/{kind}/{{item_id}}"
+    # An answer with an item links to what can be done with it next (clients and stateful tests follow them).
+    item_links = openapi_links(
+        {
+            f"get_{singular}": (item_path, "get"),
+            f"update_{singular}": (item_path, "patch"),
+            f"delete_{singular}": (item_path, "delete"),
+            f"history_{singular}": (f"{item_path}/history", "get"),
+        },
+        "item_id",
+        etag=True,
+    )
+
+    def answer(status: int, description: str, schema: dict[str, Any] = item_schema) -> dict[int, Any]:
+        declared = media(description, item_type, schema=schema)
+        if schema is item_schema:
+            declared["links"] = item_links
+            declared["headers"] = {"ETag": ETAG_HEADER}
+        return {status: declared}
+
+    @router.get(
+        "",
+        summary=f"List {kind}",
+        name=f"list_{kind}",
+        response_class=Response,
+        responses=errors(RESTRICTED, 404, extra=answer(200, f"A page of {kind}", list_schema)),
+    )
     def list_items(
         request: Request,
         db: SessionDep,
@@ -100,7 +141,14 @@ def build_router(
         page = service.list_items(db, settings, principal, kind, filters)
         return feature_collection(request, page) if kind in service.GEO_KINDS else item_list(request, page)
 
-    @router.post("", status_code=201, summary=f"Create a {singular}", name=f"create_{singular}")
+    @router.post(
+        "",
+        status_code=201,
+        summary=f"Create a {singular}",
+        name=f"create_{singular}",
+        response_class=Response,
+        responses=errors(400, RESTRICTED, 404, 409, extra=answer(201, f"The new {singular}")),
+    )
     def create_item(
         body: create_model,  # type: ignore[valid-type]
         db: SessionDep,
@@ -117,14 +165,26 @@ def build_router(
         response.headers["Location"] = f"/api/{kind}/{item_id}"
         return response
 
-    @router.get("/{item_id}", summary=f"Get a {singular}", name=f"get_{singular}")
+    @router.get(
+        "/{item_id}",
+        summary=f"Get a {singular}",
+        name=f"get_{singular}",
+        response_class=Response,
+        responses=errors(RESTRICTED, 404, extra=answer(200, f"The {singular}, with its version as ETag")),
+    )
     def get_item(
         db: SessionDep, settings: SettingsDep, principal: ReadPublic, item_id: int = ItemId
     ) -> Response:
         text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
-    @router.patch("/{item_id}", summary=f"Update a {singular}", name=f"update_{singular}")
+    @router.patch(
+        "/{item_id}",
+        summary=f"Update a {singular}",
+        name=f"update_{singular}",
+        response_class=Response,
+        responses=errors(400, RESTRICTED, 404, 409, 412, 428, extra=answer(200, f"The changed {singular}")),
+    )
     def update_item(
         body: update_model,  # type: ignore[valid-type]
         db: SessionDep,
@@ -151,7 +211,13 @@ def build_router(
             text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
-    @router.delete("/{item_id}", status_code=204, summary=f"Delete a {singular}", name=f"delete_{singular}")
+    @router.delete(
+        "/{item_id}",
+        status_code=204,
+        summary=f"Delete a {singular}",
+        name=f"delete_{singular}",
+        responses=errors(RESTRICTED, 404, 409, 412, 428),
+    )
     def delete_item(
         db: SessionDep,
         if_match: IfMatch = None,
@@ -164,13 +230,24 @@ def build_router(
         )
         return Response(status_code=204)
 
-    @router.get("/{item_id}/history", summary=f"History of a {singular}", name=f"history_{singular}")
+    @router.get(
+        "/{item_id}/history",
+        summary=f"History of a {singular}",
+        name=f"history_{singular}",
+        responses=errors(RESTRICTED, 404),
+    )
     def item_history(
         db: SessionDep, settings: SettingsDep, principal: ReadHistory, item_id: int = ItemId
     ) -> JSONResponse:
         return JSONResponse({"items": service.item_history(db, settings, principal, kind, item_id)})
 
-    @router.post("/{item_id}/revert", summary=f"Revert a {singular} to a version", name=f"revert_{singular}")
+    @router.post(
+        "/{item_id}/revert",
+        summary=f"Revert a {singular} to a version",
+        name=f"revert_{singular}",
+        response_class=Response,
+        responses=errors(400, RESTRICTED, 404, 409, extra=answer(200, f"The {singular} as it is now")),
+    )
     def revert_item(
         body: schemas.RevertRequest,
         db: SessionDep,
@@ -183,7 +260,14 @@ def build_router(
             text, version = service.get_item(db, settings, principal, kind, item_id)
         return _item_response(text, version, kind)
 
-    @router.post("/{item_id}/restore", summary=f"Restore a deleted {singular}", name=f"restore_{singular}")
+    @router.post(
+        "/{item_id}/restore",
+        status_code=201,
+        summary=f"Restore a deleted {singular}",
+        name=f"restore_{singular}",
+        response_class=Response,
+        responses=errors(RESTRICTED, 404, 409, extra=answer(201, f"The restored {singular}")),
+    )
     def restore_item(
         db: SessionDep,
         settings: SettingsDep,
@@ -199,7 +283,11 @@ def build_router(
     if kind in service.REVIEWED:
 
         @router.post(
-            "/{item_id}/review", summary=f"Approve or reject a pending {singular}", name=f"review_{singular}"
+            "/{item_id}/review",
+            summary=f"Approve or reject a pending {singular}",
+            name=f"review_{singular}",
+            response_class=Response,
+            responses=errors(400, RESTRICTED, 404, 409, extra=answer(200, f"The reviewed {singular}")),
         )
         def review_item(
             body: schemas.ReviewDecision,

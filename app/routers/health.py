@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.routers.responses import media
 from app.services.health import readiness
 
 router = APIRouter(tags=["health"])
@@ -16,7 +17,20 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        503: media(
+            "The database does not answer, or its schema is not at the newest migration",
+            "application/json",
+            schema={
+                "type": "object",
+                "required": ["status"],
+                "properties": {"status": {"const": "not ready"}},
+            },
+        )
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """The database answers and its schema is at the newest migration (within ASSETMAP_READINESS_TIMEOUT_MS).
 

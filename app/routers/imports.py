@@ -14,6 +14,7 @@ from starlette.types import Message
 
 from app.deps import ImportData, ReadPublic, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge
+from app.routers.responses import RESTRICTED, errors, media
 from app.services import exports as export_service
 from app.services import imports as import_service
 from geo.io.dbf import checked_user_encoding
@@ -192,6 +193,7 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
     summary="Import a GIS file into a city's layer (or check it with dry_run)",
     name="create_import",
     openapi_extra=_UPLOAD_SCHEMA,
+    responses=errors(400, RESTRICTED, 404, 409, 413),
 )
 async def create_import(
     request: Request, db: SessionDep, settings: SettingsDep, principal: ImportData
@@ -213,7 +215,7 @@ async def create_import(
 ImportId = Path(ge=1, le=2_147_483_647)
 
 
-@router.get("", summary="List imports, newest first", name="list_imports")
+@router.get("", summary="List imports, newest first", name="list_imports", responses=errors(RESTRICTED, 404))
 def list_imports(
     db: SessionDep,
     principal: ImportData,
@@ -226,12 +228,32 @@ def list_imports(
     return JSONResponse(import_service.list_imports(db, city=city, before=before, limit=limit))
 
 
-@router.get("/{import_id}", summary="One import with its status and report", name="get_import")
+@router.get(
+    "/{import_id}",
+    summary="One import with its status and report",
+    name="get_import",
+    responses=errors(RESTRICTED, 404),
+)
 def get_import(db: SessionDep, principal: ImportData, import_id: int = ImportId) -> JSONResponse:
     return JSONResponse(import_service.get_import(db, import_id))
 
 
-@exports.get("/{layer}", summary="Download a city's layer as a GIS file", name="export_layer")
+@exports.get(
+    "/{layer}",
+    summary="Download a city's layer as a GIS file",
+    name="export_layer",
+    response_class=FileResponse,
+    responses=errors(
+        RESTRICTED,
+        404,
+        extra={
+            200: media(
+                "The layer as a file of the format asked for",
+                *(media_type.split(";")[0] for media_type, _ in export_service.MEDIA_TYPES.values()),
+            )
+        },
+    ),
+)
 def export_layer(
     db: SessionDep,
     settings: SettingsDep,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from geo.crs import AnalysisInputError, require_projected
 from geo.vocab import (
     ASSET_CATEGORIES,
     LINK_KINDS,
@@ -35,7 +36,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _check_crs(value: str | None) -> str | None:
+    """A city's CRS is for measuring: it must exist and be projected in metres (EPSG:0000 or EPSG:4326 are not)."""
+    if value is None:
+        return value
+    try:
+        require_projected(value)
+    except AnalysisInputError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 class CityCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Leipzig", "country": "Germany", "crs": "EPSG:25833"}]}
+    )
+
     name: str = Field(min_length=1, max_length=200)
     country: str | None = Field(None, max_length=100)
     crs: str | None = Field(
@@ -43,6 +59,8 @@ class CityCreate(Strict):
     )
     data_date: str | None = Field(None, max_length=40)
     attribution: str | None = Text
+
+    _crs = field_validator("crs")(_check_crs)
 
 
 class CityUpdate(Strict):
@@ -52,8 +70,16 @@ class CityUpdate(Strict):
     data_date: str | None = Field(None, max_length=40)
     attribution: str | None = Text
 
+    _crs = field_validator("crs")(_check_crs)
+
 
 class ServiceTypeCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"slug": "repair-cafe", "name": "Repair café", "default_radius_m": 800}]
+        }
+    )
+
     slug: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Text
@@ -122,6 +148,20 @@ class AssetFields(Strict):
 
 
 class AssetCreate(AssetFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "city": "Berlin",
+                    "name": "Reading group",
+                    "category": "association",
+                    "service_types": ["learning"],
+                    "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},
+                }
+            ]
+        }
+    )
+
     city: CityRef
     name: str = Field(min_length=1, max_length=300)
     category: Category
@@ -144,6 +184,21 @@ class NeedFields(Strict):
 
 
 class NeedCreate(NeedFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "city": "Berlin",
+                    "service_type": "childcare",
+                    "people_affected": 12,
+                    "severity": 3,
+                    "source": "survey",
+                    "geometry": {"type": "Point", "coordinates": [13.4132, 52.5219]},
+                }
+            ]
+        }
+    )
+
     city: CityRef
     service_type: str = Field(max_length=64)
     geometry: dict[str, Any]
