@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request, Response
@@ -25,6 +26,7 @@ from app.errors import AssetmapError
 from app.middleware import BodyGuard, ErrorGuard, TrustedHosts
 from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
 from app.routers.pages import templates
+from app.routers.responses import document_edge_answers
 from app.schemas.errors import ErrorBody, FieldProblem
 from app.services.analysis import runs
 from app.settings import PROJECT_ROOT, Settings, get_settings
@@ -251,6 +253,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document plus the answers every route can give at the edge (413, 503)."""
+        if app.openapi_schema is None:
+            app.openapi_schema = document_edge_answers(plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -50,6 +50,7 @@ RUN_LINKS = openapi_links(
         400,
         RESTRICTED,
         404,
+        429,
         extra={
             201: {"description": "The finished run", "links": RUN_LINKS},
             202: {

@@ -164,7 +164,7 @@ def create_user(body: UserCreate, db: SessionDep, principal: Administer) -> dict
     return _user(service.add_user(db, body.username, body.password, body.role, body.full_name))
 
 
-@router.patch("/users/{user_id}", responses=errors(400, RESTRICTED, 404))
+@router.patch("/users/{user_id}", responses=errors(400, RESTRICTED, 404, 409))
 def update_user(
     body: UserUpdate, db: SessionDep, principal: Administer, user_id: int = Path(ge=1)
 ) -> dict[str, Any]:

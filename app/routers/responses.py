@@ -18,11 +18,11 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     404: "No such item, or one you may not see",
     409: "The change collides with existing data, or with the item's state",
     412: "The item changed since you read it: reload it and send the new version",
-    413: "The upload is larger than this instance allows",
+    413: "The body is larger than this instance allows (ASSETMAP_JSON_BODY_MAX_BYTES, uploads ASSETMAP_UPLOAD_MAX_BYTES)",
     422: "Invalid input: `detail` says what to change; `errors` names each refused value and its problem",
     428: "Send the version you edited: an If-Match header with the ETag from GET, or a 'version' field",
-    429: "Too many failed sign-ins for this name: wait and try again",
-    503: "The database is not reachable or not migrated",
+    429: "Too many attempts or too much work at once: wait as Retry-After says and try again",
+    503: "The database is not reachable (retry after Retry-After seconds), or the work took longer than allowed",
 }
 
 # Building blocks: what an access rule can answer, what any validated request can answer.
@@ -40,6 +40,28 @@ def errors(*codes: int | tuple[int, ...], extra: Mapping[int, Any] | None = None
     for status, answer in (extra or {}).items():
         declared[status] = answer
     return declared
+
+
+def document_edge_answers(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add to every operation of an OpenAPI document the answers the edge of the app gives on any route: 503
+    when the database is lost, and 413 where a body is sent (app.middleware bounds every body)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            answers = operation["responses"]
+            wanted = [503, 413] if "requestBody" in operation else [503]
+            for code in wanted:
+                answers.setdefault(
+                    str(code),
+                    {
+                        "description": ERROR_DESCRIPTIONS[code],
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                        },
+                    },
+                )
+    return schema
 
 
 def media(description: str, *media_types: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
