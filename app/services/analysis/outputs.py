@@ -22,7 +22,8 @@ from app.db.models import AnalysisCell, AnalysisRun, City, Neighbourhood, Servic
 from app.db.queries import COORD_DECIMALS
 from app.errors import InvalidInput
 from app.policy import Principal
-from app.services.analysis.runs import CELL_VALUES, EXACT, PUBLIC, finished_run, view_of
+from app.services.analysis.compute import CELL_VALUES, EXACT, PUBLIC, view_of
+from app.services.analysis.records import finished_run
 from app.settings import Settings
 from geo.io.errors import GeoFileError
 from geo.io.write import write_layer
