@@ -1,6 +1,6 @@
 """What readers get of a stored run: its document, per-neighbourhood GeoJSON, per-unit cells and per-asset rows.
 
-Each output is taken from the reader's view of the run (see runs.py): planners get the exact view; everyone else
+Each output is taken from the reader's view of the run (see compute.py): planners get the exact view; everyone else
 gets the public view, in which people and sensitive assets stand where the API shows them and are left out of
 per-asset lists (their number too when it is under the small-count threshold).
 """
