@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 
@@ -22,9 +23,25 @@ def int_array_literal(values: Sequence[int]) -> str:
     return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
+def text_array_literal(texts: Iterable[str]) -> str:
+    """A PostgreSQL array literal of texts that need no quoting (numbers, NULL, t/f, plain identifiers), in order.
+
+    Binding one text per column is many times faster than letting the driver adapt long Python lists.
+    """
+    return "{" + ",".join(texts) + "}"
+
+
 def sorted_text_array_literal(texts: Iterable[str]) -> str:
     """A PostgreSQL array literal of texts that need no quoting (slugs, plain identifiers), sorted: {a,b}."""
-    return "{" + ",".join(sorted(texts)) + "}"
+    return text_array_literal(sorted(texts))
+
+
+def float_array_literal(values: pd.Series) -> str:
+    """A PostgreSQL array literal of doubles, NaN and infinities as NULL: {1.5,NULL}."""
+    # repr of a Python float is the shortest text that reads back as the same float: nothing is rounded.
+    return text_array_literal(
+        repr(v) if math.isfinite(v) else "NULL" for v in values.to_numpy(dtype=np.float64).tolist()
+    )
 
 
 def copy_text_fields(values: pd.Series) -> list[str]:

@@ -1,7 +1,11 @@
 """Coverage-gap analysis use cases (ANALYSIS.md): runs, their outputs, scenarios, the network and the map pages.
 
 inputs   what a run reads, once, and the data version it records
-runs     parameters, computing and storing runs (now or in the background), finding the latest run
+params   a run's parameters: the city and service type, GapParams checked once with the field that is wrong
+compute  one read, geo.gaps in the exact and the public view, what a run stores
+records  storing, finding, listing and pruning runs
+runs     starting runs now or in the background: the worker threads, advisory locks, re-queue at start-up
+gap_map  which run a gap-map view (or the command line's --city --service) shows
 bounds   limits on resolution, stored cells, time and concurrent work; heavy work off the event loop
 outputs  a run's document, neighbourhood GeoJSON, cells and per-asset rows in the reader's view
 scenarios  suggested sites and closures on a run
@@ -10,6 +14,8 @@ maps     the gap and network map pages
 """
 
 from app.services.analysis.bounds import off_the_loop
+from app.services.analysis.compute import view_of
+from app.services.analysis.gap_map import GapMapChoice, gap_map_run, latest_or_new_run
 from app.services.analysis.maps import (
     GapMapFrames,
     gap_map_frames,
@@ -26,16 +32,8 @@ from app.services.analysis.outputs import (
     run_assets,
     run_document,
 )
-from app.services.analysis.runs import (
-    GapMapChoice,
-    create_run,
-    execute_run,
-    gap_map_run,
-    get_run,
-    latest_or_new_run,
-    list_runs,
-    view_of,
-)
+from app.services.analysis.records import get_run, list_runs
+from app.services.analysis.runs import create_run, execute_run
 from app.services.analysis.scenarios import suggest_sites, what_if
 
 __all__ = [

@@ -21,7 +21,7 @@ from app.policy import Principal
 from app.services.analysis import inputs as reading
 from app.services.analysis.network import NetworkView, network_view
 from app.services.analysis.outputs import view_results, visible_suggestions
-from app.services.analysis.runs import finished_run
+from app.services.analysis.records import finished_run
 from app.settings import Settings
 from geo.crs import AnalysisInputError
 from geo.render import gap_map, gap_map_png, network_map, render_html

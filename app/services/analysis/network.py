@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from app.db.models import Asset, City, Link
 from app.db.queries import asset_is_private, asset_shown_geom
 from app.policy import Principal
+from app.services.analysis.compute import clean, view_of
 from app.services.analysis.inputs import WGS84
 from app.services.analysis.outputs import suppressed
-from app.services.analysis.runs import clean, find_city, view_of
+from app.services.analysis.params import find_city
 from app.settings import Settings
 from geo.network import NetworkMetrics, network_metrics
 

@@ -1,6 +1,6 @@
 """What readers get of a stored run: its document, per-neighbourhood GeoJSON, per-unit cells and per-asset rows.
 
-Each output is taken from the reader's view of the run (see runs.py): planners get the exact view; everyone else
+Each output is taken from the reader's view of the run (see compute.py): planners get the exact view; everyone else
 gets the public view, in which people and sensitive assets stand where the API shows them and are left out of
 per-asset lists (their number too when it is under the small-count threshold).
 """
@@ -22,7 +22,8 @@ from app.db.models import AnalysisCell, AnalysisRun, City, Neighbourhood, Servic
 from app.db.queries import COORD_DECIMALS
 from app.errors import InvalidInput
 from app.policy import Principal
-from app.services.analysis.runs import CELL_VALUES, EXACT, PUBLIC, finished_run, view_of
+from app.services.analysis.compute import CELL_VALUES, EXACT, PUBLIC, view_of
+from app.services.analysis.records import finished_run
 from app.settings import Settings
 from geo.io.errors import GeoFileError
 from geo.io.write import write_layer

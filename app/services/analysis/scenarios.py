@@ -22,16 +22,9 @@ from app.policy import Principal
 from app.schemas.analysis import CandidatePoint
 from app.services.analysis import bounds
 from app.services.analysis import inputs as reading
-from app.services.analysis.runs import (
-    EXACT,
-    PUBLIC,
-    Analysis,
-    analyse,
-    clean,
-    finished_run,
-    params_from_record,
-    view_of,
-)
+from app.services.analysis.compute import EXACT, PUBLIC, Analysis, analyse, clean, view_of
+from app.services.analysis.params import params_from_record
+from app.services.analysis.records import finished_run
 from app.settings import Settings
 from geo.coverage import AnalysisStopped, Deadline
 from geo.crs import AnalysisInputError
