@@ -23,13 +23,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.db.session import create_db_engine, create_session_factory
 from app.errors import AssetmapError
+from app.http_errors import error_headers, status_of
 from app.middleware import BodyGuard, ErrorGuard, TrustedHosts
 from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
-from app.routers.pages import templates
 from app.routers.responses import document_edge_answers
 from app.schemas.errors import ErrorBody, FieldProblem
 from app.services.analysis import runs
 from app.settings import PROJECT_ROOT, Settings, get_settings
+from app.templating import templates
 from geo.io import configure_gdal_safely
 from geo.render import use_local_assets
 
@@ -100,16 +101,14 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AssetmapError)
     async def domain_error(request: Request, exc: AssetmapError) -> Response:
+        status_code = status_of(exc)  # the one table in app.http_errors
         if _wants_page(request):
-            return _error_page(request, exc.status_code, exc.detail)
+            return _error_page(request, status_code, exc.detail)
         body: dict[str, object] = {"detail": exc.detail}
         if exc.field:
             body["field"] = exc.field
         body.update(exc.extra)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
-        if "retry_after_s" in exc.extra:  # 429 and 503 that say when to try again
-            headers["Retry-After"] = str(int(exc.extra["retry_after_s"]))
-        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
+        return JSONResponse(body, status_code=status_code, headers=error_headers(exc) or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

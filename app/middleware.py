@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.deps import SIGN_IN_FIRST, credentials
 from app.errors import AssetmapError
+from app.http_errors import challenge_headers, status_of
 from app.settings import Settings
 
 log = logging.getLogger("assetmap")
@@ -132,11 +133,11 @@ class BodyGuard:
             try:
                 token = credentials(request, self.settings)
             except AssetmapError as exc:
-                headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-                await _json(exc.status_code, exc.detail, headers)(scope, receive, send)
+                status_code = status_of(exc)
+                await _json(status_code, exc.detail, challenge_headers(status_code))(scope, receive, send)
                 return
             if token is None:
-                await _json(401, SIGN_IN_FIRST, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+                await _json(401, SIGN_IN_FIRST, challenge_headers(401))(scope, receive, send)
                 return
         if scope["path"] in UPLOAD_PATHS:
             await self.app(scope, receive, send)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Every role a user can have, most rights first (the user table's check constraint allows exactly these).
+ROLES = ("admin", "gis", "planner", "organiser", "contributor")
 # Roles that see exact locations of individuals and sensitive assets ("planner rights").
 EXACT_LOCATION_ROLES = frozenset({"admin", "planner"})
 # Roles that may see entries that are not yet published (pending, rejected) and change history.

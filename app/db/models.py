@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INT4MULTIRANGE, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.policy import ROLES
 from geo.vocab import (
     ASSET_CATEGORIES,
     LINK_KINDS,
@@ -42,7 +43,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-ROLES = ("admin", "gis", "planner", "organiser", "contributor")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.db.models import ROLES
 from app.deps import SESSION_COOKIE, Administer, SessionDep, SettingsDep, SignedIn, require_browser_origin
+from app.policy import ROLES
 from app.routers.responses import RESTRICTED, SIGNED_IN, errors
 from app.services import auth as service
 

@@ -7,38 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
 
 from app.deps import ImportData, PrincipalDep, ReadPublic, SessionDep, SettingsDep
 from app.policy import Principal
 from app.services import pages as service
-from app.settings import PROJECT_ROOT
-from geo.escape import escape_text
+from app.templating import templates
 
-TEMPLATE_DIR = PROJECT_ROOT / "app" / "templates"
-
-
-def _through_escape_text(value: Any) -> Any:
-    """Every value a template prints goes through the project's one escaping helper (see docs/SECURITY.md)."""
-    if isinstance(value, Markup):
-        return value
-    return Markup(escape_text(value))  # noqa: S704 - escape_text has just made it safe HTML
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        finalize=_through_escape_text,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
-
-
-templates = Jinja2Templates(env=_environment())
 router = APIRouter(include_in_schema=False)
 
 

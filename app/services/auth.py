@@ -10,9 +10,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.db.models import ROLES, ApiToken, LoginFailure, Neighbourhood, User, UserNeighbourhood
+from app.db.models import ApiToken, LoginFailure, Neighbourhood, User, UserNeighbourhood
 from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
-from app.policy import Principal
+from app.policy import ROLES, Principal
 from app.security import hash_password, new_token, token_digest, verify_password
 from app.settings import Settings
 

@@ -11,6 +11,7 @@ outputs  a run's document, neighbourhood GeoJSON, cells and per-asset rows in th
 scenarios  suggested sites and closures on a run
 network  the relationship network
 maps     the gap and network map pages
+map_pages  what a browser opening /maps/ gets: the map, or the page of a run computing or failed, with CSP hashes
 """
 
 from app.services.analysis.bounds import off_the_loop
