@@ -24,7 +24,21 @@ from app import __version__
 from app.db.session import create_db_engine, create_session_factory
 from app.errors import AssetmapError
 from app.middleware import BodyGuard, ErrorGuard, TrustedHosts
-from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
+from app.routers import (
+    analysis,
+    analysis_maps,
+    assets,
+    auth,
+    catalogue,
+    exports,
+    health,
+    imports,
+    links,
+    needs,
+    neighbourhoods,
+    pages,
+    resources,
+)
 from app.routers.pages import templates
 from app.routers.responses import document_edge_answers
 from app.schemas.errors import ErrorBody, FieldProblem
@@ -239,13 +253,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         auth.router,
         catalogue.router,
-        features.neighbourhoods,
-        features.assets,
-        features.needs,
-        features.resources,
-        features.links,
+        neighbourhoods.router,
+        assets.router,
+        needs.router,
+        resources.router,
+        links.router,
         imports.router,
-        imports.exports,
+        exports.router,
         pages.router,
         analysis.router,
         analysis_maps.router,

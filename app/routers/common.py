@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Header, Query, Request
+from fastapi import Header, Path, Query, Request
 from fastapi.responses import Response
 
 from app.db.queries import REVIEWED_STATUSES, ListFilters, parse_bbox
@@ -127,6 +127,7 @@ def list_filters(
     )
 
 
+ItemIdPath = Annotated[int, Path(ge=1, le=INT4_MAX)]
 CityQuery = Annotated[str | None, Query(description="city id or name")]
 NeighbourhoodQuery = Annotated[int | None, Query(ge=1, le=INT4_MAX, description="neighbourhood id")]
 BboxQuery = Annotated[str | None, Query(description="west,south,east,north in degrees (EPSG:4326)")]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.db import queries
 from app.db.models import Asset, Link, Need, Neighbourhood, Resource, ServiceType
+from app.db.session import single_commit
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionRequired, StaleVersion
 from app.geometry import as_multipolygon, parse_geometry
 from app.policy import Principal
@@ -26,15 +27,92 @@ from app.settings import Settings
 from geo.privacy import blur_points
 
 KINDS: dict[str, type[Any]] = history.KIND_MODELS
-REVIEWED = {"assets", "needs", "resources", "links"}
-GEO_KINDS = {"neighbourhoods", "assets", "needs"}
-_SINGULAR = {
-    "neighbourhoods": "neighbourhood",
-    "assets": "asset",
-    "needs": "need",
-    "resources": "resource",
-    "links": "link",
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between the five history-tracked kinds, looked up once by `describe`."""
+
+    name: str
+    model: type[Any]
+    singular: str
+    geographic: bool  # items are GeoJSON Features, lists FeatureCollections
+    reviewed: bool  # entries are proposed, then approved or rejected
+    select: Callable[[Principal, Settings], Select[Any]]  # rows of (id, JSON text) built by the database
+    # the kind's own list filters; None: those of resources and links (hide what refers to a suppressed asset)
+    filter: Callable[[Select[Any], queries.ListFilters, Principal, Settings], Select[Any]] | None
+
+
+def _asset_filters(
+    stmt: Select[Any], filters: queries.ListFilters, principal: Principal, settings: Settings
+) -> Select[Any]:
+    stmt = stmt.where(~queries.asset_suppressed(principal, settings))
+    return queries.apply_asset_filters(stmt, filters, principal, settings)
+
+
+_KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "neighbourhoods",
+            Neighbourhood,
+            "neighbourhood",
+            geographic=True,
+            reviewed=False,
+            select=lambda principal, settings: queries.neighbourhood_feature_select(),
+            filter=lambda stmt, filters, principal, settings: queries.apply_neighbourhood_filters(
+                stmt, filters
+            ),
+        ),
+        Kind(
+            "assets",
+            Asset,
+            "asset",
+            geographic=True,
+            reviewed=True,
+            select=queries.asset_feature_select,
+            filter=_asset_filters,
+        ),
+        Kind(
+            "needs",
+            Need,
+            "need",
+            geographic=True,
+            reviewed=True,
+            select=lambda principal, settings: queries.need_feature_select(),
+            filter=lambda stmt, filters, principal, settings: queries.apply_need_filters(stmt, filters),
+        ),
+        Kind(
+            "resources",
+            Resource,
+            "resource",
+            geographic=False,
+            reviewed=True,
+            select=lambda principal, settings: queries.resource_select(),
+            filter=None,
+        ),
+        Kind(
+            "links",
+            Link,
+            "link",
+            geographic=False,
+            reviewed=True,
+            select=lambda principal, settings: queries.link_select(),
+            filter=None,
+        ),
+    )
 }
+REVIEWED = {name for name, kind in _KINDS.items() if kind.reviewed}
+GEO_KINDS = {name for name, kind in _KINDS.items() if kind.geographic}
+_SINGULAR = {name: kind.singular for name, kind in _KINDS.items()}
+
+
+def describe(kind: str) -> Kind:
+    """The description of a kind; an unknown one is a 404."""
+    try:
+        return _KINDS[kind]
+    except KeyError:
+        raise NotFound(f"no such kind of item {kind!r}: use one of {', '.join(KINDS)}") from None
 
 
 @dataclass(frozen=True)
@@ -46,47 +124,43 @@ class Page:
 
 
 def _model(kind: str) -> Any:
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise NotFound(f"no such kind of item {kind!r}: use one of {', '.join(KINDS)}") from None
+    return describe(kind).model
 
 
 def _select(kind: str, principal: Principal, settings: Settings) -> Select[Any]:
-    if kind == "assets":
-        return queries.asset_feature_select(principal, settings)
-    if kind == "needs":
-        return queries.need_feature_select()
-    if kind == "neighbourhoods":
-        return queries.neighbourhood_feature_select()
-    if kind == "resources":
-        return queries.resource_select()
-    return queries.link_select()
+    return describe(kind).select(principal, settings)
 
 
 def list_items(
     db: Session, settings: Settings, principal: Principal, kind: str, filters: queries.ListFilters
 ) -> Page:
     """A keyset-paged list of items the caller may see, in id order, as JSON text built by the database."""
-    model = _model(kind)
-    if filters.status != "approved" and kind in REVIEWED and not (principal.is_staff or principal.user_id):
+    described = describe(kind)
+    model = described.model
+    if filters.status != "approved" and described.reviewed and not (principal.is_staff or principal.user_id):
         raise Forbidden("sign in to see entries that are not published")
-    stmt = _select(kind, principal, settings)
-    if kind in REVIEWED:
+    stmt = described.select(principal, settings)
+    if described.reviewed:
         stmt = stmt.where(queries.visible(model, principal, filters.status))
-    if kind == "assets":
-        stmt = stmt.where(~queries.asset_suppressed(principal, settings))
-        stmt = queries.apply_asset_filters(stmt, filters, principal, settings)
-    elif kind in {"resources", "links"}:
+    if described.filter is not None:
+        stmt = described.filter(stmt, filters, principal, settings)
+    else:
         stmt = stmt.where(~queries.refers_to_suppressed_asset(model, principal, settings))
-    elif kind == "needs":
-        stmt = queries.apply_need_filters(stmt, filters)
-    elif kind == "neighbourhoods":
-        stmt = queries.apply_neighbourhood_filters(stmt, filters)
     rows = db.execute(queries.apply_common_filters(stmt, model, filters)).all()
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
     return Page([r[1] for r in rows], rows[-1][0] if more and rows else None)
+
+
+def write_then_read(
+    db: Session, settings: Settings, principal: Principal, kind: str, write: Callable[[], int]
+) -> tuple[int, str, int]:
+    """Run `write` (which gives the item's id) and read the item back in the same transaction, which commits
+    before this returns: a success means committed, an error means nothing was."""
+    with single_commit(db):
+        item_id = write()
+        text, version = get_item(db, settings, principal, kind, item_id)
+    return item_id, text, version
 
 
 def _is_private(data: dict[str, Any]) -> bool:
