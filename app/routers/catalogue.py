@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Response
 
 from app.deps import Administer, ManageGeography, ReadPublic, SessionDep, SettingsDep
+from app.routers.common import CityPath, NeighbourhoodIdPath
 from app.routers.responses import READ, RESTRICTED, errors, openapi_links
 from app.schemas.features import CityCreate, CityUpdate, ServiceTypeCreate, ServiceTypeUpdate
 from app.services import catalogue
@@ -82,9 +83,9 @@ def create_city(body: CityCreate, db: SessionDep, principal: ManageGeography) ->
 
 
 @router.get("/cities/{city}", tags=["cities"], responses=errors(READ, 404))
-def get_city(city: str, db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
+def get_city(principal: ReadPublic, city: CityPath) -> dict[str, Any]:
     """One city, by id or name."""
-    return _city(catalogue.resolve_city(db, city))
+    return _city(city)
 
 
 @router.patch("/cities/{city_id}", tags=["cities"], responses=errors(400, RESTRICTED, 404, 409))
@@ -149,7 +150,7 @@ def get_neighbourhood_summary(
     db: SessionDep,
     settings: SettingsDep,
     principal: ReadPublic,
-    neighbourhood_id: int = Path(ge=1, le=2_147_483_647),
+    neighbourhood_id: NeighbourhoodIdPath,
 ) -> dict[str, Any]:
     """Population by group, assets by category and service type, needs, resources and links."""
     return neighbourhood_summary(db, settings, principal, neighbourhood_id)

@@ -11,13 +11,14 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from app.geometry import check_geometry_size
 from app.policy import Principal
-from app.routers.common import GEOJSON, GeoJSONResponse, etag, feature_collection, item_list, list_filters
+from app.routers.common import GEOJSON, GeoJSONResponse, etag, feature_collection, item_list
 from app.routers.responses import ETAG_HEADER, FEATURE, FEATURE_COLLECTION, media, openapi_links
 from app.services import features as service
-from app.services.catalogue import resolve_city
+from app.services.listing import ListFilters
 from app.settings import Settings
 
 
@@ -87,18 +88,9 @@ def created(text: str, version: int, kind: str, item_id: int) -> Response:
 
 
 def list_page(
-    request: Request,
-    db: Any,
-    settings: Settings,
-    principal: Principal,
-    kind: str,
-    *,
-    city: str | None,
-    **params: Any,
+    request: Request, db: Session, settings: Settings, principal: Principal, kind: str, filters: ListFilters
 ) -> Response:
-    """A page of one kind: the filters checked, the items serialised by the database, wrapped without parsing."""
-    city_id = resolve_city(db, city).id if city else None
-    filters = list_filters(request, settings, city_id=city_id, **params)
+    """A page of one kind, the items serialised by the database and wrapped without parsing."""
     page = service.list_items(db, settings, principal, kind, filters)
     if service.describe(kind).geographic:
         return feature_collection(request, page)

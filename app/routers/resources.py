@@ -6,20 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.deps import Contribute, EditFeatures, ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
-from app.routers.common import (
-    AfterQuery,
-    BboxQuery,
-    CategoryQuery,
-    CityQuery,
-    IfMatch,
-    ItemIdPath,
-    LimitQuery,
-    NeighbourhoodQuery,
-    ServiceTypeQuery,
-    StatusQuery,
-    TextQuery,
-    version_from,
-)
+from app.routers.common import IfMatch, ItemIdPath, ListParams, version_from
 from app.routers.items import ItemDocs, changes, created, item_response, list_page
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import ResourceCreate, ResourceUpdate, RevertRequest, ReviewDecision
@@ -38,36 +25,9 @@ docs = ItemDocs(KIND)
     responses=errors(RESTRICTED, 404, extra=docs.page("A page of resources")),
 )
 def list_resources(
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
-    principal: ReadPublic,
-    city: CityQuery = None,
-    neighbourhood: NeighbourhoodQuery = None,
-    bbox: BboxQuery = None,
-    category: CategoryQuery = None,
-    service_type: ServiceTypeQuery = None,
-    q: TextQuery = None,
-    status: StatusQuery = "approved",
-    after: AfterQuery = None,
-    limit: LimitQuery = None,
+    request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic, filters: ListParams
 ) -> Response:
-    return list_page(
-        request,
-        db,
-        settings,
-        principal,
-        KIND,
-        city=city,
-        neighbourhood=neighbourhood,
-        bbox=bbox,
-        category=category,
-        service_type=service_type,
-        q=q,
-        status=status,
-        after=after,
-        limit=limit,
-    )
+    return list_page(request, db, settings, principal, KIND, filters)
 
 
 @router.post(

@@ -26,6 +26,7 @@ ResourceKind = Literal[RESOURCE_KINDS]
 LinkKind = Literal[LINK_KINDS]
 PopulationGroup = Literal[tuple(POPULATION_GROUPS)]
 CityRef = int | str
+INT4_MAX = 2_147_483_647  # ids are PostgreSQL integers
 Text = Field(default=None, max_length=10_000)
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
