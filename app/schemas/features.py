@@ -256,3 +256,37 @@ class ReviewDecision(Strict):
 class RevertRequest(Strict):
     version: int = Field(ge=1)
     message: str | None = Field(None, max_length=2000)
+
+
+class CityOut(BaseModel):
+    """A city as the API answers with it."""
+
+    id: int
+    name: str
+    country: str | None
+    crs: str | None
+    data_date: str | None
+    attribution: str | None
+
+
+class CityList(BaseModel):
+    """All cities by name."""
+
+    items: list[CityOut]
+
+
+class ServiceTypeOut(BaseModel):
+    """A service type as the API answers with it."""
+
+    id: int
+    slug: str
+    name: str
+    description: str | None
+    default_radius_m: float
+    population_group: str
+
+
+class ServiceTypeList(BaseModel):
+    """The service-type taxonomy."""
+
+    items: list[ServiceTypeOut]
