@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely import Point
@@ -38,6 +38,9 @@ class Kind:
     singular: str
     geographic: bool  # items are GeoJSON Features, lists FeatureCollections
     reviewed: bool  # entries are proposed, then approved or rejected
+    # The neighbourhood rule: an item is one ("self"), lies in the one its location falls in ("location"), or
+    # touches those of the assets it refers to, and a resource also its own if it names one ("assets").
+    neighbourhoods: Literal["self", "location", "assets"]
     select: Callable[[Principal, Settings], Select[Any]]  # rows of (id, JSON text) built by the database
     # the kind's own list filters; None: those of resources and links (hide what refers to a suppressed asset)
     filter: Callable[[Select[Any], queries.ListFilters, Principal, Settings], Select[Any]] | None
@@ -57,6 +60,7 @@ _KINDS: dict[str, Kind] = {
             "neighbourhoods",
             Neighbourhood,
             "neighbourhood",
+            neighbourhoods="self",
             geographic=True,
             reviewed=False,
             select=lambda principal, settings: queries.neighbourhood_feature_select(),
@@ -68,6 +72,7 @@ _KINDS: dict[str, Kind] = {
             "assets",
             Asset,
             "asset",
+            neighbourhoods="location",
             geographic=True,
             reviewed=True,
             select=queries.asset_feature_select,
@@ -77,6 +82,7 @@ _KINDS: dict[str, Kind] = {
             "needs",
             Need,
             "need",
+            neighbourhoods="location",
             geographic=True,
             reviewed=True,
             select=lambda principal, settings: queries.need_feature_select(),
@@ -86,6 +92,7 @@ _KINDS: dict[str, Kind] = {
             "resources",
             Resource,
             "resource",
+            neighbourhoods="assets",
             geographic=False,
             reviewed=True,
             select=lambda principal, settings: queries.resource_select(),
@@ -95,6 +102,7 @@ _KINDS: dict[str, Kind] = {
             "links",
             Link,
             "link",
+            neighbourhoods="assets",
             geographic=False,
             reviewed=True,
             select=lambda principal, settings: queries.link_select(),
@@ -102,9 +110,6 @@ _KINDS: dict[str, Kind] = {
         ),
     )
 }
-REVIEWED = {name for name, kind in _KINDS.items() if kind.reviewed}
-GEO_KINDS = {name for name, kind in _KINDS.items() if kind.geographic}
-_SINGULAR = {name: kind.singular for name, kind in _KINDS.items()}
 
 
 def describe(kind: str) -> Kind:
@@ -200,9 +205,9 @@ def shape_item(
     because the item is private now)."""
     if data is None:
         return None
-    if kind in REVIEWED and not principal.may_see_entry(data.get("status"), data.get("created_by")):
+    if describe(kind).reviewed and not principal.may_see_entry(data.get("status"), data.get("created_by")):
         return None
-    if kind in {"resources", "links"} and check_count:
+    if describe(kind).neighbourhoods == "assets" and check_count:
         ends = [data.get(key) for key in ("asset_id", "source_asset_id", "target_asset_id")]
         for asset in db.scalars(select(Asset).where(Asset.id.in_([e for e in ends if e is not None]))):
             if shape_item(db, settings, principal, "assets", history.snapshot(asset)) is None:
@@ -252,7 +257,7 @@ def get_item(
     current = db.scalar(select(model).where(model.id == item_id))
     shaped = None if current is None else shape_item(db, settings, principal, kind, history.snapshot(current))
     if shaped is None:
-        raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
+        raise NotFound(f"no {describe(kind).singular} {item_id}")
     stmt = _select(kind, _FULL_VIEW, settings).add_columns(model.version).where(model.id == item_id)
     text, version = db.execute(stmt).one()[1:]
     if kind == "assets":
@@ -269,11 +274,11 @@ def get_item(
 def _load(db: Session, principal: Principal, kind: str, item_id: int, *, lock: bool = True) -> Any:
     model = _model(kind)
     stmt = select(model).where(model.id == item_id)
-    if kind in REVIEWED:
+    if describe(kind).reviewed:
         stmt = stmt.where(queries.visible(model, principal, "all"))
     obj = db.scalar(stmt.with_for_update() if lock else stmt)
     if obj is None:
-        raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
+        raise NotFound(f"no {describe(kind).singular} {item_id}")
     return obj
 
 
@@ -283,9 +288,9 @@ def _asset_place(db: Session, asset_id: int | None) -> int | None:
 
 def _places_of(db: Session, kind: str, obj: Any) -> list[int | None]:
     """Every neighbourhood an item touches (its own, its asset's, both ends of a link): an editor needs them all."""
-    if kind == "neighbourhoods":
+    if describe(kind).neighbourhoods == "self":
         return [obj.id]
-    if kind in {"assets", "needs"}:
+    if describe(kind).neighbourhoods == "location":
         return [obj.neighbourhood_id]
     if kind == "resources":
         places = [] if obj.asset_id is None else [_asset_place(db, obj.asset_id)]
@@ -445,7 +450,7 @@ def create_item(
     obj = model()
     if "city" in data:
         obj.city_id = resolve_city(db, data.pop("city")).id
-    if kind in REVIEWED:
+    if describe(kind).reviewed:
         obj.status = principal.initial_status()
         obj.created_by = principal.user_id
     obj.version = 1
@@ -456,7 +461,7 @@ def create_item(
     db.add(obj)
     _flush(db)
     history.record(db, obj, "create", principal, before=None)
-    if kind == "neighbourhoods":
+    if describe(kind).neighbourhoods == "self":
         _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
     return obj.id
@@ -541,7 +546,7 @@ def update_item(
     _check_version(obj, expected_version)
     before = history.snapshot(obj)
     verified = _verified_changes(kind, obj, data)
-    new_boundary = kind == "neighbourhoods" and data.get("geometry") is not None
+    new_boundary = describe(kind).neighbourhoods == "self" and data.get("geometry") is not None
     _ASSIGN[kind](db, settings, obj, data)
     _check_edit(db, principal, kind, obj)
     _check_verified(db, principal, kind, obj, verified)
@@ -571,7 +576,7 @@ def delete_item(
         _check_version(obj, expected_version)
     before = history.snapshot(obj)
     history.record(db, obj, "delete", principal, before=before, message=message)
-    members = _items_in(db, obj.id) if kind == "neighbourhoods" else None
+    members = _items_in(db, obj.id) if describe(kind).neighbourhoods == "self" else None
     db.delete(obj)
     _flush(db)
     if members is not None:
@@ -583,7 +588,7 @@ def review_item(
     db: Session, principal: Principal, kind: str, item_id: int, decision: str, reason: str | None
 ) -> None:
     """Approve or reject a pending entry; only the neighbourhood's organiser or an admin may, never its author."""
-    if kind not in REVIEWED:
+    if not describe(kind).reviewed:
         raise NotFound(f"{kind} are not reviewed")
     obj = _load(db, principal, kind, item_id)
     if obj.created_by is not None and obj.created_by == principal.user_id and principal.role != "admin":
@@ -624,7 +629,7 @@ def item_history(
     entries = history.list_changes(db, kind, item_id)
     latest = _latest(db, kind, item_id, entries)
     if not entries or shape_item(db, settings, principal, kind, latest) is None:
-        raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
+        raise NotFound(f"no {describe(kind).singular} {item_id}")
     blur = latest is not None and _is_private(latest)
 
     def shaped(data: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -652,7 +657,7 @@ def _strip_derived(data: dict[str, Any]) -> dict[str, Any]:
 
 def _relocate(db: Session, kind: str, obj: Any) -> None:
     """Assets and needs take the neighbourhood their (restored) location falls in now."""
-    if kind in {"assets", "needs"}:
+    if describe(kind).neighbourhoods == "location":
         obj.neighbourhood_id = _locate(db, obj.city_id, to_shape(obj.geom))
 
 
@@ -669,11 +674,11 @@ def revert_item(
     be a reviewer both where the item is and where the reverted version puts it."""
     obj = _load(db, principal, kind, item_id)
     if shape_item(db, settings, principal, kind, history.snapshot(obj)) is None:
-        raise NotFound(f"no {_SINGULAR[kind]} {item_id}")
+        raise NotFound(f"no {describe(kind).singular} {item_id}")
     _check_review(db, principal, kind, obj, "revert")
     data = history.find_version(db, kind, item_id, version)
     if shape_item(db, settings, principal, kind, data, check_count=False) is None:
-        raise NotFound(f"{_SINGULAR[kind]} {item_id} has no recorded version {version}")
+        raise NotFound(f"{describe(kind).singular} {item_id} has no recorded version {version}")
     assert data is not None
     before = history.snapshot(obj)
     history.apply_snapshot(db, obj, _strip_derived(data))
@@ -685,7 +690,7 @@ def revert_item(
     history.record(
         db, obj, "revert", principal, before=before, message=message or f"reverted to version {version}"
     )
-    if kind == "neighbourhoods":
+    if describe(kind).neighbourhoods == "self":
         _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
 
@@ -696,10 +701,10 @@ def restore_item(
     """Bring back a deleted item under its old id, as it was just before deletion, where it falls now."""
     model = _model(kind)
     if db.get(model, item_id) is not None:
-        raise Conflict(f"{_SINGULAR[kind]} {item_id} exists: there is nothing to restore")
+        raise Conflict(f"{describe(kind).singular} {item_id} exists: there is nothing to restore")
     data = history.last_deleted(db, kind, item_id)
     if shape_item(db, settings, principal, kind, data) is None:
-        raise NotFound(f"no deleted {_SINGULAR[kind]} {item_id}")
+        raise NotFound(f"no deleted {describe(kind).singular} {item_id}")
     assert data is not None
     obj = model(id=item_id)
     history.apply_snapshot(db, obj, data)
@@ -709,6 +714,6 @@ def restore_item(
     db.add(obj)
     _flush(db)
     history.record(db, obj, "restore", principal, before=None, message=message)
-    if kind == "neighbourhoods":
+    if describe(kind).neighbourhoods == "self":
         _relocate_after_boundary_change(db, principal, obj.city_id, obj.id)
     db.commit()
