@@ -1,7 +1,7 @@
 """What the five history-tracked kinds' routers share: documented answers, item responses and the list page.
 
 Each kind declares its own routes (app/routers/assets.py, needs.py, neighbourhoods.py, resources.py, links.py);
-the behaviour is the same for all and lives here and in app/services/features.py.
+the behaviour is the same for all and lives here and in app/services/features/.
 """
 
 from __future__ import annotations
