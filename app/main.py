@@ -25,7 +25,21 @@ from app.db.session import create_db_engine, create_session_factory
 from app.errors import AssetmapError
 from app.http_errors import error_headers, status_of
 from app.middleware import BodyGuard, ErrorGuard, TrustedHosts
-from app.routers import analysis, analysis_maps, auth, catalogue, features, health, imports, pages
+from app.routers import (
+    analysis,
+    analysis_maps,
+    assets,
+    auth,
+    catalogue,
+    exports,
+    health,
+    imports,
+    links,
+    needs,
+    neighbourhoods,
+    pages,
+    resources,
+)
 from app.routers.responses import document_edge_answers
 from app.schemas.errors import ErrorBody, FieldProblem
 from app.services.analysis import runs
@@ -238,13 +252,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         auth.router,
         catalogue.router,
-        features.neighbourhoods,
-        features.assets,
-        features.needs,
-        features.resources,
-        features.links,
+        neighbourhoods.router,
+        assets.router,
+        needs.router,
+        resources.router,
+        links.router,
         imports.router,
-        imports.exports,
+        exports.router,
         pages.router,
         analysis.router,
         analysis_maps.router,

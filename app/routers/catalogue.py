@@ -7,8 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Path, Response
 
 from app.deps import Administer, ManageGeography, ReadPublic, SessionDep, SettingsDep
+from app.routers.common import CityPath, NeighbourhoodIdPath
 from app.routers.responses import READ, RESTRICTED, errors, openapi_links
-from app.schemas.features import CityCreate, CityUpdate, ServiceTypeCreate, ServiceTypeUpdate
+from app.schemas.features import (
+    CityCreate,
+    CityList,
+    CityOut,
+    CityUpdate,
+    ServiceTypeCreate,
+    ServiceTypeList,
+    ServiceTypeOut,
+    ServiceTypeUpdate,
+)
 from app.services import catalogue
 from app.services.summary import neighbourhood_summary
 
@@ -67,27 +77,33 @@ def _service_type(st: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/cities", tags=["cities"], responses=errors(401))
+@router.get("/cities", tags=["cities"], response_model=CityList, responses=errors(401))
 def list_cities(db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
     """All cities."""
     return {"items": [_city(c) for c in catalogue.list_cities(db)]}
 
 
 @router.post(
-    "/cities", status_code=201, tags=["cities"], responses=errors(400, RESTRICTED, 409, extra=CITY_LINKS)
+    "/cities",
+    status_code=201,
+    tags=["cities"],
+    response_model=CityOut,
+    responses=errors(400, RESTRICTED, 409, extra=CITY_LINKS),
 )
 def create_city(body: CityCreate, db: SessionDep, principal: ManageGeography) -> dict[str, Any]:
     """Add a city."""
     return _city(catalogue.create_city(db, body.model_dump(exclude_unset=True)))
 
 
-@router.get("/cities/{city}", tags=["cities"], responses=errors(READ, 404))
-def get_city(city: str, db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
+@router.get("/cities/{city}", tags=["cities"], response_model=CityOut, responses=errors(READ, 404))
+def get_city(principal: ReadPublic, city: CityPath) -> dict[str, Any]:
     """One city, by id or name."""
-    return _city(catalogue.resolve_city(db, city))
+    return _city(city)
 
 
-@router.patch("/cities/{city_id}", tags=["cities"], responses=errors(400, RESTRICTED, 404, 409))
+@router.patch(
+    "/cities/{city_id}", tags=["cities"], response_model=CityOut, responses=errors(400, RESTRICTED, 404, 409)
+)
 def update_city(
     body: CityUpdate, db: SessionDep, principal: ManageGeography, city_id: int = Path(ge=1)
 ) -> dict[str, Any]:
@@ -102,7 +118,7 @@ def delete_city(db: SessionDep, principal: Administer, city_id: int = Path(ge=1)
     return Response(status_code=204)
 
 
-@router.get("/service-types", tags=["service types"], responses=errors(401))
+@router.get("/service-types", tags=["service types"], response_model=ServiceTypeList, responses=errors(401))
 def list_service_types(db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
     """The service-type taxonomy."""
     return {"items": [_service_type(s) for s in catalogue.list_service_types(db)]}
@@ -112,6 +128,7 @@ def list_service_types(db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
     "/service-types",
     status_code=201,
     tags=["service types"],
+    response_model=ServiceTypeOut,
     responses=errors(400, RESTRICTED, 409, extra=SERVICE_TYPE_LINKS),
 )
 def create_service_type(body: ServiceTypeCreate, db: SessionDep, principal: Administer) -> dict[str, Any]:
@@ -119,13 +136,23 @@ def create_service_type(body: ServiceTypeCreate, db: SessionDep, principal: Admi
     return _service_type(catalogue.create_service_type(db, body.model_dump()))
 
 
-@router.get("/service-types/{slug}", tags=["service types"], responses=errors(READ, 404))
+@router.get(
+    "/service-types/{slug}",
+    tags=["service types"],
+    response_model=ServiceTypeOut,
+    responses=errors(READ, 404),
+)
 def get_service_type(slug: str, db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
     """One service type."""
     return _service_type(catalogue.get_service_type(db, slug))
 
 
-@router.patch("/service-types/{slug}", tags=["service types"], responses=errors(400, RESTRICTED, 404, 409))
+@router.patch(
+    "/service-types/{slug}",
+    tags=["service types"],
+    response_model=ServiceTypeOut,
+    responses=errors(400, RESTRICTED, 404, 409),
+)
 def update_service_type(
     slug: str, body: ServiceTypeUpdate, db: SessionDep, principal: Administer
 ) -> dict[str, Any]:
@@ -149,7 +176,7 @@ def get_neighbourhood_summary(
     db: SessionDep,
     settings: SettingsDep,
     principal: ReadPublic,
-    neighbourhood_id: int = Path(ge=1, le=2_147_483_647),
+    neighbourhood_id: NeighbourhoodIdPath,
 ) -> dict[str, Any]:
     """Population by group, assets by category and service type, needs, resources and links."""
     return neighbourhood_summary(db, settings, principal, neighbourhood_id)

@@ -1,21 +1,23 @@
-"""Shared pieces of the HTTP layer: GeoJSON responses, keyset-page links, ETags and list parameters."""
+"""Shared pieces of the HTTP layer: GeoJSON responses, keyset-page links, ETags, and the validating dependencies
+for recurring path and query values (item ids, cities, neighbourhoods, list parameters)."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated
 
-from fastapi import Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
-from app.db.queries import REVIEWED_STATUSES, ListFilters, parse_bbox
+from app.deps import SessionDep, SettingsDep
 from app.errors import InvalidInput
+from app.schemas.features import INT4_MAX
+from app.services.catalogue import City, resolve_city
 from app.services.features import Page
+from app.services.listing import ASSET_CATEGORIES, ListFilters, check_list_filters
 from app.settings import Settings
-from geo.vocab import ASSET_CATEGORIES
 
 GEOJSON = "application/geo+json"
-INT4_MAX = 2_147_483_647
 # ASCII digits only: str.isdigit() and int() also take '²' and Arabic-Indic digits.
 _VERSION_TAG = re.compile(r"[0-9]{1,10}")
 
@@ -88,45 +90,6 @@ def _quote(value: str | None) -> str:
     return json.dumps(value)
 
 
-def list_filters(
-    request: Request,
-    settings: Settings,
-    *,
-    city_id: int | None,
-    neighbourhood: int | None,
-    bbox: str | None,
-    category: str | None,
-    service_type: str | None,
-    q: str | None,
-    status: str,
-    after: int | None,
-    limit: int | None,
-) -> ListFilters:
-    """Validate list parameters against the allow-lists and bounds."""
-    if category is not None and category not in ASSET_CATEGORIES:
-        raise InvalidInput(
-            f"unknown category {category!r}: use one of {', '.join(ASSET_CATEGORIES)}", field="category"
-        )
-    if status not in REVIEWED_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(REVIEWED_STATUSES)}", field="status")
-    size = settings.page_size_default if limit is None else limit
-    if not 1 <= size <= settings.page_size_max:
-        raise InvalidInput(f"limit must be between 1 and {settings.page_size_max}", field="limit")
-    if q is not None and len(q) > 200:
-        raise InvalidInput("q is limited to 200 characters", field="q")
-    return ListFilters(
-        city_id=city_id,
-        neighbourhood_id=neighbourhood,
-        bbox=parse_bbox(bbox) if bbox else None,
-        category=category,
-        service_type=service_type,
-        q=q or None,
-        status=status,
-        after=after,
-        limit=size,
-    )
-
-
 CityQuery = Annotated[str | None, Query(description="city id or name")]
 NeighbourhoodQuery = Annotated[int | None, Query(ge=1, le=INT4_MAX, description="neighbourhood id")]
 BboxQuery = Annotated[str | None, Query(description="west,south,east,north in degrees (EPSG:4326)")]
@@ -138,3 +101,47 @@ AfterQuery = Annotated[
     int | None, Query(ge=0, le=INT4_MAX, description="continue after this id (from the 'next' link)")
 ]
 LimitQuery = Annotated[int | None, Query(description="page size")]
+
+# Ids are PostgreSQL integers: a larger one is a 422 naming the parameter, never a database error.
+ItemIdPath = Annotated[int, Path(ge=1, le=INT4_MAX)]
+NeighbourhoodIdPath = Annotated[int, Path(ge=1, le=INT4_MAX)]
+
+
+def city_from_path(city: str, db: SessionDep) -> City:
+    """The city a path names by id or name; an unknown one is a 404."""
+    return resolve_city(db, city)
+
+
+CityPath = Annotated[City, Depends(city_from_path)]
+
+
+def list_params(
+    db: SessionDep,
+    settings: SettingsDep,
+    city: CityQuery = None,
+    neighbourhood: NeighbourhoodQuery = None,
+    bbox: BboxQuery = None,
+    category: CategoryQuery = None,
+    service_type: ServiceTypeQuery = None,
+    q: TextQuery = None,
+    status: StatusQuery = "approved",
+    after: AfterQuery = None,
+    limit: LimitQuery = None,
+) -> ListFilters:
+    """The list parameters of the five kinds: the city (by id or name, unknown: 404), then each value checked."""
+    city_id = resolve_city(db, city).id if city else None
+    return check_list_filters(
+        settings,
+        city_id=city_id,
+        neighbourhood=neighbourhood,
+        bbox=bbox,
+        category=category,
+        service_type=service_type,
+        q=q,
+        status=status,
+        after=after,
+        limit=limit,
+    )
+
+
+ListParams = Annotated[ListFilters, Depends(list_params)]

@@ -1,4 +1,4 @@
-"""Routes for GIS files: POST/GET /api/imports (GIS staff) and GET /api/exports/{layer} (anyone who may read)."""
+"""Routes for GIS imports: POST/GET /api/imports (GIS staff); exports are in app/routers/exports.py."""
 
 from __future__ import annotations
 
@@ -7,23 +7,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
-from starlette.background import BackgroundTask
+from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
-from app.deps import ImportData, ReadPublic, SessionDep, SettingsDep
+from app.deps import ImportData, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge
-from app.routers.responses import RESTRICTED, errors, media
-from app.services import exports as export_service
+from app.routers.common import INT4_MAX
+from app.routers.responses import RESTRICTED, errors
 from app.services import imports as import_service
 from geo.io.dbf import checked_user_encoding
 from geo.io.errors import SourceEncodingError
-from geo.io.write import EXPORT_FORMATS
 from geo.layers import LAYERS
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
-exports = APIRouter(prefix="/api/exports", tags=["exports"])
 
 MAX_FILE_PARTS = 16
 MAX_TEXT_FIELDS = 16
@@ -212,7 +209,7 @@ async def create_import(
     return JSONResponse(record, status_code=201, headers={"Location": f"/api/imports/{record['id']}"})
 
 
-ImportId = Path(ge=1, le=2_147_483_647)
+ImportId = Path(ge=1, le=INT4_MAX)
 
 
 @router.get("", summary="List imports, newest first", name="list_imports", responses=errors(RESTRICTED, 404))
@@ -236,51 +233,3 @@ def list_imports(
 )
 def get_import(db: SessionDep, principal: ImportData, import_id: int = ImportId) -> JSONResponse:
     return JSONResponse(import_service.get_import(db, import_id))
-
-
-@exports.get(
-    "/{layer}",
-    summary="Download a city's layer as a GIS file",
-    name="export_layer",
-    response_class=FileResponse,
-    responses=errors(
-        RESTRICTED,
-        404,
-        extra={
-            200: media(
-                "The layer as a file of the format asked for",
-                *(media_type.split(";")[0] for media_type, _ in export_service.MEDIA_TYPES.values()),
-            )
-        },
-    ),
-)
-def export_layer(
-    db: SessionDep,
-    settings: SettingsDep,
-    principal: ReadPublic,
-    city: Annotated[str, Query(max_length=200, description="city id or name")],
-    layer: Annotated[str, Path(max_length=40, description="neighbourhoods, assets, needs or resources")],
-    format: Annotated[str, Query(max_length=20, description=" | ".join(EXPORT_FORMATS))] = "geojson",
-    neighbourhood: Annotated[
-        str | None, Query(max_length=64, description="only this neighbourhood (code) and the ones inside it")
-    ] = None,
-    status: Annotated[
-        str, Query(max_length=20, description="approved (default); staff: pending, rejected, all")
-    ] = ("approved"),
-) -> FileResponse:
-    export = export_service.export_layer(
-        db,
-        settings,
-        principal,
-        city=city,
-        layer=layer,
-        fmt=format,
-        neighbourhood=neighbourhood,
-        status=status,
-    )
-    return FileResponse(
-        export.path,
-        media_type=export.media_type,
-        filename=export.filename,
-        background=BackgroundTask(export.cleanup),
-    )

@@ -26,6 +26,7 @@ ResourceKind = Literal[RESOURCE_KINDS]
 LinkKind = Literal[LINK_KINDS]
 PopulationGroup = Literal[tuple(POPULATION_GROUPS)]
 CityRef = int | str
+INT4_MAX = 2_147_483_647  # ids are PostgreSQL integers
 Text = Field(default=None, max_length=10_000)
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -255,3 +256,37 @@ class ReviewDecision(Strict):
 class RevertRequest(Strict):
     version: int = Field(ge=1)
     message: str | None = Field(None, max_length=2000)
+
+
+class CityOut(BaseModel):
+    """A city as the API answers with it."""
+
+    id: int
+    name: str
+    country: str | None
+    crs: str | None
+    data_date: str | None
+    attribution: str | None
+
+
+class CityList(BaseModel):
+    """All cities by name."""
+
+    items: list[CityOut]
+
+
+class ServiceTypeOut(BaseModel):
+    """A service type as the API answers with it."""
+
+    id: int
+    slug: str
+    name: str
+    description: str | None
+    default_radius_m: float
+    population_group: str
+
+
+class ServiceTypeList(BaseModel):
+    """The service-type taxonomy."""
+
+    items: list[ServiceTypeOut]

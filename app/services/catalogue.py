@@ -11,16 +11,20 @@ from sqlalchemy.orm import Session
 from app.db.models import City, Need, ServiceType
 from app.db.queries import domain_error
 from app.errors import Conflict, InvalidInput, NotFound
+from app.schemas.features import INT4_MAX
 
 
 def resolve_city(db: Session, ref: int | str | None, *, field: str = "city") -> City:
-    """A city by id or by name (case-insensitive); unknown is a 404 naming what was asked for."""
+    """A city by id or by name (case-insensitive); unknown is a 404 naming what was asked for, and so is a
+    reference no city can have (an id beyond int4, a NUL character). The one city resolver of the app."""
     if ref is None or ref == "":
         raise InvalidInput("name a city by id or name", field=field)
+    if isinstance(ref, str) and "\x00" in ref:
+        raise NotFound(f"no city {ref!r}: list cities at /api/cities", field=field)
     city: City | None
     # An id is ASCII digits within int4; anything else ('²', Arabic-Indic digits) is a name like any other.
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
-        city = db.get(City, int(ref)) if 0 < int(ref) <= 2_147_483_647 else None
+        city = db.get(City, int(ref)) if 0 < int(ref) <= INT4_MAX else None
     else:
         city = db.scalar(select(City).where(func.lower(City.name) == ref.strip().lower()))
     if city is None:

@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.db.models import City, ServiceType
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput
 from app.schemas.analysis import RunCreate
 from app.services.analysis import bounds
 from app.services.catalogue import list_service_types, resolve_city, resolve_service_type
@@ -29,12 +29,8 @@ DEFAULT_DESERT_MIN_SHARE = 0.5
 INT32_MAX = 2**31 - 1  # ids are PostgreSQL integers
 
 
-def find_city(db: Session, ref: str | int, *, field: str = "city") -> City:
-    """A city by id or name; references no city can have (ids beyond 32 bits, NUL characters) are unknown too."""
-    text_ref = str(ref).strip()
-    if "\x00" in text_ref or (text_ref.isascii() and text_ref.isdigit() and int(text_ref) > INT32_MAX):
-        raise NotFound(f"no city {ref!r}: list cities at /api/cities", field=field)
-    return resolve_city(db, ref, field=field)
+# The one city resolver (ids beyond 32 bits and NUL characters are unknown cities there too).
+find_city = resolve_city
 
 
 def find_service_type(db: Session, slug: str, *, field: str = "service_type") -> ServiceType:

@@ -1,0 +1,179 @@
+"""Routes for assets: the community's strengths, proposed by contributors and reviewed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.deps import Contribute, EditFeatures, ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
+from app.routers.common import IfMatch, ItemIdPath, ListParams, version_from
+from app.routers.items import ItemDocs, changes, created, item_response, list_page
+from app.routers.responses import RESTRICTED, errors
+from app.schemas.features import AssetCreate, AssetUpdate, RevertRequest, ReviewDecision
+from app.services import features as service
+
+KIND = "assets"
+router = APIRouter(prefix="/api/assets", tags=["assets"])
+docs = ItemDocs(KIND)
+
+
+@router.get(
+    "",
+    summary="List assets",
+    name="list_assets",
+    response_class=Response,
+    responses=errors(RESTRICTED, 404, extra=docs.page("A page of assets")),
+)
+def list_assets(
+    request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic, filters: ListParams
+) -> Response:
+    return list_page(request, db, settings, principal, KIND, filters)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a asset",
+    name="create_asset",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, extra=docs.answer(201, "The new asset")),
+)
+def create_asset(body: AssetCreate, db: SessionDep, settings: SettingsDep, principal: Contribute) -> Response:
+    data = changes(body, settings)
+    item_id, text, version = service.write_then_read(
+        db, settings, principal, KIND, lambda: service.create_item(db, settings, principal, KIND, data)
+    )
+    return created(text, version, KIND, item_id)
+
+
+@router.get(
+    "/{item_id}",
+    summary="Get a asset",
+    name="get_asset",
+    response_class=Response,
+    responses=errors(RESTRICTED, 404, extra=docs.answer(200, "The asset, with its version as ETag")),
+)
+def get_asset(db: SessionDep, settings: SettingsDep, principal: ReadPublic, item_id: ItemIdPath) -> Response:
+    text, version = service.get_item(db, settings, principal, KIND, item_id)
+    return item_response(text, version, KIND)
+
+
+@router.patch(
+    "/{item_id}",
+    summary="Update a asset",
+    name="update_asset",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, 412, 428, extra=docs.answer(200, "The changed asset")),
+)
+def update_asset(
+    body: AssetUpdate,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: EditFeatures,
+    item_id: ItemIdPath,
+    if_match: IfMatch = None,
+) -> Response:
+    data = changes(body, settings)
+    body_version = data.pop("version", None)
+    message = data.pop("message", None)
+    expected_version = version_from(if_match, body_version)
+
+    def update() -> int:
+        service.update_item(
+            db, settings, principal, KIND, item_id, data, expected_version=expected_version, message=message
+        )
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, update)
+    return item_response(text, version, KIND)
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=204,
+    summary="Delete a asset",
+    name="delete_asset",
+    responses=errors(RESTRICTED, 404, 409, 412, 428),
+)
+def delete_asset(
+    db: SessionDep,
+    principal: EditFeatures,
+    item_id: ItemIdPath,
+    if_match: IfMatch = None,
+    message: str | None = None,
+) -> Response:
+    service.delete_item(
+        db, principal, KIND, item_id, expected_version=version_from(if_match, None), message=message
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{item_id}/history",
+    summary="History of a asset",
+    name="history_asset",
+    responses=errors(RESTRICTED, 404),
+)
+def asset_history(
+    db: SessionDep, settings: SettingsDep, principal: ReadHistory, item_id: ItemIdPath
+) -> JSONResponse:
+    return JSONResponse({"items": service.item_history(db, settings, principal, KIND, item_id)})
+
+
+@router.post(
+    "/{item_id}/revert",
+    summary="Revert a asset to a version",
+    name="revert_asset",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, extra=docs.answer(200, "The asset as it is now")),
+)
+def revert_asset(
+    body: RevertRequest, db: SessionDep, settings: SettingsDep, principal: Review, item_id: ItemIdPath
+) -> Response:
+    def revert() -> int:
+        service.revert_item(db, settings, principal, KIND, item_id, body.version, body.message)
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, revert)
+    return item_response(text, version, KIND)
+
+
+@router.post(
+    "/{item_id}/restore",
+    status_code=201,
+    summary="Restore a deleted asset",
+    name="restore_asset",
+    response_class=Response,
+    responses=errors(RESTRICTED, 404, 409, extra=docs.answer(201, "The restored asset")),
+)
+def restore_asset(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: Review,
+    item_id: ItemIdPath,
+    message: str | None = None,
+) -> Response:
+    def restore() -> int:
+        service.restore_item(db, settings, principal, KIND, item_id, message)
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, restore)
+    return item_response(text, version, KIND, status_code=201)
+
+
+@router.post(
+    "/{item_id}/review",
+    summary="Approve or reject a pending asset",
+    name="review_asset",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, extra=docs.answer(200, "The reviewed asset")),
+)
+def review_asset(
+    body: ReviewDecision, db: SessionDep, settings: SettingsDep, principal: Review, item_id: ItemIdPath
+) -> Response:
+    def decide() -> int:
+        service.review_item(db, principal, KIND, item_id, body.decision, body.reason)
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, decide)
+    return item_response(text, version, KIND)

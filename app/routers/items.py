@@ -1,0 +1,97 @@
+"""What the five history-tracked kinds' routers share: documented answers, item responses and the list page.
+
+Each kind declares its own routes (app/routers/assets.py, needs.py, neighbourhoods.py, resources.py, links.py);
+the behaviour is the same for all and lives here and in app/services/features/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from app.geometry import check_geometry_size
+from app.policy import Principal
+from app.routers.common import GEOJSON, GeoJSONResponse, etag, feature_collection, item_list
+from app.routers.responses import ETAG_HEADER, FEATURE, FEATURE_COLLECTION, media, openapi_links
+from app.services import features as service
+from app.services.listing import ListFilters
+from app.settings import Settings
+
+
+class ItemDocs:
+    """The documented answers of one kind's routes: Features and FeatureCollections for the geographic kinds,
+    JSON for the others; an answer with an item links to what can be done with it next."""
+
+    def __init__(self, kind: str) -> None:
+        singular = service.describe(kind).singular
+        geo = service.describe(kind).geographic
+        self.item_type = GEOJSON if geo else "application/json"
+        self.item_schema: dict[str, Any] = FEATURE if geo else {"type": "object"}
+        self.list_schema: dict[str, Any] = (
+            FEATURE_COLLECTION if geo else {"type": "object", "required": ["items"]}
+        )
+        item_path = f"/api/{kind}/{{item_id}}"
+        self.item_links = openapi_links(
+            {
+                f"get_{singular}": (item_path, "get"),
+                f"update_{singular}": (item_path, "patch"),
+                f"delete_{singular}": (item_path, "delete"),
+                f"history_{singular}": (f"{item_path}/history", "get"),
+            },
+            "item_id",
+            etag=True,
+        )
+
+    def answer(self, status: int, description: str, schema: dict[str, Any] | None = None) -> dict[int, Any]:
+        """One documented answer: the item (with its ETag and links) unless another `schema` is given."""
+        declared = media(description, self.item_type, schema=schema or self.item_schema)
+        if schema is None:
+            declared["links"] = self.item_links
+            declared["headers"] = {"ETag": ETAG_HEADER}
+        return {status: declared}
+
+    def page(self, description: str) -> dict[int, Any]:
+        """The documented answer of a list."""
+        return self.answer(200, description, self.list_schema)
+
+
+def changes(body: BaseModel, settings: Settings) -> dict[str, Any]:
+    """The fields a body sets, once its geometry (if any) is within the instance's size limits."""
+    data = body.model_dump(exclude_unset=True)
+    check_geometry_size(
+        data.get("geometry"),
+        max_vertices=settings.geometry_max_vertices,
+        max_parts=settings.geometry_max_parts,
+    )
+    return data
+
+
+def item_response(text: str, version: int, kind: str, status_code: int = 200) -> Response:
+    """An item as the database serialised it, with its version as ETag."""
+    cls = GeoJSONResponse if service.describe(kind).geographic else Response
+    response = cls(text, status_code=status_code, headers={"ETag": etag(version)})
+    if cls is Response:
+        response.media_type = "application/json"
+        response.headers["content-type"] = "application/json"
+    return response
+
+
+def created(text: str, version: int, kind: str, item_id: int) -> Response:
+    """A 201 with the new item and where it lives."""
+    response = item_response(text, version, kind, status_code=201)
+    response.headers["Location"] = f"/api/{kind}/{item_id}"
+    return response
+
+
+def list_page(
+    request: Request, db: Session, settings: Settings, principal: Principal, kind: str, filters: ListFilters
+) -> Response:
+    """A page of one kind, the items serialised by the database and wrapped without parsing."""
+    page = service.list_items(db, settings, principal, kind, filters)
+    if service.describe(kind).geographic:
+        return feature_collection(request, page)
+    return item_list(request, page)

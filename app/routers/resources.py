@@ -1,0 +1,183 @@
+"""Routes for resources: what an asset or a neighbourhood offers, proposed by contributors and reviewed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.deps import Contribute, EditFeatures, ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
+from app.routers.common import IfMatch, ItemIdPath, ListParams, version_from
+from app.routers.items import ItemDocs, changes, created, item_response, list_page
+from app.routers.responses import RESTRICTED, errors
+from app.schemas.features import ResourceCreate, ResourceUpdate, RevertRequest, ReviewDecision
+from app.services import features as service
+
+KIND = "resources"
+router = APIRouter(prefix="/api/resources", tags=["resources"])
+docs = ItemDocs(KIND)
+
+
+@router.get(
+    "",
+    summary="List resources",
+    name="list_resources",
+    response_class=Response,
+    responses=errors(RESTRICTED, 404, extra=docs.page("A page of resources")),
+)
+def list_resources(
+    request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic, filters: ListParams
+) -> Response:
+    return list_page(request, db, settings, principal, KIND, filters)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a resource",
+    name="create_resource",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, extra=docs.answer(201, "The new resource")),
+)
+def create_resource(
+    body: ResourceCreate, db: SessionDep, settings: SettingsDep, principal: Contribute
+) -> Response:
+    data = changes(body, settings)
+    item_id, text, version = service.write_then_read(
+        db, settings, principal, KIND, lambda: service.create_item(db, settings, principal, KIND, data)
+    )
+    return created(text, version, KIND, item_id)
+
+
+@router.get(
+    "/{item_id}",
+    summary="Get a resource",
+    name="get_resource",
+    response_class=Response,
+    responses=errors(RESTRICTED, 404, extra=docs.answer(200, "The resource, with its version as ETag")),
+)
+def get_resource(
+    db: SessionDep, settings: SettingsDep, principal: ReadPublic, item_id: ItemIdPath
+) -> Response:
+    text, version = service.get_item(db, settings, principal, KIND, item_id)
+    return item_response(text, version, KIND)
+
+
+@router.patch(
+    "/{item_id}",
+    summary="Update a resource",
+    name="update_resource",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, 412, 428, extra=docs.answer(200, "The changed resource")),
+)
+def update_resource(
+    body: ResourceUpdate,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: EditFeatures,
+    item_id: ItemIdPath,
+    if_match: IfMatch = None,
+) -> Response:
+    data = changes(body, settings)
+    body_version = data.pop("version", None)
+    message = data.pop("message", None)
+    expected_version = version_from(if_match, body_version)
+
+    def update() -> int:
+        service.update_item(
+            db, settings, principal, KIND, item_id, data, expected_version=expected_version, message=message
+        )
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, update)
+    return item_response(text, version, KIND)
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=204,
+    summary="Delete a resource",
+    name="delete_resource",
+    responses=errors(RESTRICTED, 404, 409, 412, 428),
+)
+def delete_resource(
+    db: SessionDep,
+    principal: EditFeatures,
+    item_id: ItemIdPath,
+    if_match: IfMatch = None,
+    message: str | None = None,
+) -> Response:
+    service.delete_item(
+        db, principal, KIND, item_id, expected_version=version_from(if_match, None), message=message
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{item_id}/history",
+    summary="History of a resource",
+    name="history_resource",
+    responses=errors(RESTRICTED, 404),
+)
+def resource_history(
+    db: SessionDep, settings: SettingsDep, principal: ReadHistory, item_id: ItemIdPath
+) -> JSONResponse:
+    return JSONResponse({"items": service.item_history(db, settings, principal, KIND, item_id)})
+
+
+@router.post(
+    "/{item_id}/revert",
+    summary="Revert a resource to a version",
+    name="revert_resource",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, extra=docs.answer(200, "The resource as it is now")),
+)
+def revert_resource(
+    body: RevertRequest, db: SessionDep, settings: SettingsDep, principal: Review, item_id: ItemIdPath
+) -> Response:
+    def revert() -> int:
+        service.revert_item(db, settings, principal, KIND, item_id, body.version, body.message)
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, revert)
+    return item_response(text, version, KIND)
+
+
+@router.post(
+    "/{item_id}/restore",
+    status_code=201,
+    summary="Restore a deleted resource",
+    name="restore_resource",
+    response_class=Response,
+    responses=errors(RESTRICTED, 404, 409, extra=docs.answer(201, "The restored resource")),
+)
+def restore_resource(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: Review,
+    item_id: ItemIdPath,
+    message: str | None = None,
+) -> Response:
+    def restore() -> int:
+        service.restore_item(db, settings, principal, KIND, item_id, message)
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, restore)
+    return item_response(text, version, KIND, status_code=201)
+
+
+@router.post(
+    "/{item_id}/review",
+    summary="Approve or reject a pending resource",
+    name="review_resource",
+    response_class=Response,
+    responses=errors(400, RESTRICTED, 404, 409, extra=docs.answer(200, "The reviewed resource")),
+)
+def review_resource(
+    body: ReviewDecision, db: SessionDep, settings: SettingsDep, principal: Review, item_id: ItemIdPath
+) -> Response:
+    def decide() -> int:
+        service.review_item(db, principal, KIND, item_id, body.decision, body.reason)
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, KIND, decide)
+    return item_response(text, version, KIND)
