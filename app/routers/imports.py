@@ -16,9 +16,7 @@ from app.errors import InvalidInput, PayloadTooLarge
 from app.routers.common import INT4_MAX
 from app.routers.responses import RESTRICTED, errors
 from app.services import imports as import_service
-from geo.io.dbf import checked_user_encoding
-from geo.io.errors import SourceEncodingError
-from geo.layers import LAYERS
+from app.services.imports.options import LAYER_NAMES, text_encoding
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -46,7 +44,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             ".shp/.shx/.dbf/.prj/.cpg as several parts; the file name is only a label",
                         },
                         "city": {"type": "string", "description": "city id or name"},
-                        "layer": {"type": "string", "enum": list(LAYERS)},
+                        "layer": {"type": "string", "enum": list(LAYER_NAMES)},
                         "crs": {
                             "type": "string",
                             "description": "EPSG:nnnn when the file has no .prj or CRS",
@@ -134,17 +132,6 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     return value
 
 
-def _text_encoding(value: str | None) -> str | None:
-    """The encoding field, if it names a text encoding (not rot13, base64, zlib or an unknown name)."""
-    if value is None:
-        return None
-    try:
-        checked_user_encoding(value)
-    except SourceEncodingError as exc:
-        raise InvalidInput(str(exc), field="encoding") from None
-    return value
-
-
 def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[UploadFile]]:
     unknown = sorted(set(form.keys()) - {"file", *_TEXT_FIELDS, *_FLAG_FIELDS})
     if unknown:
@@ -173,7 +160,7 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
         city=texts["city"] or "",
         layer=texts["layer"] or "",
         crs=texts["crs"],
-        encoding=_text_encoding(texts["encoding"]),
+        encoding=text_encoding(texts["encoding"]),
         gpkg_layer=texts["gpkg_layer"],
         mapping=_json_object(texts["mapping"], "mapping"),
         defaults=_json_object(texts["defaults"], "defaults"),
