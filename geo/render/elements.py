@@ -102,9 +102,10 @@ _CSS = """
   text-align: center; color: #fff; font-size: 9px; line-height: 13px; }
 .assetmap-dot { display: inline-block; flex: none; border-radius: 50%; border: 1px solid #333; }
 .assetmap-line { display: inline-block; flex: none; width: 24px; height: 0; }
-.assetmap-popup { border-collapse: collapse; font: 13px/1.35 system-ui, sans-serif; overflow-wrap: anywhere; }
-.assetmap-popup th { text-align: left; vertical-align: top; padding: 1px 8px 1px 0; font-weight: 600; }
-.assetmap-popup td { vertical-align: top; padding: 1px 0; }
+.assetmap-popup { border-collapse: collapse; font: 13px/1.35 system-ui, sans-serif; }
+.assetmap-popup th { text-align: left; vertical-align: top; padding: 1px 8px 1px 0; font-weight: 600;
+  min-width: 9em; }
+.assetmap-popup td { vertical-align: top; padding: 1px 0; overflow-wrap: anywhere; }
 </style>
 """
 
