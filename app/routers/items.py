@@ -6,6 +6,7 @@ the behaviour is the same for all and lives here and in app/services/features/.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -15,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from app.geometry import check_geometry_size
 from app.policy import Principal
-from app.routers.common import GEOJSON, GeoJSONResponse, etag, feature_collection, item_list
+from app.routers.common import GEOJSON, GeoJSONResponse, etag, feature_collection, item_list, version_from
 from app.routers.responses import ETAG_HEADER, FEATURE, FEATURE_COLLECTION, media, openapi_links
+from app.schemas.features import RevertRequest, ReviewDecision
 from app.services import features as service
 from app.services.listing import ListFilters
 from app.settings import Settings
@@ -95,3 +97,99 @@ def list_page(
     if service.describe(kind).geographic:
         return feature_collection(request, page)
     return item_list(request, page)
+
+
+def create_answer(
+    db: Session, settings: Settings, principal: Principal, kind: str, body: BaseModel
+) -> Response:
+    """Create an item of `kind` from `body` and answer 201 with it, in one commit."""
+    data = changes(body, settings)
+    item_id, text, version = service.write_then_read(
+        db, settings, principal, kind, lambda: service.create_item(db, settings, principal, kind, data)
+    )
+    return created(text, version, kind, item_id)
+
+
+def update_answer(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    kind: str,
+    item_id: int,
+    body: BaseModel,
+    if_match: str | None,
+) -> Response:
+    """Change an item (the version from If-Match or the body) and answer with it, in one commit."""
+    data = changes(body, settings)
+    body_version = data.pop("version", None)
+    message = data.pop("message", None)
+    expected_version = version_from(if_match, body_version)
+
+    def update() -> int:
+        service.update_item(
+            db, settings, principal, kind, item_id, data, expected_version=expected_version, message=message
+        )
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, kind, update)
+    return item_response(text, version, kind)
+
+
+def _act_then_answer(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    kind: str,
+    item_id: int,
+    act: Callable[[], object],
+    status_code: int = 200,
+) -> Response:
+    def write() -> int:
+        act()
+        return item_id
+
+    _, text, version = service.write_then_read(db, settings, principal, kind, write)
+    return item_response(text, version, kind, status_code=status_code)
+
+
+def revert_answer(
+    db: Session, settings: Settings, principal: Principal, kind: str, item_id: int, body: RevertRequest
+) -> Response:
+    """Revert an item to a version and answer with it as it is now."""
+    return _act_then_answer(
+        db,
+        settings,
+        principal,
+        kind,
+        item_id,
+        lambda: service.revert_item(db, settings, principal, kind, item_id, body.version, body.message),
+    )
+
+
+def restore_answer(
+    db: Session, settings: Settings, principal: Principal, kind: str, item_id: int, message: str | None
+) -> Response:
+    """Restore a deleted item and answer 201 with it."""
+    return _act_then_answer(
+        db,
+        settings,
+        principal,
+        kind,
+        item_id,
+        lambda: service.restore_item(db, settings, principal, kind, item_id, message),
+        status_code=201,
+    )
+
+
+def review_answer(
+    db: Session, settings: Settings, principal: Principal, kind: str, item_id: int, body: ReviewDecision
+) -> Response:
+    """Approve or reject a pending item and answer with it."""
+    return _act_then_answer(
+        db,
+        settings,
+        principal,
+        kind,
+        item_id,
+        lambda: service.review_item(db, principal, kind, item_id, body.decision, body.reason),
+    )

@@ -7,7 +7,16 @@ from fastapi.responses import JSONResponse, Response
 
 from app.deps import Contribute, EditFeatures, ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
 from app.routers.common import IfMatch, ItemIdPath, ListParams, version_from
-from app.routers.items import ItemDocs, changes, created, item_response, list_page
+from app.routers.items import (
+    ItemDocs,
+    create_answer,
+    item_response,
+    list_page,
+    restore_answer,
+    revert_answer,
+    review_answer,
+    update_answer,
+)
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import NeedCreate, NeedUpdate, RevertRequest, ReviewDecision
 from app.services import features as service
@@ -39,11 +48,7 @@ def list_needs(
     responses=errors(400, RESTRICTED, 404, 409, extra=docs.answer(201, "The new need")),
 )
 def create_need(body: NeedCreate, db: SessionDep, settings: SettingsDep, principal: Contribute) -> Response:
-    data = changes(body, settings)
-    item_id, text, version = service.write_then_read(
-        db, settings, principal, KIND, lambda: service.create_item(db, settings, principal, KIND, data)
-    )
-    return created(text, version, KIND, item_id)
+    return create_answer(db, settings, principal, KIND, body)
 
 
 @router.get(
@@ -73,19 +78,7 @@ def update_need(
     item_id: ItemIdPath,
     if_match: IfMatch = None,
 ) -> Response:
-    data = changes(body, settings)
-    body_version = data.pop("version", None)
-    message = data.pop("message", None)
-    expected_version = version_from(if_match, body_version)
-
-    def update() -> int:
-        service.update_item(
-            db, settings, principal, KIND, item_id, data, expected_version=expected_version, message=message
-        )
-        return item_id
-
-    _, text, version = service.write_then_read(db, settings, principal, KIND, update)
-    return item_response(text, version, KIND)
+    return update_answer(db, settings, principal, KIND, item_id, body, if_match)
 
 
 @router.delete(
@@ -130,12 +123,7 @@ def need_history(
 def revert_need(
     body: RevertRequest, db: SessionDep, settings: SettingsDep, principal: Review, item_id: ItemIdPath
 ) -> Response:
-    def revert() -> int:
-        service.revert_item(db, settings, principal, KIND, item_id, body.version, body.message)
-        return item_id
-
-    _, text, version = service.write_then_read(db, settings, principal, KIND, revert)
-    return item_response(text, version, KIND)
+    return revert_answer(db, settings, principal, KIND, item_id, body)
 
 
 @router.post(
@@ -153,12 +141,7 @@ def restore_need(
     item_id: ItemIdPath,
     message: str | None = None,
 ) -> Response:
-    def restore() -> int:
-        service.restore_item(db, settings, principal, KIND, item_id, message)
-        return item_id
-
-    _, text, version = service.write_then_read(db, settings, principal, KIND, restore)
-    return item_response(text, version, KIND, status_code=201)
+    return restore_answer(db, settings, principal, KIND, item_id, message)
 
 
 @router.post(
@@ -171,9 +154,4 @@ def restore_need(
 def review_need(
     body: ReviewDecision, db: SessionDep, settings: SettingsDep, principal: Review, item_id: ItemIdPath
 ) -> Response:
-    def decide() -> int:
-        service.review_item(db, principal, KIND, item_id, body.decision, body.reason)
-        return item_id
-
-    _, text, version = service.write_then_read(db, settings, principal, KIND, decide)
-    return item_response(text, version, KIND)
+    return review_answer(db, settings, principal, KIND, item_id, body)

@@ -7,7 +7,15 @@ from fastapi.responses import JSONResponse, Response
 
 from app.deps import ManageGeography, ReadHistory, ReadPublic, Review, SessionDep, SettingsDep
 from app.routers.common import IfMatch, ItemIdPath, ListParams, version_from
-from app.routers.items import ItemDocs, changes, created, item_response, list_page
+from app.routers.items import (
+    ItemDocs,
+    create_answer,
+    item_response,
+    list_page,
+    restore_answer,
+    revert_answer,
+    update_answer,
+)
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import NeighbourhoodCreate, NeighbourhoodUpdate, RevertRequest
 from app.services import features as service
@@ -41,11 +49,7 @@ def list_neighbourhoods(
 def create_neighbourhood(
     body: NeighbourhoodCreate, db: SessionDep, settings: SettingsDep, principal: ManageGeography
 ) -> Response:
-    data = changes(body, settings)
-    item_id, text, version = service.write_then_read(
-        db, settings, principal, KIND, lambda: service.create_item(db, settings, principal, KIND, data)
-    )
-    return created(text, version, KIND, item_id)
+    return create_answer(db, settings, principal, KIND, body)
 
 
 @router.get(
@@ -79,19 +83,7 @@ def update_neighbourhood(
     item_id: ItemIdPath,
     if_match: IfMatch = None,
 ) -> Response:
-    data = changes(body, settings)
-    body_version = data.pop("version", None)
-    message = data.pop("message", None)
-    expected_version = version_from(if_match, body_version)
-
-    def update() -> int:
-        service.update_item(
-            db, settings, principal, KIND, item_id, data, expected_version=expected_version, message=message
-        )
-        return item_id
-
-    _, text, version = service.write_then_read(db, settings, principal, KIND, update)
-    return item_response(text, version, KIND)
+    return update_answer(db, settings, principal, KIND, item_id, body, if_match)
 
 
 @router.delete(
@@ -136,12 +128,7 @@ def neighbourhood_history(
 def revert_neighbourhood(
     body: RevertRequest, db: SessionDep, settings: SettingsDep, principal: Review, item_id: ItemIdPath
 ) -> Response:
-    def revert() -> int:
-        service.revert_item(db, settings, principal, KIND, item_id, body.version, body.message)
-        return item_id
-
-    _, text, version = service.write_then_read(db, settings, principal, KIND, revert)
-    return item_response(text, version, KIND)
+    return revert_answer(db, settings, principal, KIND, item_id, body)
 
 
 @router.post(
@@ -159,9 +146,4 @@ def restore_neighbourhood(
     item_id: ItemIdPath,
     message: str | None = None,
 ) -> Response:
-    def restore() -> int:
-        service.restore_item(db, settings, principal, KIND, item_id, message)
-        return item_id
-
-    _, text, version = service.write_then_read(db, settings, principal, KIND, restore)
-    return item_response(text, version, KIND, status_code=201)
+    return restore_answer(db, settings, principal, KIND, item_id, message)
