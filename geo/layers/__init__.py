@@ -2,7 +2,7 @@
 
 from geo.layers.apply import apply_mapping
 from geo.layers.coercion import service_slug
-from geo.layers.mapping import MappingSuggestion, explain_mapping, suggest_mapping
+from geo.layers.mapping import MappingSuggestion, explain_mapping, resolve_column, suggest_mapping
 from geo.layers.report import dry_run_report, preview_rows
 from geo.layers.schema import PROVENANCE_COLUMNS, FieldKind, FieldSpec, LayerSchema
 from geo.layers.targets import LAYERS, NEIGHBOURHOOD_LEVELS, layer_schema
@@ -20,6 +20,7 @@ __all__ = [
     "explain_mapping",
     "layer_schema",
     "preview_rows",
+    "resolve_column",
     "service_slug",
     "suggest_mapping",
 ]

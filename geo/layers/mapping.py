@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from geo.io.delimited import column_key
-from geo.io.errors import Problem
+from geo.io.errors import MappingError, Problem
 from geo.io.write import shapefile_field_names
 from geo.layers.schema import PROVENANCE_COLUMNS
 from geo.layers.targets import layer_schema
@@ -89,3 +89,23 @@ def explain_mapping(columns: Iterable[str], layer: str) -> MappingSuggestion:
 def suggest_mapping(columns: Iterable[str], layer: str) -> dict[str, str]:
     """Return {target field: source column} guessed from names, synonyms and 10-character DBF truncation."""
     return explain_mapping(columns, layer).mapping
+
+
+def resolve_column(columns: Iterable[str], name: str, *, option: str = "--map") -> str:
+    """Return the file's column that `name` means: its exact spelling, else the one column equal ignoring case.
+
+    Raises MappingError naming the columns when `name` matches none, or several that differ only by case.
+    """
+    present = [str(c) for c in columns]
+    if name in present:
+        return name
+    folded = [c for c in present if c.casefold() == name.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    if len(folded) > 1:
+        raise MappingError(
+            f"{option}: the file has several columns that differ from {name!r} only by case "
+            f"({', '.join(repr(c) for c in folded)}): name one exactly as it is spelled"
+        )
+    shown = ", ".join(repr(c) for c in present[:40]) + (" ..." if len(present) > 40 else "")
+    raise MappingError(f"{option}: the file has no column {name!r}; its columns are {shown}")
