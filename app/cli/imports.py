@@ -15,6 +15,7 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from app.cli.base import console, err, fail, load_settings
+from app.cli.join_report import join_summary, print_join
 from app.errors import AssetmapError
 
 app = typer.Typer()
@@ -163,7 +164,9 @@ def _print_problems(problems: list[dict[str, Any]], total: int) -> None:
 def import_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="a zip, GeoPackage, GeoJSON or CSV, or a shapefile's .shp/.shx/.dbf/.prj/.cpg"),
+        typer.Argument(
+            help="a zip, GeoPackage, GeoJSON, CSV or XLSX, or a shapefile's .shp/.shx/.dbf/.prj/.cpg"
+        ),
     ],
     city: Annotated[str, typer.Option(help="city id or name")],
     layer: Annotated[str, typer.Option(help="neighbourhoods, assets, needs or resources")],
@@ -190,6 +193,16 @@ def import_command(
         bool, typer.Option("--skip-invalid", help="load the valid rows and list the others in the report")
     ] = False,
     user: Annotated[str | None, typer.Option(help="record the import as this user's")] = None,
+    join: Annotated[
+        str | None,
+        typer.Option(
+            help="code=COLUMN: update existing neighbourhoods matched by code from a table (no new areas, "
+            "no geometry); --map field=a+b+c sums columns"
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="which sheet of an XLSX workbook (default: the first)")
+    ] = None,
 ) -> None:
     """Import a GIS file into a city's layer; re-importing updates rows instead of duplicating them."""
     from app.services import imports
@@ -206,6 +219,8 @@ def import_command(
         source=source,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        join=join,
+        sheet=sheet,
     )
     total = sum(p.stat().st_size for p in files if p.is_file())
     settings = load_settings()
@@ -222,6 +237,11 @@ def import_command(
         ) from None
     report = record["report"]
     _print_source(report)
+    if join is not None:
+        print_join(report)
+        _print_problems(report.get("problems") or [], int(report.get("problems_total") or 0))
+        console.print(join_summary(record, dry_run), highlight=False)
+        return
     _print_mapping(report)
     if dry_run:
         _print_preview(report)

@@ -22,7 +22,18 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 MAX_FILE_PARTS = 16
 MAX_TEXT_FIELDS = 16
-_TEXT_FIELDS = ("city", "layer", "crs", "encoding", "gpkg_layer", "mapping", "defaults", "source")
+_TEXT_FIELDS = (
+    "city",
+    "layer",
+    "crs",
+    "encoding",
+    "gpkg_layer",
+    "mapping",
+    "defaults",
+    "source",
+    "join",
+    "sheet",
+)
 _FLAG_FIELDS = ("dry_run", "skip_invalid")
 _TEXT_LIMIT = 10_000
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -40,8 +51,9 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                         "file": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "a zip, a GeoPackage, a GeoJSON, a CSV, or a shapefile's "
-                            ".shp/.shx/.dbf/.prj/.cpg as several parts; the file name is only a label",
+                            "description": "a zip, a GeoPackage, a GeoJSON, a CSV, an XLSX workbook, or a "
+                            "shapefile's .shp/.shx/.dbf/.prj/.cpg as several parts (a .dbf alone with join); the "
+                            "file name is only a label",
                         },
                         "city": {"type": "string", "description": "city id or name"},
                         "layer": {"type": "string", "enum": list(LAYER_NAMES)},
@@ -68,6 +80,16 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             "type": "string",
                             "description": "assets: the source label that with source_id identifies a row "
                             "(default: the file name without extension)",
+                        },
+                        "join": {
+                            "type": "string",
+                            "description": "code=COLUMN: update the fields of existing neighbourhoods matched by "
+                            "code from a table (layer neighbourhoods only); nothing is created or deleted and "
+                            "geometry is left alone",
+                        },
+                        "sheet": {
+                            "type": "string",
+                            "description": "which sheet of an XLSX workbook (default: the first)",
                         },
                         "dry_run": {"type": "boolean", "default": False},
                         "skip_invalid": {"type": "boolean", "default": False},
@@ -167,6 +189,8 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
         source=texts["source"],
         dry_run=_flag(form, "dry_run"),
         skip_invalid=_flag(form, "skip_invalid"),
+        join=texts["join"],
+        sheet=texts["sheet"],
     )
     return request, [f for f in files if isinstance(f, UploadFile)]
 

@@ -245,7 +245,8 @@ def locate_dataset(staged_files: Sequence[StagedFile], folder: Path, layer: str 
         (staged, kind) for staged, kind in kinds if kind in ("shp", "gpkg", "geojson", "csv", "xlsx")
     ]
     tables = [(staged, kind) for staged, kind in kinds if kind == "dbf"]
-    if not primaries and len(tables) == 1:
+    only_sidecars = all(kind in ("dbf", "cpg", "prj") and staged.suffix != ".shp" for staged, kind in kinds)
+    if not primaries and len(tables) == 1 and only_sidecars:
         # A dBase table alone is an attribute table (to be joined by a key), not a broken shapefile.
         primaries = tables
     if not primaries:

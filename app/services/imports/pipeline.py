@@ -24,7 +24,7 @@ from app.db.models import City, ImportRun
 from app.db.queries import domain_error
 from app.errors import AssetmapError, InvalidInput, PayloadTooLarge
 from app.services.catalogue import resolve_city
-from app.services.imports import checks, load
+from app.services.imports import checks, join, load
 from app.settings import Settings
 from geo.io import (
     GeoFileError,
@@ -37,6 +37,7 @@ from geo.io import (
     error_rows,
     read_source,
 )
+from geo.io.detect import TABLE_FORMATS
 from geo.io.stage import display_name
 from geo.layers import LAYERS, apply_mapping, dry_run_report, suggest_mapping
 from geo.privacy import blur_points
@@ -70,6 +71,8 @@ class ImportRequest:
     source: str | None = None
     dry_run: bool = False
     skip_invalid: bool = False
+    join: str | None = None  # "code=COLUMN": update existing neighbourhoods from a table instead
+    sheet: str | None = None  # the sheet of an XLSX workbook (default: the first)
 
 
 class RowsInvalid(InvalidInput):
@@ -186,6 +189,13 @@ def _check_layer(layer: str) -> str:
 
 
 def _check_request(request: ImportRequest) -> None:
+    if request.join is not None:
+        join.check_join_layer(request.layer)
+        if request.defaults:
+            raise InvalidInput(
+                "a join updates fields from the table's columns and takes no defaults: leave out --default",
+                field="defaults",
+            )
     fields = set(LAYERS[request.layer].field_names)
     for name, given in (("mapping", request.mapping), ("defaults", request.defaults)):
         if given is None:
@@ -251,6 +261,8 @@ def _pending(
         "source": request.source or default_source_label(names),
         "dry_run": request.dry_run,
         "skip_invalid": request.skip_invalid,
+        "join": request.join,
+        "sheet": request.sheet,
     }
     filename = ", ".join(display_name(name) for name in names)
     return _Pending(
@@ -286,11 +298,22 @@ def _run(
         encoding=request.encoding,
         layer=request.gpkg_layer,
         limits=ImportLimits(max_total_bytes=4 * settings.upload_max_bytes),
-        expected_bounds=_expected_bounds(db, city.id),
+        # A join ignores the table's geometry, so where it lies does not matter.
+        expected_bounds=None if request.join else _expected_bounds(db, city.id),
+        sheet=request.sheet,
     )
     pending.report = {"source": read.to_dict(), "files": pending.files}
     if read.feature_count == 0:
         raise InvalidInput(f"{read.source_name} holds no features: there is nothing to import", field="file")
+    if request.join is not None:
+        return _run_join(db, request, city, read, pending, notify)
+    if read.format in TABLE_FORMATS and layer != "resources":
+        raise InvalidInput(
+            f"{read.source_name} is a table without geometry ({read.format}): join it onto the city's "
+            "neighbourhoods with --join code=COLUMN, add the .shp and .shx of a shapefile, or save points as a "
+            "CSV with lon and lat columns",
+            field="file",
+        )
     notify("validate")
     checked = _check_rows(db, city.id, layer, read, request)
     bad_rows = error_rows(checked.problems)
@@ -340,6 +363,71 @@ def _run(
     db.refresh(run)
     notify("done")
     return run
+
+
+def _run_join(
+    db: Session, request: ImportRequest, city: City, read: ReadResult, pending: _Pending, notify: ProgressHook
+) -> ImportRun:
+    """A table joined onto the city's neighbourhoods by code: checked and reported, then one UPDATE."""
+    assert request.join is not None
+    notify("validate")
+    prepared = join.prepare_join(db, city.id, city.name, read, request.join, request.mapping, PREVIEW_ROWS)
+    report = _limited(prepared.report, prepared.bad_rows, pending)
+    pending.report = report
+    if request.dry_run:
+        run = _new_run(pending, status="dry_run", report=report, skipped=len(prepared.bad_rows))
+        run.finished_at = _now()
+        db.add(run)
+        db.commit()
+        db.refresh(run)
+        return run
+    if prepared.bad_rows and not request.skip_invalid:
+        raise RowsInvalid(
+            f"{len(prepared.bad_rows):,} rows of the table cannot be used, so nothing was updated: fix them (the "
+            "problems name each row), or join with skip_invalid to update from the other rows",
+            field="file",
+        )
+    run = _new_run(pending, status="running", report=report, skipped=len(prepared.bad_rows))
+    db.add(run)
+    db.flush()
+    notify("stage")
+    context = load.LoadContext(
+        city_id=city.id,
+        import_id=run.id,
+        user_id=pending.user_id,
+        source_label=pending.options["source"],
+        message=f"joined from {pending.filename}",
+        mapped=prepared.fields,
+    )
+    notify("upsert")
+    result = load.update_neighbourhood_fields(db, context, prepared.rows)
+    run.updated = result.updated
+    run.status = "succeeded"
+    run.finished_at = _now()
+    run.report = {
+        **report,
+        "rows_loaded": len(prepared.rows),
+        "unchanged": len(prepared.rows) - result.updated,
+    }
+    db.commit()
+    db.refresh(run)
+    notify("done")
+    return run
+
+
+def _limited(report: dict[str, Any], bad_rows: set[int], pending: _Pending) -> dict[str, Any]:
+    """The report with its problem list bounded (the counts always cover all of them) and the files named."""
+    problems = report["problems"]
+    assert isinstance(problems, list)
+    report["problems_total"] = len(problems)
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        report["problems"] = problems[:MAX_REPORTED_PROBLEMS]
+    report["problems_truncated"] = len(problems) > MAX_REPORTED_PROBLEMS
+    report["skipped_rows"] = sorted(bad_rows)[:MAX_REPORTED_PROBLEMS]
+    report["files"] = pending.files
+    report["source_label"] = pending.options["source"]
+    report["defaults"] = pending.options["defaults"]
+    return report
 
 
 def _now() -> dt.datetime:
@@ -494,17 +582,7 @@ def _report(
     read: ReadResult, checked: _Checked, layer: str, pending: _Pending, bad_rows: set[int]
 ) -> dict[str, Any]:
     report = dry_run_report(read, checked.mapping, checked.rows, checked.problems, PREVIEW_ROWS, layer=layer)
-    problems = report["problems"]
-    assert isinstance(problems, list)
-    report["problems_total"] = len(problems)
-    if len(problems) > MAX_REPORTED_PROBLEMS:
-        report["problems"] = problems[:MAX_REPORTED_PROBLEMS]
-    report["problems_truncated"] = len(problems) > MAX_REPORTED_PROBLEMS
-    report["skipped_rows"] = sorted(bad_rows)[:MAX_REPORTED_PROBLEMS]
-    report["files"] = pending.files
-    report["source_label"] = pending.options["source"]
-    report["defaults"] = pending.options["defaults"]
-    return report
+    return _limited(report, bad_rows, pending)
 
 
 def _load(
