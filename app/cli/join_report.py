@@ -51,8 +51,9 @@ def print_join(report: dict[str, Any]) -> None:
     padded = join.get("padded_codes") or {}
     if padded.get("count"):
         first = padded["rows"][0]
+        what = "code stored as a number was" if padded["count"] == 1 else "codes stored as numbers were"
         console.print(
-            f"  {padded['count']:,} codes stored as numbers were padded to {padded['width']} digits "
+            f"  {padded['count']:,} {what} padded to {padded['width']} digits "
             f"(e.g. row {first['row_number']}: {first['in_file']} -> {first['matched_as']})",
             highlight=False,
         )

@@ -69,7 +69,8 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                         "mapping": {
                             "type": "string",
                             "description": 'JSON object target field -> source column, e.g. {"name": "BEZ"}; '
-                            "added to the suggested mapping (an empty source unmaps a target)",
+                            "added to the suggested mapping (an empty source unmaps a target); with join, a "
+                            'count may be a sum of columns, e.g. {"pop_under_6": "a0+a1+a2"}',
                         },
                         "defaults": {
                             "type": "string",

@@ -384,7 +384,11 @@ def join_values(
     for position in np.flatnonzero(key_codes.isna().to_numpy()):
         problems.append(
             Problem(
-                int(row_numbers[position]), None, JOIN_KEY, f"the key column {plan.key_column!r} is empty"
+                int(row_numbers[position]),
+                None,
+                JOIN_KEY,
+                f"the key column {plan.key_column!r} is empty: the row is not joined",
+                "warning",
             )
         )
     return out, problems

@@ -462,3 +462,14 @@ def test_the_command_line_joins_and_prints_both_sides(berlin: Berlin, cli_city: 
     wrong = runner.invoke(cli, [*args[:5], "assets", *args[6:]], env=cli_env(berlin))
     assert wrong.exit_code != 0
     assert "--join" in wrong.output
+
+
+def test_rows_that_match_nothing_stop_nothing(client: TestClient, berlin: Berlin, city: int) -> None:
+    """A total row without a code and a footnote row with text in a count are listed, but the join goes on."""
+    table = csv_file([["code", "population"], ["0110", 1234], [None, 99999], ["Quelle: Statistik", "n. a."]])
+    record = imported(client, berlin, table, city=CITY, layer="neighbourhoods", join="code=code")
+    assert record["counts"]["updated"] == 1
+    listed = {(p["row_number"], p["severity"]) for p in record["report"]["problems"]}
+    assert listed == {(2, "warning"), (3, "error")}
+    assert record["report"]["join"]["unmatched_rows"] == [{"row_number": 3, "code": "Quelle: Statistik"}]
+    assert areas(client)["0110"]["population"] == 1234

@@ -20,6 +20,7 @@ from geo.io import MappingError, Problem, ReadResult, error_rows
 from geo.layers import dry_run_report
 from geo.layers.join import (
     JOIN_LAYER,
+    JOINABLE_FIELDS,
     duplicate_codes,
     join_codes,
     join_values,
@@ -106,7 +107,8 @@ def prepare_join(
     ]
     mentioned = set(keys.codes[matched])
     not_in_table = [code for code in codes_in_city if code not in mentioned]
-    bad_rows = error_rows(problems)
+    # Rows that match no neighbourhood are not stored, so their problems are listed but stop nothing.
+    bad_rows = error_rows(problems) & set(values.loc[matched.to_numpy(), "row_number"].tolist())
     ready = values[matched.to_numpy() & ~values["row_number"].isin(list(bad_rows)).to_numpy()]
     mapping_used = {target: "+".join(source.columns) for target, source in plan.sources.items()}
     report: dict[str, Any] = dry_run_report(
@@ -123,7 +125,9 @@ def prepare_join(
         "neighbourhoods_not_in_table_total": len(not_in_table),
         "neighbourhoods_not_in_table": not_in_table[:MAX_LISTED],
         "fields": sorted(plan.sources),
-        "sources": {target: source.to_dict() for target, source in plan.sources.items()},
+        "sources": {
+            target: plan.sources[target].to_dict() for target in JOINABLE_FIELDS if target in plan.sources
+        },
         "age_columns": plan.age_columns,
         "notes": plan.notes + _hints(unmatched, codes_in_city, keys.width),
         "unused_columns": plan.unused_columns,
