@@ -21,6 +21,10 @@ _ZERO_PADDED = re.compile(r"^0{2,}$")
 _RESERVED = ("row_number", "source_fid", "geometry")
 
 
+class SheetChoiceError(LayerChoiceError):
+    """The sheet asked for is not in the workbook; choices lists its sheets."""
+
+
 @dataclass(slots=True)
 class SheetTable:
     """One sheet read as a table: cells as Python values (text stays text), the sheet's row of each line."""
@@ -98,7 +102,7 @@ def read_xlsx(path: Path, label: str, *, sheet: str | None, limits: ImportLimits
         else:
             matches = [s for s in sheets if s == sheet] or [s for s in sheets if s.lower() == sheet.lower()]
             if len(matches) != 1:
-                raise LayerChoiceError(
+                raise SheetChoiceError(
                     f"{label} has no sheet named {sheet[:80]!r}; its sheets are: {', '.join(sheets)}",
                     choices=sheets,
                 )

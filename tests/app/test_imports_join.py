@@ -237,6 +237,7 @@ def test_an_unknown_sheet_is_refused_naming_the_sheets(client: TestClient, berli
     )
     assert response.status_code == 422, response.text
     assert "Tabelle1, Notes" in response.json()["detail"]
+    assert response.json()["field"] == "sheet"
 
 
 def test_an_xlsx_without_join_is_refused_with_what_to_do(
@@ -324,6 +325,7 @@ def test_other_bands_and_an_explicit_sum(client: TestClient, berlin: Berlin, cit
         ([["code", "population"], ["0110", 1]], {"layer": "assets", "join": "code=code"}, "neighbourhoods"),
         ([["code", "population"], ["0110", 1]], {"join": "code=Kennung"}, "no column 'Kennung'"),
         ([["code", "population"], ["0110", 1]], {"join": "name=code"}, "code=COLUMN"),
+        ([["Name", "population"], ["Altstadt", 1]], {"join": "code=name"}, "none of the table's 1 codes"),
         (
             [["code", "population"], ["0110", 1], ["0120", 2], ["0110", 3]],
             {"join": "code=code"},

@@ -105,6 +105,14 @@ def prepare_join(
             values.loc[present & ~matched, "row_number"], keys.codes[present & ~matched], strict=True
         )
     ]
+    if not matched.any():
+        table_codes = [str(c) for c in keys.codes[present].head(3)]
+        raise InvalidInput(
+            f"none of the table's {int(present.sum()):,} codes in {plan.key_column!r} matches a neighbourhood of "
+            f"{city_name} (the table has {', '.join(repr(c) for c in table_codes) or 'no codes'}; the city has "
+            f"{', '.join(repr(c) for c in codes_in_city[:3])} ...): check the join column",
+            field="join",
+        )
     mentioned = set(keys.codes[matched])
     not_in_table = [code for code in codes_in_city if code not in mentioned]
     # Rows that match no neighbourhood are not stored, so their problems are listed but stop nothing.
@@ -140,6 +148,7 @@ def prepare_join(
         },
     }
     report["rows_ready"] = len(ready)
+    report["rows_with_errors"] = len(bad_rows)
     return PreparedJoin(ready, frozenset(plan.sources), report, problems, bad_rows)
 
 

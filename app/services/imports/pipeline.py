@@ -38,6 +38,7 @@ from geo.io import (
     read_source,
 )
 from geo.io.detect import TABLE_FORMATS
+from geo.io.spreadsheet import SheetChoiceError
 from geo.io.stage import display_name
 from geo.layers import LAYERS, apply_mapping, dry_run_report, suggest_mapping
 from geo.privacy import blur_points
@@ -654,7 +655,8 @@ def _domain_error(exc: Exception, run_id: int | None, report: dict[str, Any]) ->
     if isinstance(exc, SourceTooLargeError):
         return PayloadTooLarge(str(exc), field="file", extra=extra)
     if isinstance(exc, LayerChoiceError):
-        return InvalidInput(str(exc), field="gpkg_layer", extra={**extra, "layers": exc.choices})
+        field = "sheet" if isinstance(exc, SheetChoiceError) else "gpkg_layer"
+        return InvalidInput(str(exc), field=field, extra={**extra, "layers": exc.choices})
     if isinstance(exc, MappingError):
         return InvalidInput(str(exc), field="mapping", extra=extra)
     return InvalidInput(str(exc), field="file", extra=extra)
