@@ -475,3 +475,50 @@ def test_rows_that_match_nothing_stop_nothing(client: TestClient, berlin: Berlin
     assert listed == {(2, "warning"), (3, "error")}
     assert record["report"]["join"]["unmatched_rows"] == [{"row_number": 3, "code": "Quelle: Statistik"}]
     assert areas(client)["0110"]["population"] == 1234
+
+
+def test_a_geopackage_table_and_a_geojson_far_away_are_joined_without_their_geometry(
+    client: TestClient, berlin: Berlin, db: Session, city: int, tmp_path: Path
+) -> None:
+    shapes = geometries(db, city)
+    pyogrio.write_dataframe(
+        pd.DataFrame({"gebiet": ["0110"], "einwohner": [4321]}),
+        tmp_path / "ew.gpkg",
+        driver="GPKG",
+        layer="ew",
+    )
+    record = imported(
+        client,
+        berlin,
+        [("ew.gpkg", (tmp_path / "ew.gpkg").read_bytes())],
+        city=CITY,
+        layer="neighbourhoods",
+        join="code=gebiet",
+    )
+    assert (record["report"]["format"], record["counts"]["updated"]) == ("gpkg", 1)
+    # Points in Sydney: an import would refuse them as far from the city; a join ignores where they lie.
+    far = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "0120", "population": 2222},
+                "geometry": {"type": "Point", "coordinates": [151.2, -33.9]},
+            }
+        ],
+    }
+    record = imported(
+        client,
+        berlin,
+        [("far.geojson", json.dumps(far).encode())],
+        city=CITY,
+        layer="neighbourhoods",
+        join="code=code",
+    )
+    assert record["counts"]["updated"] == 1
+    assert {code: p["population"] for code, p in areas(client).items()} == {
+        "0110": 4321,
+        "0120": 2222,
+        "0130": 1000,
+    }
+    assert geometries(db, city) == shapes

@@ -95,7 +95,8 @@ def prepare_join(
             extra={"duplicate_codes": {code: rows for code, rows in list(repeated.items())[:MAX_LISTED]}},
         )
     values, problems = join_values(frame, plan, keys.codes)
-    problems = [*read.problems, *problems]
+    # The table's geometry is ignored, so what is wrong with it does not matter here.
+    problems = [*(p for p in read.problems if p.field != "geometry"), *problems]
     known = set(codes_in_city)
     present = keys.codes.notna()
     matched = present & keys.codes.isin(known)
