@@ -142,6 +142,20 @@ def test_a_duplicate_name_is_refused_in_any_case_by_the_terminal_and_the_api(
     berlin_again = runner.invoke(cli, ["city", "add", "berlin", "--country", "DE"], env=cli_env)
     assert berlin_again.exit_code == 1 and "exists already ('Berlin')" in berlin_again.output
 
+    renamed = client.patch(
+        f"/api/cities/{berlin.city_id}", json={"name": new_name.lower()}, headers=berlin.headers("gis")
+    )
+    assert renamed.status_code == 409 and renamed.json()["field"] == "name"
+    same_city = client.patch(
+        f"/api/cities/{berlin.city_id}", json={"name": "BERLIN"}, headers=berlin.headers("gis")
+    )
+    assert same_city.status_code == 200 and same_city.json()["name"] == "BERLIN"  # its own name, another case
+    assert (
+        client.patch(
+            f"/api/cities/{berlin.city_id}", json={"name": "Berlin"}, headers=berlin.headers("gis")
+        ).status_code
+        == 200
+    )
     api = client.post("/api/cities", json={"name": "BERLIN"}, headers=berlin.headers("gis"))
     assert api.status_code == 409 and api.json()["detail"] == (
         "a city with this name exists already ('Berlin'): choose another name"
