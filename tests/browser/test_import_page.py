@@ -132,3 +132,39 @@ def test_import_page_refuses_readers_without_import_rights(tabs: Tabs, live_app:
     # The browser gets the refusal as a page that says why.
     assert tab.page.locator("h1").inner_text() == "Forbidden"
     assert "your role (planner)" in tab.page.locator(".error-detail").inner_text()
+
+
+def test_a_gis_user_adds_a_city_on_the_import_page_and_it_is_chosen_for_the_import(
+    tabs: Tabs, live_app: LiveApp
+) -> None:
+    name = f"<img src=x onerror=alert(1)> ${{1+1}} Neustadt {uuid.uuid4().hex[:6]}"
+    tab = tabs.get("gis")
+    assert tab.goto(live_app.base_url, "/maps/import").status == 200
+    page = tab.page
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#city-heading")
+    page.fill("#city-name", name)
+    page.fill("#city-country", "DE")
+    page.fill("#city-crs", "EPSG:4326")
+    page.click("#city-button")
+    expect(page.locator("#city-crs-error")).to_contain_text("geographic")
+    page.fill("#city-crs", "EPSG:25832")
+    page.click("#city-button")
+    expect(page.locator("#city-message")).to_contain_text("Added " + name)
+    chosen = page.locator("#import-city option:checked")
+    expect(chosen).to_have_text(name)  # as typed: text, never markup
+    assert page.locator("#import-city img").count() == 0
+    stored = [c for c in live_app.api("GET", "/api/cities", role="gis").json()["items"] if c["name"] == name]
+    assert [(c["country"], c["crs"], str(c["id"])) for c in stored] == [
+        ("DE", "EPSG:25832", chosen.get_attribute("value"))
+    ]
+    live_app.api("DELETE", f"/api/cities/{stored[0]['id']}", role="admin").raise_for_status()
+    tab.watch.assert_clean(expected_statuses=(422,))
+
+
+def test_readers_without_geography_rights_get_no_city_form(tabs: Tabs, live_app: LiveApp) -> None:
+    tab = tabs.get("organiser")
+    assert tab.page.goto(live_app.base_url + "/maps/import").status == 403
+    assert tab.page.locator("#city-form").count() == 0
+    refused = live_app.api("POST", "/api/cities", role="organiser", json={"name": "Not mine"})
+    assert refused.status_code == 403
