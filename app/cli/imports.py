@@ -127,7 +127,7 @@ def _print_columns(report: dict[str, Any]) -> None:
         table.add_row(
             _cell(entry.get("name"), 30),
             str(entry.get("type") or ""),
-            _cell(", ".join(entry.get("samples") or []), 50),
+            _cell(" | ".join(entry.get("samples") or []), 50),
             target,
             _cell("; ".join(part for part in (why, rejected) if part), 110),
         )
