@@ -124,6 +124,8 @@ def _print_columns(report: dict[str, Any]) -> None:
         if not target and entry.get("suggested_target"):
             target = f"({entry['suggested_target']})"
         rejected = "; ".join(f"not {r['target']}: {r['reason']}" for r in entry.get("rejected") or [])
+        for target in entry.get("ambiguous_for") or []:
+            rejected += f"{'; ' if rejected else ''}one of several columns for {target}: map one with --map"
         table.add_row(
             _cell(entry.get("name"), 30),
             str(entry.get("type") or ""),

@@ -162,10 +162,12 @@ def profile_columns(frame: pd.DataFrame, columns: Iterable[str] | None = None) -
     """Profile the frame's source columns (all but provenance and geometry, or those named), in file order."""
     names = [str(c) for c in (frame.columns if columns is None else columns)]
     geometry = getattr(frame, "_geometry_column_name", None)
+    # A name the frame holds twice gives a frame, not a column: such a file is refused elsewhere, not profiled.
+    counts = frame.columns.value_counts()
     return [
         profile_column(name, frame[name])
         for name in names
-        if name in frame.columns and name not in PROVENANCE_COLUMNS and name not in ("geometry", geometry)
+        if counts.get(name, 0) == 1 and name not in PROVENANCE_COLUMNS and name not in ("geometry", geometry)
     ]
 
 

@@ -110,6 +110,7 @@ def mapping_report(
                 "suggested_target": suggested.get(column),
                 "reason": reason.to_dict() if reason and reason.column == column else None,
                 "rejected": [r.to_dict() for r in suggestion.rejected if r.column == column],
+                "ambiguous_for": [t for t, sources in suggestion.ambiguous.items() if column in sources],
             }
         )
     return {

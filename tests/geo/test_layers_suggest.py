@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,7 +11,7 @@ import pytest
 import shapely
 
 from geo.io import MappingError, read_source
-from geo.layers import explain_mapping, merge_mapping, profile_columns
+from geo.layers import explain_mapping, mapping_report, merge_mapping, profile_columns
 
 
 def read_csv(tmp_path: Path, text: str, name: str = "table.csv") -> tuple[list[str], list]:
@@ -199,3 +200,25 @@ def test_profiles_give_types_and_a_few_short_distinct_samples(tmp_path: Path) ->
         "samples": ["0", "10", "20", "30", "40"],
         "values": 8,
     }
+
+
+def test_the_report_lists_every_column_with_its_field_reason_and_doubts(tmp_path: Path) -> None:
+    columns, profiles = read_csv(
+        tmp_path,
+        "LSOA11CD,LSOA21CD,LSOA11NM,population,lon,lat\n"
+        "E01000001,E01000001,City of London 001A,1500,-0.09,51.51\n"
+        "E01000002,E01000002,City of London 001B,1400,-0.09,51.52\n",
+    )
+    report = mapping_report(columns, "neighbourhoods", {"population": "population"}, profiles)
+    entries = {e["name"]: e for e in report["source_columns"]}
+    assert list(entries) == ["LSOA11CD", "LSOA21CD", "LSOA11NM", "population"]
+    assert entries["LSOA11CD"]["ambiguous_for"] == entries["LSOA21CD"]["ambiguous_for"] == ["code"]
+    assert entries["population"]["target"] == "population"
+    assert entries["population"]["reason"] == {
+        "column": "population",
+        "match": "field_name",
+        "detail": "the field's own name",
+        "type_check": "integer values fit int",
+    }
+    assert entries["LSOA11NM"]["samples"] == ["City of London 001A", "City of London 001B"]
+    assert json.loads(json.dumps(report)) == report

@@ -153,6 +153,9 @@ function showColumns(report) {
     const reason = column.reason || null;
     const why = reason ? [reason.detail, reason.type_check].filter(Boolean).join("; ") : "";
     const rejected = (Array.isArray(column.rejected) ? column.rejected : []).map((r) => "not " + r.target + ": " + r.reason);
+    for (const target of Array.isArray(column.ambiguous_for) ? column.ambiguous_for : []) {
+      rejected.push("one of several columns for " + target + ": choose one below");
+    }
     const target = column.target || (column.suggested_target ? "(" + column.suggested_target + ")" : "");
     return el(
       "tr",
