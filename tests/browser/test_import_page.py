@@ -103,6 +103,14 @@ def test_import_page_sends_a_dry_run_and_shows_its_report(
     assert "GeoJSON" in facts or "geojson" in facts.lower()
     assert "3" in page.locator("#report-facts dd").nth(4).text_content()  # features in the file
     assert page.locator("#mapping-table select").count() >= 1
+    # The file's columns with the type read from their values, a few values and why each was suggested.
+    remark = page.locator("#columns-table tbody tr", has=page.locator("th", has_text="remark_text"))
+    expect(remark.locator("td").nth(0)).to_have_text("text")
+    expect(remark.locator("td").nth(1)).to_contain_text("Meets weekly (0) | Meets weekly (1)")
+    expect(remark.locator("td").nth(2)).to_have_text("")
+    named = page.locator("#columns-table tbody tr", has=page.locator("th", has_text="name"))
+    expect(named.locator("td").nth(2)).to_have_text("name")
+    expect(named.locator("td").nth(3)).to_have_text("the field's own name; text values fit text")
     assert names[0] in page.text_content("#preview-table")
     problem = page.locator("#problems-table tbody tr")
     expect(problem).to_have_count(1)
