@@ -461,6 +461,11 @@ def test_the_command_line_joins_and_prints_both_sides(berlin: Berlin, cli_city: 
             {"n": cli_city},
         ).one()
     assert tuple(row) == (900, {"under_6": 21, "over_65": 200})
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Gebiet;EW\n0110;viele\n", encoding="utf-8")
+    refused = runner.invoke(cli, ["import", str(bad), *args[2:8], "--dry-run"], env=cli_env(berlin))
+    assert refused.exit_code == 3, refused.output  # the real join would fail: a script can tell
+    assert "'viele' is not a number" in " ".join(refused.output.split())
     wrong = runner.invoke(cli, [*args[:5], "assets", *args[6:]], env=cli_env(berlin))
     assert wrong.exit_code != 0
     assert "--join" in wrong.output
