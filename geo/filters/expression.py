@@ -26,6 +26,7 @@ ALLOWED = (
 )
 _FLIPPED: dict[str, CompareOp] = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _POSITION = re.compile(r"line (\d+),? col(?:umn)? (\d+)", re.IGNORECASE)
+_TOKENS = re.compile(r"'[^']*'|\"[^\"]*\"|[()]|[A-Za-z_][A-Za-z_0-9]*")
 
 
 class WhereError(ValueError):
@@ -151,6 +152,7 @@ def parse_where(text: str) -> Expression:
         raise WhereError(f"--where is longer than {MAX_WHERE_CHARS:,} characters: shorten the expression")
     # The grammar does not skip line breaks; a filter typed over several lines means the same on one.
     flat = re.sub(r"[\r\n\t]+", " ", text).strip()
+    _refuse_mixed_and_or(flat)
     try:
         parsed = _parser().parse(flat)
     except RecursionError:
@@ -159,6 +161,32 @@ def parse_where(text: str) -> Expression:
         raise WhereError(_syntax_message(exc, flat)) from None
     budget = _Budget()
     return budget.condition(parsed, 1)
+
+
+def _refuse_mixed_and_or(text: str) -> None:
+    """Refuse and mixed with or without parentheses.
+
+    pygeofilter's grammar gives and and or the same precedence (a or b and c reads as (a or b) and c), where
+    SQL and the CQL2 standard bind and tighter; asking for parentheses keeps both readings the same.
+    """
+    levels: list[dict[str, int]] = [{"and": 0, "or": 0, "between": 0}]
+    for part in _TOKENS.findall(text):
+        word = part.lower()
+        if word == "(":
+            levels.append({"and": 0, "or": 0, "between": 0})
+        elif word == ")" and len(levels) > 1:
+            levels.pop()
+        elif word == "between":
+            levels[-1]["between"] += 1
+        elif word == "and" and levels[-1]["between"]:
+            levels[-1]["between"] -= 1  # the and of between ... and ...
+        elif word in ("and", "or"):
+            levels[-1][word] += 1
+            if levels[-1]["and"] and levels[-1]["or"]:
+                raise WhereError(
+                    "--where mixes and with or: add parentheses to say which comes first, e.g. "
+                    "status = 'open' and (kind = 'library' or kind = 'centre')"
+                )
 
 
 class _Budget:
@@ -199,7 +227,7 @@ class _Budget:
             op: CompareOp = node.op.value if node.op.value != "!=" else "<>"
             if isinstance(left, Literal) and isinstance(right, Literal):
                 raise WhereError(
-                    "--where compares two values: compare a column with a value, e.g. status = 'open'"
+                    f"--where compares two values: compare a column with a value; allowed are {ALLOWED}"
                 )
             if isinstance(left, Literal):
                 left, right, op = right, left, _FLIPPED[op]
@@ -247,7 +275,7 @@ class _Budget:
             return Literal(node)
         if isinstance(node, str):
             return Literal(node)
-        raise WhereError(f"--where cannot use {_describe(node)} as a value: use 'text' or a number")
+        raise WhereError(f"--where cannot use {_describe(node)}: allowed are {ALLOWED}")
 
 
 def _finite(value: float) -> bool:
