@@ -7,6 +7,7 @@ import time
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 
@@ -31,7 +32,9 @@ from geo.filters import (
     to_text,
 )
 from geo.filters.expression import MAX_WHERE_CHARS, MAX_WHERE_NODES
-from geo.io import MappingError
+from geo.io import MappingError, SourceCRSError
+from geo.io.expected_area import check_expected_area, expanded
+from geo.io.source_crs import parse_user_crs
 
 
 @pytest.fixture
@@ -237,3 +240,44 @@ def test_missing_geometries_are_never_inside_and_city_clip_needs_a_city() -> Non
     assert inside_clip(geometries, area).tolist() == [False, False, True]
     with pytest.raises(ClipError, match="no neighbourhoods yet"):
         clip_area(ClipArea("city"), None)
+
+
+# ------------------------------------------------------------------------------------------- the area check
+
+BERLIN = (13.09, 52.34, 13.76, 52.68)
+
+
+def grid_around_berlin(times: float) -> np.ndarray:
+    """Lon/lat points on a grid `times` as wide and tall as Berlin, centred on it."""
+    west, south, east, north = BERLIN
+    grow_x, grow_y = (east - west) * (times - 1) / 2, (north - south) * (times - 1) / 2
+    lon, lat = np.meshgrid(
+        np.linspace(west - grow_x, east + grow_x, 21), np.linspace(south - grow_y, north + grow_y, 21)
+    )
+    return shapely.points(lon.ravel(), lat.ravel())
+
+
+def test_a_register_wider_than_the_city_is_told_to_clip_and_passes_once_clipped() -> None:
+    utm33 = parse_user_crs("EPSG:25833")
+    points = grid_around_berlin(3)
+    with pytest.raises(SourceCRSError) as caught:
+        check_expected_area(points, utm33, "libraries.gpkg", BERLIN, margin_deg=0.1)
+    message = str(caught.value)
+    outside = ~inside_clip(points, shapely.box(*expanded(BERLIN, 0.1)))
+    assert f"{outside.mean():.0%} of the rows ({outside.sum():,} of {len(points):,}) lie outside" in message
+    assert "the CRS (EPSG:25833, from the --crs) fits the coordinates" in message and "--clip city" in message
+    check_expected_area(points[inside_clip(points, shapely.box(*BERLIN))], utm33, "libraries.gpkg", BERLIN)
+    check_expected_area(grid_around_berlin(1.5), utm33, "libraries.gpkg", BERLIN, margin_deg=0.1)
+
+
+def test_data_that_misses_the_city_entirely_is_told_to_fix_the_crs_not_to_clip() -> None:
+    # Berlin's UTM 33N coordinates read as UTM 32N land about 400 km west, where 32N itself is in use.
+    to_utm33 = pyproj.Transformer.from_crs(4326, 25833, always_xy=True)
+    from_utm32 = pyproj.Transformer.from_crs(25832, 4326, always_xy=True)
+    berlin = grid_around_berlin(1)
+    lon, lat = from_utm32.transform(*to_utm33.transform(shapely.get_x(berlin), shapely.get_y(berlin)))
+    with pytest.raises(
+        SourceCRSError, match=r"far from the expected area.*100% of the rows.*pass the right --crs"
+    ) as caught:
+        check_expected_area(shapely.points(lon, lat), parse_user_crs("EPSG:25832"), "a.shp", BERLIN)
+    assert "--clip" not in str(caught.value)
