@@ -23,7 +23,19 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 MAX_FILE_PARTS = 16
 MAX_TEXT_FIELDS = 16
-_TEXT_FIELDS = ("city", "layer", "crs", "encoding", "gpkg_layer", "mapping", "defaults", "source")
+_TEXT_FIELDS = (
+    "city",
+    "layer",
+    "crs",
+    "encoding",
+    "gpkg_layer",
+    "mapping",
+    "defaults",
+    "source",
+    "where",
+    "clip",
+    "clip_buffer_m",
+)
 _FLAG_FIELDS = ("dry_run", "skip_invalid")
 _TEXT_LIMIT = 10_000
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -69,6 +81,24 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             "type": "string",
                             "description": "assets: the source label that with source_id identifies a row "
                             "(default: the file name without extension)",
+                        },
+                        "where": {
+                            "type": "string",
+                            "description": "keep only the rows that match, in CQL2 text over the file's columns "
+                            "(matched ignoring case): = <> < <= > >=, in (...), like with % and _, is [not] null, "
+                            "between, and/or/not, parentheses, 'text' and numbers; e.g. "
+                            "status = 'open' and kind in ('library', 'centre'). Never passed to GDAL or SQL",
+                        },
+                        "clip": {
+                            "type": "string",
+                            "description": "keep only the rows whose geometry intersects an area: 'city' (the union "
+                            "of the city's neighbourhoods) or 'bbox=W,S,E,N' (WGS84 degrees); not for resources",
+                        },
+                        "clip_buffer_m": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 100000,
+                            "description": "grow the clip area by this many metres (needs clip)",
                         },
                         "dry_run": {"type": "boolean", "default": False},
                         "skip_invalid": {"type": "boolean", "default": False},
@@ -133,6 +163,15 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     return value
 
 
+def _metres(text: str | None, name: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number of metres, e.g. 500", field=name) from None
+
+
 def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[UploadFile]]:
     unknown = sorted(set(form.keys()) - {"file", *_TEXT_FIELDS, *_FLAG_FIELDS})
     if unknown:
@@ -168,6 +207,9 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
         source=texts["source"],
         dry_run=_flag(form, "dry_run"),
         skip_invalid=_flag(form, "skip_invalid"),
+        where=texts["where"],
+        clip=texts["clip"],
+        clip_buffer_m=_metres(texts["clip_buffer_m"], "clip_buffer_m"),
     )
     return request, [f for f in files if isinstance(f, UploadFile)]
 
