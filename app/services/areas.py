@@ -53,8 +53,6 @@ class AreaTree:
             "areas": len(inside),
             "levels": levels,
             "depth": max((n.depth for n in inside), default=0),
-            "population": self.population_source,
-            "population_by_group": self.population_by_group_source,
         }
 
 

@@ -421,3 +421,35 @@ def test_a_runs_totals_for_a_district_are_the_sums_over_its_areas(client: TestCl
     assert e["need"] == pytest.approx(leaves[town.ids["N3"]]["need"])
     bad = client.get(f"/api/analysis/runs/{run_id}/neighbourhoods", params={"level": "county"})
     assert bad.status_code == 422
+
+
+def test_lists_filtered_by_a_district_take_in_the_areas_inside_it(client: TestClient, town: Town) -> None:
+    def listed(kind: str, nb: str) -> list[dict[str, Any]]:
+        body = client.get(f"/api/{kind}", params={"neighbourhood": town.ids[nb], "limit": 1000}).json()
+        return body["features"] if "features" in body else body["items"]  # type: ignore[no-any-return]
+
+    assert {a["properties"]["name"] for a in listed("assets", "D")} == {
+        "A1 club",
+        "N1 school",
+        "N2 choir",
+        "N2 union",
+    }
+    assert {a["properties"]["name"] for a in listed("assets", "N1")} == {"A1 club", "N1 school"}
+    assert sorted(n["properties"]["people_affected"] for n in listed("needs", "D")) == [10, 25]
+    assert sorted(r["kind"] for r in listed("resources", "D")) == ["space", "volunteers"]
+    assert len(listed("links", "D")) == 3 and len(listed("links", "E")) == 1
+    # the neighbourhood list still gives the areas directly inside
+    assert {f["id"] for f in listed("neighbourhoods", "D")} == {town.ids["N1"], town.ids["N2"]}
+
+
+def test_reinickendorf_counts_what_lies_in_its_forecast_areas(client: TestClient, berlin: Berlin) -> None:
+    found = client.get("/api/neighbourhoods", params={"city": "Berlin", "q": "Reinickendorf", "limit": 1000})
+    district = next(f for f in found.json()["features"] if f["properties"]["level"] == "district")
+    areas = client.get("/api/neighbourhoods", params={"neighbourhood": district["id"], "limit": 1000}).json()
+    summary = _summary(client, district["id"])
+    assert summary["population"] == 274_098 and summary["population_source"] == "own"
+    assert summary["includes_children"]["areas"] == len(areas["features"]) > 0
+    totals = [_summary(client, f["id"])["assets"]["total"] for f in areas["features"]]
+    assert summary["assets"]["total"] == sum(totals) > 0
+    page = client.get(f"/maps/neighbourhoods/{district['id']}").text
+    assert f"Figures include the {len(totals)} neighbourhoods inside Reinickendorf." in page
