@@ -106,7 +106,7 @@ _LEVEL_NOUNS = {"district": ("district", "districts"), "neighbourhood": ("neighb
 
 
 def includes_sentence(tree: AreaTree) -> str | None:
-    """'Figures include the 12 neighbourhoods inside Reinickendorf.' for a parent; None for an area with none."""
+    """'Figures include the 5 neighbourhoods inside Reinickendorf.' for a parent; None for an area with none."""
     inside = tree.inside
     if not inside:
         return None

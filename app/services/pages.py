@@ -111,7 +111,7 @@ class NeighbourhoodProfile:
     city_name: str
     population: str
     population_note: str | None
-    includes: str | None  # "Figures include the 12 neighbourhoods inside Reinickendorf."
+    includes: str | None  # "Figures include the 5 neighbourhoods inside Reinickendorf."
     population_by_group: list[SummaryRow]
     assets_total: str
     assets_by_category: list[SummaryRow]
