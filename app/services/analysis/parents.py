@@ -84,11 +84,13 @@ def parent_rows(db: Session, principal: Principal, run: AnalysisRun, level: str)
     for root_id, nb_id in db.execute(select(tree.c.root_id, tree.c.id)).all():
         members.setdefault(root_id, set()).add(nb_id)
     levels = dict(
-        db.execute(select(Neighbourhood.id, Neighbourhood.level).where(Neighbourhood.id.in_(rows))).all()
+        db.execute(
+            select(Neighbourhood.id, Neighbourhood.level).where(Neighbourhood.id.in_(list(rows)))
+        ).all()
     )
     roots = db.execute(
         select(Neighbourhood.id, Neighbourhood.code, Neighbourhood.name)
-        .where(Neighbourhood.id.in_(members))
+        .where(Neighbourhood.id.in_(list(members)))
         .order_by(Neighbourhood.id)
     ).all()
     out = []
