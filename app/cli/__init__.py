@@ -10,6 +10,7 @@ serve     `serve`
 users     `user add`, `user list`, `user set-role`, `user assign`, `user revoke-key`
 analysis  `analyse`, `suggest-sites`, `what-if`, `prune-runs`, `map`
 imports   `import`, `export`
+cities    `city add`, `city list`, `city show`
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 
 import typer
 
-from app.cli import analysis, db, imports, sample, serve, users
+from app.cli import analysis, cities, db, imports, sample, serve, users
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -33,6 +34,7 @@ for family in (sample, serve, analysis, imports):
     cli.add_typer(family.app)
 cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
+cli.add_typer(cities.app, name="city")
 
 
 def main() -> None:

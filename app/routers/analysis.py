@@ -14,6 +14,7 @@ from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
 from app.routers.common import GEOJSON, GeoJSONResponse, link_after
 from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media, openapi_links
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
+from app.schemas.analysis_runs import RunDocument
 from app.services import analysis
 from app.services.analysis import parents
 
@@ -53,11 +54,10 @@ RUN_LINKS = openapi_links(
         404,
         429,
         extra={
-            201: {"description": "The finished run", "links": RUN_LINKS},
+            201: {"description": "The finished run", "model": RunDocument, "links": RUN_LINKS},
             202: {
-                **media(
-                    "Queued: poll the run at its Location", "application/json", schema={"type": "object"}
-                ),
+                "description": "Queued: poll the run at its Location",
+                "model": RunDocument,
                 "links": RUN_LINKS,
             },
         },

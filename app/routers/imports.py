@@ -15,6 +15,7 @@ from app.deps import ImportData, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge
 from app.routers.common import INT4_MAX
 from app.routers.responses import RESTRICTED, errors
+from app.schemas.imports import ImportRunList, ImportRunOut
 from app.services import imports as import_service
 from app.services.imports.options import LAYER_NAMES, text_encoding
 
@@ -177,6 +178,7 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
     summary="Import a GIS file into a city's layer (or check it with dry_run)",
     name="create_import",
     openapi_extra=_UPLOAD_SCHEMA,
+    response_model=ImportRunOut,
     responses=errors(400, RESTRICTED, 404, 409, 413),
 )
 async def create_import(
@@ -199,7 +201,13 @@ async def create_import(
 ImportId = Path(ge=1, le=INT4_MAX)
 
 
-@router.get("", summary="List imports, newest first", name="list_imports", responses=errors(RESTRICTED, 404))
+@router.get(
+    "",
+    summary="List imports, newest first",
+    name="list_imports",
+    response_model=ImportRunList,
+    responses=errors(RESTRICTED, 404),
+)
 def list_imports(
     db: SessionDep,
     principal: ImportData,
@@ -216,6 +224,7 @@ def list_imports(
     "/{import_id}",
     summary="One import with its status and report",
     name="get_import",
+    response_model=ImportRunOut,
     responses=errors(RESTRICTED, 404),
 )
 def get_import(db: SessionDep, principal: ImportData, import_id: int = ImportId) -> JSONResponse:
