@@ -114,9 +114,15 @@ def town(client: TestClient, berlin: Berlin) -> Town:
     )  # fmt: skip
 
     assets = {
-        "a1_club": _asset(client, admin, "A1 club", IN_A1, service_types=["childcare"]),
+        "a1_club": _asset(client, admin, "A1 club", IN_A1, service_types=["childcare"], capacity=40),
         "n1_school": _asset(
-            client, admin, "N1 school", IN_N1, category="institution", service_types=["childcare"]
+            client,
+            admin,
+            "N1 school",
+            IN_N1,
+            category="institution",
+            service_types=["childcare"],
+            capacity=25,
         ),
         "n2_choir": _asset(client, admin, "N2 choir", IN_N2, category="culture"),
         "n2_union": _asset(client, admin, "N2 union", (IN_N2[0] + 0.002, IN_N2[1])),
@@ -390,36 +396,55 @@ def test_an_export_of_a_district_holds_the_items_of_its_areas_at_any_depth(
     assert sorted(r["properties"]["kind"] for r in resources) == ["space", "volunteers"]
 
 
-def test_a_runs_totals_for_a_district_are_the_sums_over_its_areas(client: TestClient, town: Town) -> None:
+def test_a_runs_totals_for_a_district_are_the_sums_over_its_areas_in_each_readers_view(
+    client: TestClient, town: Town, berlin: Berlin
+) -> None:
+    # a childminder in N2: readers without planner rights get the run computed with her blurred place
+    _asset(
+        client,
+        town.headers,
+        "Childminder",
+        IN_N2,
+        category="individual",
+        service_types=["childcare"],
+        capacity=5,
+    )
     run = client.post(
         "/api/analysis/runs",
         json={"city": CITY, "service_type": "childcare", "radius_m": 800, "resolution": 9},
         headers=town.headers,
     )
     assert run.status_code == 201, run.text
-    run_id = run.json()["id"]
-    leaves = {
-        f["id"]: f["properties"]
-        for f in client.get(f"/api/analysis/runs/{run_id}/neighbourhoods").json()["features"]
-    }
-    assert set(leaves) == {town.ids["N1"], town.ids["N2"], town.ids["N3"]}
-    response = client.get(f"/api/analysis/runs/{run_id}/neighbourhoods", params={"level": "district"})
-    assert response.status_code == 200, response.text
-    districts = {f["id"]: f for f in response.json()["features"]}
-    assert set(districts) == {town.ids["D"], town.ids["E"]}
-    d = districts[town.ids["D"]]["properties"]
-    children = [leaves[town.ids["N1"]], leaves[town.ids["N2"]]]
-    for key in ("population", "need", "covered_need", "uncovered_need", "unmet_need", "n_units"):
-        assert d[key] == pytest.approx(sum(c[key] for c in children)), key
-    assert d["covered_share"] == pytest.approx(d["covered_need"] / d["need"])
-    assert d["gap_share"] == pytest.approx(d["unmet_need"] / d["need"])
-    weighted = sum(c["mean_distance_m"] * c["need"] for c in children) / d["need"]
-    assert d["mean_distance_m"] == pytest.approx(weighted)
-    assert d["includes_children"] == {"areas": 2, "levels": ["neighbourhood"]}
-    assert districts[town.ids["D"]]["geometry"]["type"] == "MultiPolygon"
-    e = districts[town.ids["E"]]["properties"]
-    assert e["need"] == pytest.approx(leaves[town.ids["N3"]]["need"])
-    bad = client.get(f"/api/analysis/runs/{run_id}/neighbourhoods", params={"level": "county"})
+    url = f"/api/analysis/runs/{run.json()['id']}/neighbourhoods"
+    views = []
+    for headers in ({}, berlin.headers("planner")):
+        leaves = {f["id"]: f["properties"] for f in client.get(url, headers=headers).json()["features"]}
+        assert set(leaves) == {town.ids["N1"], town.ids["N2"], town.ids["N3"]}
+        response = client.get(url, params={"level": "district"}, headers=headers)
+        assert response.status_code == 200, response.text
+        districts = {f["id"]: f for f in response.json()["features"]}
+        assert set(districts) == {town.ids["D"], town.ids["E"]}
+        d = districts[town.ids["D"]]["properties"]
+        children = [leaves[town.ids["N1"]], leaves[town.ids["N2"]]]
+        for key in ("population", "need", "covered_need", "uncovered_need", "unmet_need", "n_units"):
+            assert d[key] == pytest.approx(sum(c[key] for c in children)), key
+        assert d["covered_share"] == pytest.approx(d["covered_need"] / d["need"])
+        assert d["gap_share"] == pytest.approx(d["unmet_need"] / d["need"])
+        for key in ("mean_distance_m", "access_score"):
+            weighted = sum(c[key] * c["need"] for c in children) / d["need"]
+            assert d[key] == pytest.approx(weighted), key
+        assert d["population"] == pytest.approx(50 + 70)  # children under 6 in N1 and N2
+        assert d["assets_within_radius"] is None  # an asset near both children would be counted twice
+        assert d["includes_children"] == {"areas": 2, "levels": ["neighbourhood"]}
+        assert districts[town.ids["D"]]["geometry"]["type"] == "MultiPolygon"
+        e = districts[town.ids["E"]]["properties"]
+        assert e["need"] == pytest.approx(leaves[town.ids["N3"]]["need"])
+        views.append((leaves, d))
+    (public_leaves, public_d), (exact_leaves, exact_d) = views
+    # the two views differ, and each district row follows its own view's children
+    assert public_leaves[town.ids["N2"]]["mean_distance_m"] != exact_leaves[town.ids["N2"]]["mean_distance_m"]
+    assert public_d["mean_distance_m"] != exact_d["mean_distance_m"]
+    bad = client.get(url, params={"level": "county"})
     assert bad.status_code == 422
 
 
