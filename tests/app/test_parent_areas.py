@@ -478,3 +478,46 @@ def test_reinickendorf_counts_what_lies_in_its_forecast_areas(client: TestClient
     assert summary["assets"]["total"] == sum(totals) > 0
     page = client.get(f"/maps/neighbourhoods/{district['id']}").text
     assert f"Figures include the {len(totals)} neighbourhoods inside Reinickendorf." in page
+
+
+def test_an_organiser_counts_people_of_their_own_area_but_not_a_small_group_next_door(
+    client: TestClient, town: Town, berlin: Berlin
+) -> None:
+    user = _post(
+        client,
+        town.headers,
+        "/api/users",
+        {"username": "n2-org", "password": "long enough pw", "role": "organiser"},
+    )
+    assigned = client.put(
+        f"/api/users/{user['id']}/neighbourhoods",
+        json={"neighbourhood_ids": [town.ids["N2"]]},
+        headers=town.headers,
+    )
+    assert assigned.status_code == 204
+    token = client.post("/api/auth/token", data={"username": "n2-org", "password": "long enough pw"})
+    organiser = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    for i in range(2):
+        _asset(
+            client,
+            town.headers,
+            f"N2 carer {i}",
+            (IN_N2[0], IN_N2[1] + (i + 1) * 1e-3),
+            category="individual",
+        )
+    assert _summary(client, town.ids["N2"], organiser)["assets"]["by_category"]["individual"] == 2
+    assert _summary(client, town.ids["D"], organiser)["assets"]["by_category"]["individual"] == 2
+    # two more in A1, which the organiser does not look after: too few there, so D's count hides them all
+    for i in range(2):
+        _asset(
+            client,
+            town.headers,
+            f"A1 carer {i}",
+            (IN_A1[0], IN_A1[1] + (i + 1) * 1e-4),
+            category="individual",
+        )
+    assert _summary(client, town.ids["D"], organiser)["assets"]["by_category"]["individual"] is None
+    assert _summary(client, town.ids["N2"], organiser)["assets"]["by_category"]["individual"] == 2
+    assert (
+        _summary(client, town.ids["D"], berlin.headers("planner"))["assets"]["by_category"]["individual"] == 4
+    )
