@@ -139,6 +139,18 @@ def _print_columns(report: dict[str, Any]) -> None:
         console.print(f"  ... and {len(columns) - SHOWN_COLUMNS:,} more columns", highlight=False)
 
 
+def _print_dropped(report: dict[str, Any]) -> None:
+    kept = report.get("filter") or {}
+    dropped = kept.get("dropped") or {}
+    if not (kept.get("where") or kept.get("clip")):
+        return
+    console.print(
+        f"  kept {kept.get('rows_kept', 0):,} of {kept.get('rows_read', 0):,} rows: "
+        f"{dropped.get('where', 0):,} dropped by --where, {dropped.get('outside_clip', 0):,} outside the clip area",
+        highlight=False,
+    )
+
+
 def _print_mapping(report: dict[str, Any]) -> None:
     mapping = report.get("mapping") or {}
     suggested = report.get("suggested_mapping") or {}
@@ -232,6 +244,19 @@ def import_command(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="load the valid rows and list the others in the report")
     ] = False,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="keep only matching rows, e.g. \"status = 'open' and kind in ('library', 'centre')\""
+        ),
+    ] = None,
+    clip: Annotated[
+        str | None,
+        typer.Option(help="keep only rows inside 'city' (its neighbourhoods) or 'bbox=W,S,E,N' (degrees)"),
+    ] = None,
+    clip_buffer_m: Annotated[
+        float | None, typer.Option("--clip-buffer-m", help="grow the clip area by this many metres")
+    ] = None,
     user: Annotated[str | None, typer.Option(help="record the import as this user's")] = None,
     join: Annotated[
         str | None,
@@ -259,6 +284,9 @@ def import_command(
         source=source,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        where=where,
+        clip=clip,
+        clip_buffer_m=clip_buffer_m,
         join=join,
         sheet=sheet,
     )
@@ -285,6 +313,7 @@ def import_command(
         _exit_if_it_would_fail(report, dry_run)
         return
     _print_columns(report)
+    _print_dropped(report)
     _print_mapping(report)
     if dry_run:
         _print_preview(report)

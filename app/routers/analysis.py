@@ -16,6 +16,7 @@ from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, 
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
 from app.schemas.analysis_runs import RunDocument
 from app.services import analysis
+from app.services.analysis import parents
 
 router = APIRouter(prefix="/api/analysis", tags=["analysis"])
 
@@ -126,8 +127,20 @@ def get_run(run_id: RunId, db: SessionDep, settings: SettingsDep, principal: Rea
         READ, 404, 409, extra={200: media("A FeatureCollection", GEOJSON, schema=FEATURE_COLLECTION)}
     ),
 )
-def get_run_neighbourhoods(run_id: RunId, db: SessionDep, principal: ReadPublic) -> GeoJSONResponse:
+def get_run_neighbourhoods(
+    run_id: RunId,
+    db: SessionDep,
+    principal: ReadPublic,
+    level: Annotated[
+        Literal["district", "neighbourhood", "area"] | None,
+        Query(
+            description="areas of this level, each summed from the run's areas inside it; default: the run's"
+        ),
+    ] = None,
+) -> GeoJSONResponse:
     """Population (served group), need, covered share, mean distance, unmet need, gap share, access, desert."""
+    if level is not None:
+        return GeoJSONResponse(parents.parent_collection(db, principal, run_id, level))
     return GeoJSONResponse(analysis.neighbourhood_collection(db, principal, run_id))
 
 

@@ -32,6 +32,9 @@ _TEXT_FIELDS = (
     "mapping",
     "defaults",
     "source",
+    "where",
+    "clip",
+    "clip_buffer_m",
     "join",
     "sheet",
 )
@@ -82,6 +85,24 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             "type": "string",
                             "description": "assets: the source label that with source_id identifies a row "
                             "(default: the file name without extension)",
+                        },
+                        "where": {
+                            "type": "string",
+                            "description": "keep only the rows that match, in CQL2 text over the file's columns "
+                            "(matched ignoring case): = <> < <= > >=, in (...), like with % and _, is [not] null, "
+                            "between, and/or/not, parentheses, 'text' and numbers; e.g. "
+                            "status = 'open' and kind in ('library', 'centre'). Never passed to GDAL or SQL",
+                        },
+                        "clip": {
+                            "type": "string",
+                            "description": "keep only the rows whose geometry intersects an area: 'city' (the union "
+                            "of the city's neighbourhoods) or 'bbox=W,S,E,N' (WGS84 degrees); not for resources",
+                        },
+                        "clip_buffer_m": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 100000,
+                            "description": "grow the clip area by this many metres (needs clip)",
                         },
                         "join": {
                             "type": "string",
@@ -156,6 +177,15 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     return value
 
 
+def _metres(text: str | None, name: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number of metres, e.g. 500", field=name) from None
+
+
 def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[UploadFile]]:
     unknown = sorted(set(form.keys()) - {"file", *_TEXT_FIELDS, *_FLAG_FIELDS})
     if unknown:
@@ -191,6 +221,9 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
         source=texts["source"],
         dry_run=_flag(form, "dry_run"),
         skip_invalid=_flag(form, "skip_invalid"),
+        where=texts["where"],
+        clip=texts["clip"],
+        clip_buffer_m=_metres(texts["clip_buffer_m"], "clip_buffer_m"),
         join=texts["join"],
         sheet=texts["sheet"],
     )

@@ -16,7 +16,6 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,7 @@ from app.db.models import City, ImportRun
 from app.db.queries import domain_error
 from app.errors import AssetmapError, InvalidInput, PayloadTooLarge
 from app.services.catalogue import resolve_city
-from app.services.imports import checks, join, load
+from app.services.imports import checks, filtering, join, load
 from app.settings import Settings
 from geo.io import (
     GeoFileError,
@@ -82,6 +81,9 @@ class ImportRequest:
     source: str | None = None
     dry_run: bool = False
     skip_invalid: bool = False
+    where: str | None = None
+    clip: str | None = None
+    clip_buffer_m: float | None = None
     join: str | None = None  # "code=COLUMN": update existing neighbourhoods from a table instead
     sheet: str | None = None  # the sheet of an XLSX workbook (default: the first)
 
@@ -170,6 +172,7 @@ def run_import(
     layer = _check_layer(request.layer)
     request = _fields_by_case(request)
     _check_request(request)
+    row_filter = filtering.parse_row_filter(layer, request.where, request.clip, request.clip_buffer_m)
     city = resolve_city(db, request.city)
     path_list = [Path(p) for p in paths]
     if not path_list:
@@ -178,9 +181,10 @@ def run_import(
     if len(names) != len(path_list):
         raise ValueError(f"got {len(path_list)} paths but {len(names)} original names")
     pending = _pending(city, layer, request, path_list, names, user_id)
+    pending.options.update(row_filter.options())
     notify = progress or (lambda _stage: None)
     try:
-        return _run(db, settings, request, city, layer, path_list, names, pending, notify)
+        return _run(db, settings, request, city, layer, path_list, names, pending, notify, row_filter)
     except Exception as exc:
         db.rollback()
         run_id = _record_failure(db, pending, exc)
@@ -219,6 +223,12 @@ def _check_request(request: ImportRequest) -> None:
             raise InvalidInput(
                 "a join updates fields from the table's columns and takes no defaults: leave out --default",
                 field="defaults",
+            )
+        if request.where is not None or request.clip is not None:
+            raise InvalidInput(
+                "a join matches every row of the table by code and ignores its geometry: leave out --where and "
+                "--clip (filter the table first)",
+                field="where" if request.where is not None else "clip",
             )
     fields = set(LAYERS[request.layer].field_names)
     for name, given in (("mapping", request.mapping), ("defaults", request.defaults)):
@@ -313,6 +323,7 @@ def _run(
     names: list[str],
     pending: _Pending,
     notify: ProgressHook,
+    row_filter: filtering.RowFilter,
 ) -> ImportRun:
     notify("read")
     read = read_source(
@@ -322,8 +333,6 @@ def _run(
         encoding=request.encoding,
         layer=request.gpkg_layer,
         limits=ImportLimits(max_total_bytes=4 * settings.upload_max_bytes),
-        # A join ignores the table's geometry, so where it lies does not matter.
-        expected_bounds=None if request.join else _expected_bounds(db, city.id),
         sheet=request.sheet,
     )
     pending.report = {"source": read.to_dict(), "files": pending.files}
@@ -338,6 +347,9 @@ def _run(
             "CSV with lon and lat columns",
             field="file",
         )
+    # Whether the data lands in the city is checked on the rows kept, so a wider register can be clipped.
+    read, kept = filtering.keep_rows(db, city, layer, read, row_filter)
+    pending.report["filter"] = kept
     profiles = profile_columns(read.frame, read.columns)
     mapping = _final_mapping(read, layer, request.mapping, profiles, pending)
     refusal = unmapped_required_reason(layer, mapping, request.defaults)
@@ -349,12 +361,14 @@ def _run(
         unchecked = _Checked(read.frame.iloc[0:0][["row_number"]], mapping, list(read.problems))
         report = _report(read, unchecked, layer, pending, set(), profiles)
         report["rows_ready"] = 0
+        report["filter"], report["dropped"] = kept, kept["dropped"]
         _verdict(report, request, set(), refusal)
         return _record_dry_run(db, pending, report, skipped=0)
     notify("validate")
     checked = _check_rows(db, city.id, layer, read, request, mapping)
     bad_rows = error_rows(checked.problems)
     report = _report(read, checked, layer, pending, bad_rows, profiles)
+    report["filter"], report["dropped"] = kept, kept["dropped"]
     _verdict(report, request, bad_rows, None)
     pending.report = report
     if request.dry_run:
@@ -499,18 +513,6 @@ def _new_run(pending: _Pending, *, status: str, report: dict[str, Any], skipped:
         report=report,
         user_id=pending.user_id,
     )
-
-
-def _expected_bounds(db: Session, city_id: int) -> tuple[float, float, float, float] | None:
-    """The extent of the city's neighbourhoods (degrees), so data that lands far away is refused."""
-    row = db.execute(
-        text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-            "FROM (SELECT ST_Extent(geom) AS e FROM neighbourhood WHERE city_id = :city_id) extent"
-        ),
-        {"city_id": city_id},
-    ).one()
-    return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
 def _final_mapping(

@@ -58,6 +58,9 @@ function buildForm(dryRun, mapping) {
     ["crs", "import-crs"],
     ["encoding", "import-encoding"],
     ["gpkg_layer", "import-gpkg-layer"],
+    ["where", "import-where"],
+    ["clip", "import-clip"],
+    ["clip_buffer_m", "import-clip-buffer-m"],
     ["sheet", "import-sheet"],
   ]) {
     const value = document.getElementById(id).value.trim();
@@ -274,6 +277,16 @@ function showReport(record) {
   fact(facts, "Encoding", report.encoding);
   fact(facts, "Geometry types", Array.isArray(report.geometry_types) ? report.geometry_types.join(", ") : report.geometry_types);
   fact(facts, "Features", report.feature_count ?? report.rows);
+  const kept = report.filter || {};
+  if (kept.where || kept.clip) {
+    const dropped = kept.dropped || {};
+    fact(
+      facts,
+      "Rows kept",
+      kept.rows_kept + " of " + kept.rows_read + " (" + (dropped.where || 0) + " dropped by the filter, " +
+        (dropped.outside_clip || 0) + " outside the clip area)",
+    );
+  }
   showColumns(report);
   showMapping(report);
   showJoin(report);
