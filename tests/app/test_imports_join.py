@@ -325,6 +325,7 @@ def test_other_bands_and_an_explicit_sum(client: TestClient, berlin: Berlin, cit
         ([["code", "population"], ["0110", 1]], {"layer": "assets", "join": "code=code"}, "neighbourhoods"),
         ([["code", "population"], ["0110", 1]], {"join": "code=Kennung"}, "no column 'Kennung'"),
         ([["code", "population"], ["0110", 1]], {"join": "name=code"}, "code=COLUMN"),
+        ([["code", "population"], ["0110", 1]], {"join": "code=code", "where": "population > 0"}, "--where"),
         ([["Name", "population"], ["Altstadt", 1]], {"join": "code=name"}, "none of the table's 1 codes"),
         (
             [["code", "population"], ["0110", 1], ["0120", 2], ["0110", 3]],
