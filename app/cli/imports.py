@@ -15,6 +15,7 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from app.cli.base import console, err, fail, load_settings
+from app.cli.join_report import join_summary, print_join
 from app.errors import AssetmapError
 
 app = typer.Typer()
@@ -208,7 +209,9 @@ def _print_problems(problems: list[dict[str, Any]], total: int) -> None:
 def import_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="a zip, GeoPackage, GeoJSON or CSV, or a shapefile's .shp/.shx/.dbf/.prj/.cpg"),
+        typer.Argument(
+            help="a zip, GeoPackage, GeoJSON, CSV or XLSX, or a shapefile's .shp/.shx/.dbf/.prj/.cpg"
+        ),
     ],
     city: Annotated[str, typer.Option(help="city id or name")],
     layer: Annotated[str, typer.Option(help="neighbourhoods, assets, needs or resources")],
@@ -255,6 +258,16 @@ def import_command(
         float | None, typer.Option("--clip-buffer-m", help="grow the clip area by this many metres")
     ] = None,
     user: Annotated[str | None, typer.Option(help="record the import as this user's")] = None,
+    join: Annotated[
+        str | None,
+        typer.Option(
+            help="code=COLUMN: update existing neighbourhoods matched by code from a table (no new areas, "
+            "no geometry); --map field=a+b+c sums columns"
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="which sheet of an XLSX workbook (default: the first)")
+    ] = None,
 ) -> None:
     """Import a GIS file into a city's layer; re-importing updates rows instead of duplicating them."""
     from app.services import imports
@@ -274,6 +287,8 @@ def import_command(
         where=where,
         clip=clip,
         clip_buffer_m=clip_buffer_m,
+        join=join,
+        sheet=sheet,
     )
     total = sum(p.stat().st_size for p in files if p.is_file())
     settings = load_settings()
@@ -291,6 +306,12 @@ def import_command(
         ) from None
     report = record["report"]
     _print_source(report)
+    if join is not None:
+        print_join(report)
+        _print_problems(report.get("problems") or [], int(report.get("problems_total") or 0))
+        console.print(join_summary(record, dry_run), highlight=False)
+        _exit_if_it_would_fail(report, dry_run)
+        return
     _print_columns(report)
     _print_dropped(report)
     _print_mapping(report)
@@ -306,10 +327,7 @@ def import_command(
             ),
             highlight=False,
         )
-        if report.get("would_import") is False:
-            for reason in report.get("would_fail_because") or []:
-                err.print(Text.assemble(("the import would fail:", "red"), f" {reason}"), soft_wrap=True)
-            raise typer.Exit(EXIT_DRY_RUN_WOULD_FAIL)
+        _exit_if_it_would_fail(report, dry_run)
         return
     console.print(
         Text.assemble(
@@ -319,6 +337,14 @@ def import_command(
         ),
         highlight=False,
     )
+
+
+def _exit_if_it_would_fail(report: dict[str, Any], dry_run: bool) -> None:
+    """A dry run whose real import would fail says why and exits with EXIT_DRY_RUN_WOULD_FAIL."""
+    if dry_run and report.get("would_import") is False:
+        for reason in report.get("would_fail_because") or []:
+            err.print(Text.assemble(("the import would fail:", "red"), f" {reason}"), soft_wrap=True)
+        raise typer.Exit(EXIT_DRY_RUN_WOULD_FAIL)
 
 
 @app.command("export")

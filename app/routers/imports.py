@@ -35,6 +35,8 @@ _TEXT_FIELDS = (
     "where",
     "clip",
     "clip_buffer_m",
+    "join",
+    "sheet",
 )
 _FLAG_FIELDS = ("dry_run", "skip_invalid")
 _TEXT_LIMIT = 10_000
@@ -53,8 +55,9 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                         "file": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "a zip, a GeoPackage, a GeoJSON, a CSV, or a shapefile's "
-                            ".shp/.shx/.dbf/.prj/.cpg as several parts; the file name is only a label",
+                            "description": "a zip, a GeoPackage, a GeoJSON, a CSV, an XLSX workbook, or a "
+                            "shapefile's .shp/.shx/.dbf/.prj/.cpg as several parts (a .dbf alone with join); the "
+                            "file name is only a label",
                         },
                         "city": {"type": "string", "description": "city id or name"},
                         "layer": {"type": "string", "enum": list(LAYER_NAMES)},
@@ -70,7 +73,8 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                         "mapping": {
                             "type": "string",
                             "description": 'JSON object target field -> source column, e.g. {"name": "BEZ"}; '
-                            "added to the suggested mapping (an empty source unmaps a target)",
+                            "added to the suggested mapping (an empty source unmaps a target); with join, a "
+                            'count may be a sum of columns, e.g. {"pop_under_6": "a0+a1+a2"}',
                         },
                         "defaults": {
                             "type": "string",
@@ -99,6 +103,16 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             "minimum": 0,
                             "maximum": 100000,
                             "description": "grow the clip area by this many metres (needs clip)",
+                        },
+                        "join": {
+                            "type": "string",
+                            "description": "code=COLUMN: update the fields of existing neighbourhoods matched by "
+                            "code from a table (layer neighbourhoods only); nothing is created or deleted and "
+                            "geometry is left alone",
+                        },
+                        "sheet": {
+                            "type": "string",
+                            "description": "which sheet of an XLSX workbook (default: the first)",
                         },
                         "dry_run": {"type": "boolean", "default": False},
                         "skip_invalid": {"type": "boolean", "default": False},
@@ -210,6 +224,8 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
         where=texts["where"],
         clip=texts["clip"],
         clip_buffer_m=_metres(texts["clip_buffer_m"], "clip_buffer_m"),
+        join=texts["join"],
+        sheet=texts["sheet"],
     )
     return request, [f for f in files if isinstance(f, UploadFile)]
 

@@ -169,6 +169,63 @@ def test_import_page_refuses_readers_without_import_rights(tabs: Tabs, live_app:
     assert "your role (planner)" in tab.page.locator(".error-detail").inner_text()
 
 
+def test_import_page_joins_a_population_table_onto_a_citys_neighbourhoods(
+    tabs: Tabs, live_app: LiveApp, tmp_path: Path
+) -> None:
+    city = f"Joinstadt-{uuid.uuid4().hex[:6]}"
+    created = live_app.api("POST", "/api/cities", "gis", json={"name": city})
+    assert created.status_code == 201, created.text
+    boxes = {"0110": (13.30, 13.35), "0120": (13.35, 13.40)}
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": code, "name": f"Area {code}", "population": 10},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[w, 52.45], [e, 52.45], [e, 52.50], [w, 52.50], [w, 52.45]]],
+            },
+        }
+        for code, (w, e) in boxes.items()
+    ]
+    boundaries = live_app.api(
+        "POST",
+        "/api/imports",
+        "gis",
+        files={"file": ("areas.geojson", json.dumps({"type": "FeatureCollection", "features": features}))},
+        data={"city": city, "layer": "neighbourhoods"},
+    )
+    assert boundaries.status_code == 201, boundaries.text
+    table = tmp_path / "population.csv"
+    table.write_text(
+        "Gebiet;a0;a1;a2;a3;a4;a5;EW\n0110;1;2;3;4;5;6;700\n0999;1;1;1;1;1;1;9\n", encoding="utf-8"
+    )
+
+    tab = tabs.get("gis")
+    tab.goto(live_app.base_url, "/maps/import")
+    page = tab.page
+    page.wait_for_selector("body[data-ready=true]")
+    page.set_input_files("#import-file", str(table))
+    page.select_option("#import-city", label=city)
+    page.select_option("#import-layer", "neighbourhoods")
+    page.fill("#import-join", "gebiet")
+    with page.expect_request("**/api/imports") as request_info:
+        page.click("#check-button")
+    assert multipart_fields(request_info.value.post_data_buffer)["join"] == "code=gebiet"
+    expect(page.locator("#join-report")).to_be_visible()
+    expect(page.locator("#mapping-part")).to_be_hidden()
+    facts = page.text_content("#join-facts") or ""
+    assert "1 of 2 rows" in facts and "row 2 (0999)" in facts and "0120" in facts
+    expect(page.locator("#join-table")).to_contain_text("a0 + a1 + a2 + a3 + a4 + a5")
+    page.click("#import-button")
+    expect(page.locator("#result")).to_be_visible()
+    shown = live_app.api("GET", "/api/neighbourhoods", params={"city": city}).json()["features"]
+    assert {f["properties"]["code"]: f["properties"]["population"] for f in shown} == {
+        "0110": 700,
+        "0120": 10,
+    }
+    tab.watch.assert_clean()
+
+
 def test_a_gis_user_adds_a_city_on_the_import_page_and_it_is_chosen_for_the_import(
     tabs: Tabs, live_app: LiveApp
 ) -> None:

@@ -23,7 +23,7 @@ from app.db.models import City, ImportRun
 from app.db.queries import domain_error
 from app.errors import AssetmapError, InvalidInput, PayloadTooLarge
 from app.services.catalogue import resolve_city
-from app.services.imports import checks, filtering, load
+from app.services.imports import checks, filtering, join, load
 from app.settings import Settings
 from geo.io import (
     GeoFileError,
@@ -36,6 +36,8 @@ from geo.io import (
     error_rows,
     read_source,
 )
+from geo.io.detect import TABLE_FORMATS
+from geo.io.spreadsheet import SheetChoiceError
 from geo.io.stage import display_name
 from geo.layers import (
     LAYERS,
@@ -82,6 +84,8 @@ class ImportRequest:
     where: str | None = None
     clip: str | None = None
     clip_buffer_m: float | None = None
+    join: str | None = None  # "code=COLUMN": update existing neighbourhoods from a table instead
+    sheet: str | None = None  # the sheet of an XLSX workbook (default: the first)
 
 
 class RowsInvalid(InvalidInput):
@@ -213,6 +217,19 @@ def _fields_by_case(request: ImportRequest) -> ImportRequest:
 
 
 def _check_request(request: ImportRequest) -> None:
+    if request.join is not None:
+        join.check_join_layer(request.layer)
+        if request.defaults:
+            raise InvalidInput(
+                "a join updates fields from the table's columns and takes no defaults: leave out --default",
+                field="defaults",
+            )
+        if request.where is not None or request.clip is not None:
+            raise InvalidInput(
+                "a join matches every row of the table by code and ignores its geometry: leave out --where and "
+                "--clip (filter the table first)",
+                field="where" if request.where is not None else "clip",
+            )
     fields = set(LAYERS[request.layer].field_names)
     for name, given in (("mapping", request.mapping), ("defaults", request.defaults)):
         if given is None:
@@ -278,6 +295,8 @@ def _pending(
         "source": request.source or default_source_label(names),
         "dry_run": request.dry_run,
         "skip_invalid": request.skip_invalid,
+        "join": request.join,
+        "sheet": request.sheet,
     }
     filename = ", ".join(display_name(name) for name in names)
     return _Pending(
@@ -314,10 +333,20 @@ def _run(
         encoding=request.encoding,
         layer=request.gpkg_layer,
         limits=ImportLimits(max_total_bytes=4 * settings.upload_max_bytes),
+        sheet=request.sheet,
     )
     pending.report = {"source": read.to_dict(), "files": pending.files}
     if read.feature_count == 0:
         raise InvalidInput(f"{read.source_name} holds no features: there is nothing to import", field="file")
+    if request.join is not None:
+        return _run_join(db, request, city, read, pending, notify)
+    if read.format in TABLE_FORMATS and layer != "resources":
+        raise InvalidInput(
+            f"{read.source_name} is a table without geometry ({read.format}): join it onto the city's "
+            "neighbourhoods with --join code=COLUMN, add the .shp and .shx of a shapefile, or save points as a "
+            "CSV with lon and lat columns",
+            field="file",
+        )
     # Whether the data lands in the city is checked on the rows kept, so a wider register can be clipped.
     read, kept = filtering.keep_rows(db, city, layer, read, row_filter)
     pending.report["filter"] = kept
@@ -381,6 +410,67 @@ def _run(
     db.refresh(run)
     notify("done")
     return run
+
+
+def _run_join(
+    db: Session, request: ImportRequest, city: City, read: ReadResult, pending: _Pending, notify: ProgressHook
+) -> ImportRun:
+    """A table joined onto the city's neighbourhoods by code: checked and reported, then one UPDATE."""
+    assert request.join is not None
+    notify("validate")
+    prepared = join.prepare_join(db, city.id, city.name, read, request.join, request.mapping, PREVIEW_ROWS)
+    report = _limited(prepared.report, prepared.bad_rows, pending)
+    pending.report = report
+    _verdict(report, request, prepared.bad_rows, None)
+    if request.dry_run:
+        return _record_dry_run(db, pending, report, skipped=len(prepared.bad_rows))
+    if prepared.bad_rows and not request.skip_invalid:
+        raise RowsInvalid(
+            f"{len(prepared.bad_rows):,} rows of the table cannot be used, so nothing was updated: fix them (the "
+            "problems name each row), or join with skip_invalid to update from the other rows",
+            field="file",
+        )
+    run = _new_run(pending, status="running", report=report, skipped=len(prepared.bad_rows))
+    db.add(run)
+    db.flush()
+    notify("stage")
+    context = load.LoadContext(
+        city_id=city.id,
+        import_id=run.id,
+        user_id=pending.user_id,
+        source_label=pending.options["source"],
+        message=f"joined from {pending.filename}",
+        mapped=prepared.fields,
+    )
+    notify("upsert")
+    result = load.update_neighbourhood_fields(db, context, prepared.rows)
+    run.updated = result.updated
+    run.status = "succeeded"
+    run.finished_at = _now()
+    run.report = {
+        **report,
+        "rows_loaded": len(prepared.rows),
+        "unchanged": len(prepared.rows) - result.updated,
+    }
+    db.commit()
+    db.refresh(run)
+    notify("done")
+    return run
+
+
+def _limited(report: dict[str, Any], bad_rows: set[int], pending: _Pending) -> dict[str, Any]:
+    """The report with its problem list bounded (the counts always cover all of them) and the files named."""
+    problems = report["problems"]
+    assert isinstance(problems, list)
+    report["problems_total"] = len(problems)
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        report["problems"] = problems[:MAX_REPORTED_PROBLEMS]
+    report["problems_truncated"] = len(problems) > MAX_REPORTED_PROBLEMS
+    report["skipped_rows"] = sorted(bad_rows)[:MAX_REPORTED_PROBLEMS]
+    report["files"] = pending.files
+    report["source_label"] = pending.options["source"]
+    report["defaults"] = pending.options["defaults"]
+    return report
 
 
 def _verdict(report: dict[str, Any], request: ImportRequest, bad_rows: set[int], refusal: str | None) -> None:
@@ -561,17 +651,7 @@ def _report(
     report = dry_run_report(
         read, checked.mapping, checked.rows, checked.problems, PREVIEW_ROWS, layer=layer, profiles=profiles
     )
-    problems = report["problems"]
-    assert isinstance(problems, list)
-    report["problems_total"] = len(problems)
-    if len(problems) > MAX_REPORTED_PROBLEMS:
-        report["problems"] = problems[:MAX_REPORTED_PROBLEMS]
-    report["problems_truncated"] = len(problems) > MAX_REPORTED_PROBLEMS
-    report["skipped_rows"] = sorted(bad_rows)[:MAX_REPORTED_PROBLEMS]
-    report["files"] = pending.files
-    report["source_label"] = pending.options["source"]
-    report["defaults"] = pending.options["defaults"]
-    return report
+    return _limited(report, bad_rows, pending)
 
 
 def _load(
@@ -643,7 +723,8 @@ def _domain_error(exc: Exception, run_id: int | None, report: dict[str, Any]) ->
     if isinstance(exc, SourceTooLargeError):
         return PayloadTooLarge(str(exc), field="file", extra=extra)
     if isinstance(exc, LayerChoiceError):
-        return InvalidInput(str(exc), field="gpkg_layer", extra={**extra, "layers": exc.choices})
+        field = "sheet" if isinstance(exc, SheetChoiceError) else "gpkg_layer"
+        return InvalidInput(str(exc), field=field, extra={**extra, "layers": exc.choices})
     if isinstance(exc, MappingError):
         # The file's columns, their types and the suggestion: what the user needs to write the mapping.
         for name in ("source_columns", "suggested_mapping", "rejected_suggestions"):

@@ -37,6 +37,9 @@ function cellText(value) {
 
 /** The chosen mapping: every field of the layer -> a column of the file, or "" for none (which unmaps it). */
 function chosenMapping() {
+  if (lastReport && lastReport.join) {
+    return null; // a join's fields and sums are planned again by the server from the same table
+  }
   const mapping = {};
   for (const select of document.querySelectorAll("#mapping-table select")) {
     mapping[select.dataset.target] = select.value;
@@ -58,11 +61,16 @@ function buildForm(dryRun, mapping) {
     ["where", "import-where"],
     ["clip", "import-clip"],
     ["clip_buffer_m", "import-clip-buffer-m"],
+    ["sheet", "import-sheet"],
   ]) {
     const value = document.getElementById(id).value.trim();
     if (value) {
       data.append(name, value);
     }
+  }
+  const joinColumn = document.getElementById("import-join").value.trim();
+  if (joinColumn) {
+    data.append("join", joinColumn.includes("=") ? joinColumn : "code=" + joinColumn);
   }
   if (mapping && Object.keys(mapping).length) {
     data.append("mapping", JSON.stringify(mapping));
@@ -146,6 +154,42 @@ function showMapping(report) {
   if (!rows.length) {
     body.append(el("tr", {}, el("td", { colspan: "2", className: "muted", text: "No mapping suggested." })));
   }
+}
+
+/** A join's matches both ways and where each field comes from; the editable mapping is for other imports. */
+function showJoin(report) {
+  const join = report.join;
+  document.getElementById("join-report").hidden = !join;
+  document.getElementById("mapping-part").hidden = Boolean(join);
+  if (!join) {
+    return;
+  }
+  const facts = document.getElementById("join-facts");
+  facts.replaceChildren();
+  const listed = (items, total) => items.slice(0, 20).join(", ") + (total > 20 ? " … (" + total + " in all)" : "");
+  fact(facts, "Code column", join.key_column);
+  fact(facts, "Matched", join.matched + " of " + join.table_rows + " rows");
+  const unmatched = (join.unmatched_rows || []).map((u) => "row " + u.row_number + " (" + u.code + ")");
+  fact(facts, "Rows matching no neighbourhood", listed(unmatched, join.unmatched_rows_total));
+  fact(facts, "Neighbourhoods not in the table", listed(join.neighbourhoods_not_in_table || [], join.neighbourhoods_not_in_table_total));
+  if (join.padded_codes && join.padded_codes.count) {
+    fact(facts, "Codes padded with zeros", join.padded_codes.count + " (to " + join.padded_codes.width + " digits)");
+  }
+  for (const note of join.notes || []) {
+    fact(facts, "Note", note);
+  }
+  const body = document.querySelector("#join-table tbody");
+  body.replaceChildren(
+    ...Object.entries(join.sources || {}).map(([field, source]) =>
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row", text: field }),
+        el("td", { text: (source.columns || []).join(" + ") }),
+        el("td", { text: cellText(source.how) }),
+      ),
+    ),
+  );
 }
 
 /** The file's columns with their types, samples and the suggestion's reasons (all as text, never markup). */
@@ -245,6 +289,7 @@ function showReport(record) {
   }
   showColumns(report);
   showMapping(report);
+  showJoin(report);
   showPreview(report);
   const problems = showProblems(report);
   reportSection.hidden = false;
@@ -270,7 +315,9 @@ function showResult(record) {
   facts.replaceChildren();
   fact(facts, "Import", record.id);
   fact(facts, "Status", record.status);
-  fact(facts, "Inserted", counts.inserted);
+  if (!(record.report && record.report.join)) {
+    fact(facts, "Inserted", counts.inserted);
+  }
   fact(facts, "Updated", counts.updated);
   fact(facts, "Skipped", counts.skipped);
   resultSection.hidden = false;
@@ -310,7 +357,7 @@ form.addEventListener("submit", (event) => {
 recheckButton.addEventListener("click", () => send(true));
 importButton.addEventListener("click", () => send(false));
 // A report belongs to one file, city and layer: choosing another asks for a new check.
-for (const id of ["import-file", "import-city", "import-layer"]) {
+for (const id of ["import-file", "import-city", "import-layer", "import-join", "import-sheet"]) {
   document.getElementById(id).addEventListener("change", () => {
     lastReport = null;
     reportSection.hidden = true;
