@@ -197,6 +197,8 @@ LAYERS: dict[str, LayerSchema] = {
                     "ew_gesamt",
                     "population_total",
                     "total_population",
+                    "all_ages",
+                    "all_persons",
                 ),
             ),
             *_population_fields(),

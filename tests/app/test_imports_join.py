@@ -325,7 +325,7 @@ def test_other_bands_and_an_explicit_sum(client: TestClient, berlin: Berlin, cit
         ([["code", "population"], ["0110", 1]], {"layer": "assets", "join": "code=code"}, "neighbourhoods"),
         ([["code", "population"], ["0110", 1]], {"join": "code=Kennung"}, "no column 'Kennung'"),
         ([["code", "population"], ["0110", 1]], {"join": "name=code"}, "code=COLUMN"),
-        ([["code", "population"], ["0110", 1]], {"join": "code=code", "where": "population > 0"}, "--where"),
+        ([["code", "population"], ["0110", 1]], {"join": "code=code", "clip": "city"}, "--clip"),
         ([["Name", "population"], ["Altstadt", 1]], {"join": "code=name"}, "none of the table's 1 codes"),
         (
             [["code", "population"], ["0110", 1], ["0120", 2], ["0110", 3]],
@@ -347,6 +347,41 @@ def test_wrong_use_is_a_clear_400_and_changes_nothing(
             (2, "0120")
         ]
     assert {p["population"] for p in areas(client).values()} == {1000}
+
+
+def test_a_long_table_is_narrowed_with_where_before_codes_are_matched(
+    client: TestClient, berlin: Berlin, city: int
+) -> None:
+    # Statistics offices publish one row per area and sex; without --where every code would repeat three times.
+    rows = [["area_code", "sex", "all_ages"]]
+    for code, persons in (("0110", 30), ("0120", 50)):
+        rows += [
+            [code, "Persons", persons],
+            [code, "Females", persons // 2 + 1],
+            [code, "Males", persons // 2 - 1],
+        ]
+    repeated = post_import(
+        client, berlin, csv_file(rows), city=CITY, layer="neighbourhoods", join="code=area_code", dry_run=True
+    )
+    assert repeated.status_code == 422, repeated.text
+    assert "more than once" in repeated.json()["detail"]
+
+    record = imported(
+        client,
+        berlin,
+        csv_file(rows),
+        city=CITY,
+        layer="neighbourhoods",
+        join="code=area_code",
+        where="sex = 'Females'",
+        mapping={"pop_female": "all_ages"},
+    )
+    assert record["report"]["dropped"] == {"where": 4, "outside_clip": 0}
+    assert record["report"]["join"]["matched"] == 2
+    # The mapping names all_ages for pop_female, so the total (suggested from all_ages otherwise) is left alone.
+    assert {a["population"] for a in areas(client).values()} == {1000}
+    assert summary(client, "0110")["population_by_group"]["female"] == 16
+    assert summary(client, "0120")["population_by_group"]["female"] == 26
 
 
 def test_a_city_without_neighbourhoods_has_nothing_to_join_onto(client: TestClient, berlin: Berlin) -> None:

@@ -95,9 +95,11 @@ def city_bounds(db: Session, city_id: int) -> tuple[float, float, float, float] 
 
 
 def keep_rows(
-    db: Session, city: City, layer: str, read: ReadResult, row_filter: RowFilter
+    db: Session, city: City, layer: str, read: ReadResult, row_filter: RowFilter, *, check_area: bool = True
 ) -> tuple[ReadResult, dict[str, Any]]:
     """The read source with only the rows to import, checked against the city's area, and what was dropped.
+
+    A join matches rows by code and ignores their geometry, so it asks for no area check.
 
     --where is applied first: a row it drops counts under 'where' even if it also lies outside the clip area.
     Rows keep their row numbers, so problems still name the file's rows.
@@ -137,7 +139,7 @@ def keep_rows(
         kept_rows = set(frame["row_number"].to_numpy()[keep].tolist())
         problems = [p for p in read.problems if p.row_number is None or p.row_number in kept_rows]
         read = replace(read, frame=frame[keep].reset_index(drop=True), problems=problems)
-    bounds = city_bounds(db, city.id)
+    bounds = city_bounds(db, city.id) if check_area else None
     if bounds is not None and read.source_crs is not None:
         check_expected_area(
             read.frame.geometry.to_numpy(),

@@ -224,11 +224,11 @@ def _check_request(request: ImportRequest) -> None:
                 "a join updates fields from the table's columns and takes no defaults: leave out --default",
                 field="defaults",
             )
-        if request.where is not None or request.clip is not None:
+        if request.clip is not None:
             raise InvalidInput(
-                "a join matches every row of the table by code and ignores its geometry: leave out --where and "
-                "--clip (filter the table first)",
-                field="where" if request.where is not None else "clip",
+                "a join matches the table's rows by code and ignores their geometry: leave out --clip (use --where "
+                "to keep only some rows, e.g. --where \"sex = 'Persons'\")",
+                field="clip",
             )
     fields = set(LAYERS[request.layer].field_names)
     for name, given in (("mapping", request.mapping), ("defaults", request.defaults)):
@@ -339,7 +339,9 @@ def _run(
     if read.feature_count == 0:
         raise InvalidInput(f"{read.source_name} holds no features: there is nothing to import", field="file")
     if request.join is not None:
-        return _run_join(db, request, city, read, pending, notify)
+        # A long table (one row per area and sex, say) is narrowed with --where before codes are matched.
+        read, kept = filtering.keep_rows(db, city, layer, read, row_filter, check_area=False)
+        return _run_join(db, request, city, read, pending, notify, kept)
     if read.format in TABLE_FORMATS and layer != "resources":
         raise InvalidInput(
             f"{read.source_name} is a table without geometry ({read.format}): join it onto the city's "
@@ -413,13 +415,20 @@ def _run(
 
 
 def _run_join(
-    db: Session, request: ImportRequest, city: City, read: ReadResult, pending: _Pending, notify: ProgressHook
+    db: Session,
+    request: ImportRequest,
+    city: City,
+    read: ReadResult,
+    pending: _Pending,
+    notify: ProgressHook,
+    kept: dict[str, Any],
 ) -> ImportRun:
     """A table joined onto the city's neighbourhoods by code: checked and reported, then one UPDATE."""
     assert request.join is not None
     notify("validate")
     prepared = join.prepare_join(db, city.id, city.name, read, request.join, request.mapping, PREVIEW_ROWS)
     report = _limited(prepared.report, prepared.bad_rows, pending)
+    report["filter"], report["dropped"] = kept, kept["dropped"]
     pending.report = report
     _verdict(report, request, prepared.bad_rows, None)
     if request.dry_run:
