@@ -200,18 +200,32 @@ def _covers(bands: list[AgeBand], group: AgeBand) -> tuple[bool, str]:
     return True, ""
 
 
+def _single_years(bands: Mapping[str, AgeBand]) -> bool:
+    """Whether a set of age columns counts single years of age (an open-ended last column allowed)."""
+    return all(band.high is None or band.high - band.low == 1 for band in bands.values())
+
+
 def _age_sums(
     columns: Sequence[str], taken: set[str], skip_targets: set[str], notes: list[str]
 ) -> tuple[dict[str, FieldSource], dict[str, str]]:
     """Sum columns of single ages or other bands into the configured groups that nothing else feeds."""
     found = _age_families(c for c in columns if c not in taken)
     named = [prefix for prefix in found if prefix]
-    if len(named) == 1 and "" in found:
+    if len(named) == 1 and "" in found and (len(found[""]) == 1 or _single_years(found[named[0]])):
         # 'Alter_0' ... 'Alter_94' and a last column '95+': one set of ages.
         found[named[0]].update(found.pop(""))
     families = {prefix: bands for prefix, bands in found.items() if len(bands) >= 2}
     if not families:
         return {}, {}
+    single = [prefix for prefix, bands in families.items() if _single_years(bands)]
+    if len(families) > 1 and len(single) == 1:
+        # Single years beside broad bands ('0' ... '90+' and 'aged_0_to_15'): the single years are the finer set.
+        others = [c for prefix, bands in families.items() if prefix != single[0] for c in bands]
+        notes.append(
+            f"the single-year age columns are summed; the broader bands {', '.join(repr(c) for c in others[:6])}"
+            f"{' ...' if len(others) > 6 else ''} are not used"
+        )
+        families = {single[0]: families[single[0]]}
     if len(families) > 1:
         shown = "; ".join(
             f"{prefix or '(no prefix)'}: {', '.join(list(b)[:3])} ..." for prefix, b in families.items()

@@ -89,6 +89,18 @@ def test_a_straddling_band_is_fine_when_both_groups_are_mapped_by_hand() -> None
     assert plan.sources["pop_6_15"].how == "given"
 
 
+def test_single_years_beside_broad_bands_are_summed_and_the_bands_left_out() -> None:
+    # The ONS mid-year estimates: all_ages, three broad bands, then single years 0 ... 89 and 90+.
+    columns = ["area_code", "all_ages", "aged_0_to_15", "aged_16_to_64", "aged_65_and_over"]
+    columns += [*(str(a) for a in range(90)), "90+"]
+    plan = plan_join(columns, "code=area_code")
+    assert plan.sources["pop_under_6"].columns == ["0", "1", "2", "3", "4", "5"]
+    assert plan.sources["pop_over_65"].columns == [*(str(a) for a in range(65, 90)), "90+"]
+    assert plan.sources["population"].columns == ["all_ages"]
+    assert not any("aged_" in c for source in plan.sources.values() for c in source.columns)
+    assert any("'aged_0_to_15'" in note and "not used" in note for note in plan.notes)
+
+
 def test_two_sets_of_ages_are_not_guessed_between() -> None:
     plan = plan_join(
         ["code", *(f"m_{a}" for a in range(6)), *(f"w_{a}" for a in range(6))],
