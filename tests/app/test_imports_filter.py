@@ -110,6 +110,11 @@ def test_a_wide_register_is_refused_without_clip_and_the_message_suggests_it(
     assert int(share.group(3)) == len(frame) and int(share.group(1)) > 50
     assert "the CRS (EPSG:25833, from the GeoPackage layer) fits the coordinates" in detail
     assert "--clip city" in detail
+    # Even refused, the dry run shows the file's columns, so the user can write the --where and the mapping.
+    columns = {c["name"]: c for c in response.json()["source_columns"]}
+    assert set(frame.columns) - {"geometry"} <= set(columns)
+    assert columns["Name"]["suggested_target"] == "name"
+    assert columns["Name"]["type"] == "text" and columns["Name"]["samples"]
 
 
 def test_clipped_and_filtered_register_imports_and_reports_what_was_dropped(
@@ -330,6 +335,7 @@ def test_the_command_line_clips_filters_and_prints_the_counts(
         assert line in " ".join(result.output.split())
         refused = CliRunner().invoke(cli, args[:-4], env=env)
         assert refused.exit_code != 0 and "--clip city" in " ".join(refused.output.split())
+        assert "Columns of the file" in refused.output
     finally:
         with berlin.engine.begin() as conn:
             conn.execute(text("DELETE FROM import_run WHERE filename = 'libraries.gpkg'"))

@@ -350,7 +350,14 @@ def _run(
             field="file",
         )
     # Whether the data lands in the city is checked on the rows kept, so a wider register can be clipped.
-    read, kept = filtering.keep_rows(db, city, layer, read, row_filter)
+    try:
+        read, kept = filtering.keep_rows(db, city, layer, read, row_filter)
+    except (AssetmapError, GeoFileError):
+        # Refused before any mapping: the file's columns still tell the user what --where and --map can name.
+        whole = profile_columns(read.frame, read.columns)
+        suggested = explain_mapping(read.columns, layer, profiles=whole).mapping
+        pending.report = {**pending.report, **mapping_report(read.columns, layer, suggested, whole)}
+        raise
     pending.report["filter"] = kept
     profiles = profile_columns(read.frame, read.columns)
     mapping = _final_mapping(read, layer, request.mapping, profiles, pending)
@@ -720,6 +727,11 @@ def _domain_error(exc: Exception, run_id: int | None, report: dict[str, Any]) ->
         extra["problems"] = report.get("problems", [])
         extra["problems_total"] = report.get("problems_total", 0)
         extra["rows_with_errors"] = report.get("rows_with_errors", 0)
+    if "source_columns" in report:
+        # Whatever stopped the import, the file's columns and the suggestion help to write the next attempt.
+        for name in ("source_columns", "suggested_mapping", "rejected_suggestions"):
+            if name in report:
+                extra[name] = report[name]
     if isinstance(exc, AssetmapError):
         exc.extra = {**exc.extra, **extra}
         return exc
@@ -735,9 +747,5 @@ def _domain_error(exc: Exception, run_id: int | None, report: dict[str, Any]) ->
         field = "sheet" if isinstance(exc, SheetChoiceError) else "gpkg_layer"
         return InvalidInput(str(exc), field=field, extra={**extra, "layers": exc.choices})
     if isinstance(exc, MappingError):
-        # The file's columns, their types and the suggestion: what the user needs to write the mapping.
-        for name in ("source_columns", "suggested_mapping", "rejected_suggestions"):
-            if name in report:
-                extra[name] = report[name]
         return InvalidInput(str(exc), field="mapping", extra=extra)
     return InvalidInput(str(exc), field="file", extra=extra)
