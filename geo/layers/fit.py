@@ -47,6 +47,11 @@ def misfit(spec: FieldSpec, profile: ColumnProfile | None) -> str | None:
     # A name needs letters: a column of numbers or dates is an id or a measure.
     if kind == "text" and spec.name == "name" and holds in (*_NUMERIC_TYPES, "date", "boolean"):
         return f"{column} holds {holds} values, not names"
+    # Opening hours are times of day ('Mo-Fr 09:00-17:00'); a column of bare numbers counts hours per week.
+    if kind == "text" and spec.name == "opening_hours" and holds in (*_NUMERIC_TYPES, "boolean"):
+        return (
+            f"{column} holds {holds} values (a count, not times of day), but {spec.name} says when it is open"
+        )
     return None
 
 

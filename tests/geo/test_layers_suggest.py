@@ -54,6 +54,22 @@ def test_a_services_column_of_names_is_still_suggested(tmp_path: Path) -> None:
     )
 
 
+def test_weekly_hour_counts_are_not_opening_hours(tmp_path: Path) -> None:
+    # The English library register: 'hours' counts opening hours per week; opening_hours wants times of day.
+    columns, profiles = read_csv(
+        tmp_path,
+        "id,name,hours,lon,lat\nA,Altrincham,43,-2.35,53.39\nB,Hale,36,-2.34,53.38\n",
+    )
+    suggestion = explain_mapping(columns, "assets", profiles=profiles)
+    assert "opening_hours" not in suggestion.mapping
+    [rejection] = [r for r in suggestion.rejected if r.column == "hours"]
+    assert "times of day" in rejection.reason
+    columns, profiles = read_csv(
+        tmp_path, "id,name,hours,lon,lat\nA,Altrincham,Mo-Fr 09:00-17:00,-2.35,53.39\n", name="times.csv"
+    )
+    assert explain_mapping(columns, "assets", profiles=profiles).mapping["opening_hours"] == "hours"
+
+
 def test_ons_lsoa_columns_are_code_and_name() -> None:
     columns = ["FID", "LSOA11CD", "LSOA11NM", "LSOA11NMW", "BNG_E", "BNG_N", "Shape__Are"]
     suggestion = explain_mapping(columns, "neighbourhoods")
@@ -70,7 +86,8 @@ def test_ons_local_authority_columns_are_code_and_name() -> None:
 
 def test_an_msoa_code_alone_is_the_code() -> None:
     suggestion = explain_mapping(["MSOA21CD", "All Ages"], "neighbourhoods")
-    assert suggestion.mapping == {"code": "MSOA21CD"}
+    # 'All Ages' is the ONS mid-year estimates' total.
+    assert suggestion.mapping == {"code": "MSOA21CD", "population": "All Ages"}
 
 
 def test_a_lookup_table_takes_its_finest_unit_as_the_code() -> None:
