@@ -123,6 +123,8 @@ class GapResult:
       assets_within_radius, unmet_need, gap_share, access_score (need-weighted mean a_i), desert.
     assets (input order): id, name, capacity (as given), capacity_used, capacity_unknown, closed,
       units_in_reach, demand_in_reach (decay-weighted need), ratio (R_j), idle.
+    Where capacity is unknown and no default is set (geo.capacity), access, access_score, shortfall, unmet_need,
+    gap_share and the neighbourhood access_score are NaN, and so are capacity_used and ratio of those assets.
     """
 
     units: gpd.GeoDataFrame
