@@ -94,6 +94,7 @@ class ReadResult(SourceInfo):
 
     frame: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     problems: list[Problem] = field(default_factory=list)
+    source_crs: SourceCRS | None = None
 
 
 def _as_paths(paths: Sequence[Path | str] | Path | str) -> list[Path]:
@@ -354,12 +355,14 @@ def read_source(
                 attributes, fids, table.geometries, table.crs, dataset.label, expected_bounds
             )
             problems = table.problems + problems
+            source_crs = table.crs
             info = _csv_info(dataset, table, _geometry_types(frame.geometry.to_numpy()))
         else:
             plan = _plan_gdal(dataset, user_crs, encoding, limits)
             attributes, fids, geometries, geometry_problems = _read_gdal(dataset, plan)
             frame, problems = _frame(attributes, fids, geometries, plan.crs, dataset.label, expected_bounds)
             problems = geometry_problems + problems
+            source_crs = plan.crs
             info = _info(
                 dataset,
                 plan,
@@ -367,7 +370,7 @@ def read_source(
                 len(frame),
                 list(attributes.columns),
             )
-    return ReadResult(**asdict(info), frame=frame, problems=problems)
+    return ReadResult(**asdict(info), frame=frame, problems=problems, source_crs=source_crs)
 
 
 def _read_gdal(

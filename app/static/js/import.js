@@ -1,5 +1,5 @@
-// The import page: send the file(s) to POST /api/imports as a dry run, show the report (mapping as choices,
-// first rows, problems), then import for real with the chosen mapping and show what was written.
+// The import page: send the file(s) to POST /api/imports as a dry run, show the report (the file's columns with
+// types and samples, mapping as choices, first rows, problems), then import for real with the chosen mapping and show what was written.
 import { ApiError, api, currentUser, describeError, el, setText, showViewer } from "./common.js";
 
 const form = document.getElementById("import-form");
@@ -55,6 +55,9 @@ function buildForm(dryRun, mapping) {
     ["crs", "import-crs"],
     ["encoding", "import-encoding"],
     ["gpkg_layer", "import-gpkg-layer"],
+    ["where", "import-where"],
+    ["clip", "import-clip"],
+    ["clip_buffer_m", "import-clip-buffer-m"],
   ]) {
     const value = document.getElementById(id).value.trim();
     if (value) {
@@ -145,6 +148,34 @@ function showMapping(report) {
   }
 }
 
+/** The file's columns with their types, samples and the suggestion's reasons (all as text, never markup). */
+function showColumns(report) {
+  const body = document.querySelector("#columns-table tbody");
+  const columns = Array.isArray(report.source_columns) ? report.source_columns : [];
+  const rows = columns.map((column) => {
+    const reason = column.reason || null;
+    const why = reason ? [reason.detail, reason.type_check].filter(Boolean).join("; ") : "";
+    const rejected = (Array.isArray(column.rejected) ? column.rejected : []).map((r) => "not " + r.target + ": " + r.reason);
+    for (const target of Array.isArray(column.ambiguous_for) ? column.ambiguous_for : []) {
+      rejected.push("one of several columns for " + target + ": choose one below");
+    }
+    const target = column.target || (column.suggested_target ? "(" + column.suggested_target + ")" : "");
+    return el(
+      "tr",
+      {},
+      el("th", { scope: "row", text: cellText(column.name) }),
+      el("td", { text: cellText(column.type) }),
+      el("td", { text: (Array.isArray(column.samples) ? column.samples : []).map(cellText).join(" | ") }),
+      el("td", { text: target }),
+      el("td", { text: [why, ...rejected].filter(Boolean).join("; ") }),
+    );
+  });
+  body.replaceChildren(...rows);
+  if (!rows.length) {
+    body.append(el("tr", {}, el("td", { colspan: "5", className: "muted", text: "No columns besides the geometry." })));
+  }
+}
+
 function showPreview(report) {
   const table = document.getElementById("preview-table");
   const preview = Array.isArray(report.preview) ? report.preview : [];
@@ -202,13 +233,27 @@ function showReport(record) {
   fact(facts, "Encoding", report.encoding);
   fact(facts, "Geometry types", Array.isArray(report.geometry_types) ? report.geometry_types.join(", ") : report.geometry_types);
   fact(facts, "Features", report.feature_count ?? report.rows);
+  const kept = report.filter || {};
+  if (kept.where || kept.clip) {
+    const dropped = kept.dropped || {};
+    fact(
+      facts,
+      "Rows kept",
+      kept.rows_kept + " of " + kept.rows_read + " (" + (dropped.where || 0) + " dropped by the filter, " +
+        (dropped.outside_clip || 0) + " outside the clip area)",
+    );
+  }
+  showColumns(report);
   showMapping(report);
   showPreview(report);
   const problems = showProblems(report);
   reportSection.hidden = false;
   resultSection.hidden = true;
   const skip = document.getElementById("import-skip-invalid").checked;
-  if (problems && !skip) {
+  const blockers = Array.isArray(report.would_fail_because) ? report.would_fail_because : [];
+  if (report.would_import === false && blockers.length) {
+    say("The import would fail: " + blockers.join(" ") + " Choose the columns below, then check again.", "error");
+  } else if (problems && !skip) {
     say(
       "The file has " + problems + " problem" + (problems === 1 ? "" : "s") +
         ": fix the file, or tick \u201cskip them\u201d to import the other rows.",
