@@ -129,6 +129,7 @@ read_history = _rule("read_history", frozenset({"admin", "gis", "planner", "orga
 manage_geography = _rule("manage_geography", MANAGE_GEOGRAPHY_ROLES)
 import_data = _rule("import_data", frozenset({"admin", "gis"}))
 run_analysis = _rule("run_analysis", frozenset({"admin", "planner", "organiser"}))
+set_default_capacity = _rule("set_default_capacity", frozenset({"admin", "planner"}))
 administer = _rule("administer", frozenset({"admin"}))
 
 ReadPublic = Annotated[Principal, Depends(read_public)]
@@ -140,4 +141,5 @@ ReadHistory = Annotated[Principal, Depends(read_history)]
 ManageGeography = Annotated[Principal, Depends(manage_geography)]
 ImportData = Annotated[Principal, Depends(import_data)]
 RunAnalysis = Annotated[Principal, Depends(run_analysis)]
+SetDefaultCapacity = Annotated[Principal, Depends(set_default_capacity)]
 Administer = Annotated[Principal, Depends(administer)]

@@ -9,6 +9,7 @@ sample    `load-sample`
 serve     `serve`
 users     `user add`, `user list`, `user set-role`, `user assign`, `user revoke-key`
 analysis  `analyse`, `suggest-sites`, `what-if`, `prune-runs`, `map`
+capacity  `capacity set`, `capacity clear`, `capacity list`
 imports   `import`, `export`
 cities    `city add`, `city list`, `city show`
 """
@@ -19,7 +20,7 @@ import sys
 
 import typer
 
-from app.cli import analysis, cities, db, imports, sample, serve, users
+from app.cli import analysis, capacity, cities, db, imports, sample, serve, users
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -34,6 +35,7 @@ for family in (sample, serve, analysis, imports):
     cli.add_typer(family.app)
 cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
+cli.add_typer(capacity.app, name="capacity")
 cli.add_typer(cities.app, name="city")
 
 

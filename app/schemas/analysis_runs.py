@@ -35,6 +35,18 @@ class RunSuggestion(BaseModel):
     view: str
 
 
+class RunCapacity(BaseModel):
+    """How the run dealt with unknown capacity (docs/ANALYSIS.md "Unknown capacity")."""
+
+    n_assets: int | None
+    n_unknown_capacity: int | None = Field(description="assets of the service type whose capacity is unknown")
+    default_capacity: float | None = Field(
+        description="the default capacity they were given (null: none set)"
+    )
+    unmet_need_computable: bool = Field(description="false: unmet need, gap share and access score are null")
+    ranked_by: Literal["unmet_need", "uncovered_need"] = Field(description="the measure to rank areas by")
+
+
 class RunDocument(BaseModel):
     """A run: status, every parameter used, data version, totals and timing, in the caller's view.
 
@@ -51,6 +63,10 @@ class RunDocument(BaseModel):
     data: dict[str, Any] | None = Field(description="what went in: counts of assets, people, needs")
     view: str = Field(description="exact (planner rights) or public")
     totals: dict[str, Any] | None = Field(description="city-wide results (null until the run succeeded)")
+    capacity: RunCapacity | None = Field(
+        description="unknown capacity, said plainly (null until the run succeeded)"
+    )
+    warnings: list[str] = Field(description="what to know before trusting the numbers, in plain sentences")
     timing_ms: dict[str, Any] | None
     error: str | None
     created_at: dt.datetime | None
