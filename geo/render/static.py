@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import BinaryIO
 
 import geopandas as gpd
@@ -24,10 +25,12 @@ def gap_map_png(
     width_px: int = 1600,
     height_px: int = 1200,
     dpi: int = 200,
+    legend_title: str = "Share of need unmet, %",
 ) -> None:
     """Write a `width_px` x `height_px` PNG of gap_share (shares in [0, 1], null = no residents) to `out`.
 
     Neighbourhoods (any CRS) are drawn in their local UTM zone, with the same quantile classes as gap_map.
+    A long title is wrapped onto several lines; `legend_title` names what the shares measure.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -50,7 +53,9 @@ def gap_map_png(
     projected.plot(ax=axes, color=colours, edgecolor="#555555", linewidth=0.3)
     axes.set_axis_off()
     axes.set_aspect("equal")
-    figure.suptitle(_plain_text(title), fontsize=13)
+    # About one 13-point character per 0.11 inch: wrap so the title never runs off the image.
+    per_line = max(20, int(width_px / dpi / 0.11))
+    figure.suptitle(_plain_text(textwrap.fill(str(title), per_line)), fontsize=13)
 
     handles = [
         Patch(facecolor=colour, edgecolor="#555555", label=text)
@@ -59,7 +64,7 @@ def gap_map_png(
     handles.append(Patch(facecolor=NO_RESIDENTS_COLOUR, edgecolor="#555555", label=NO_RESIDENTS_LABEL))
     axes.legend(
         handles=handles,
-        title="Share of need unmet, %",
+        title=_plain_text(legend_title),
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         fontsize=8,

@@ -241,11 +241,13 @@ def write_gap_map_png(
     """A static PNG of a run's gap shares (for reports)."""
     frames = gap_map_frames(db, settings, principal, run)
     shapes, title = frames.neighbourhoods, f"{frames.title} (radius {frames.radius_m:,.0f} m)"
+    legend = "Share of need unmet, %"
     if not frames.unmet_computable:
         # the PNG shades gap share; without it, the share beyond reach (as the browser map does)
         shapes = shapes.assign(gap_share=1.0 - shapes["covered_share"])
         title = f"{title}: share beyond reach, {frames.capacity_notes[0]}"
-    gap_map_png(shapes, out, title)
+        legend = "Share beyond reach, %"
+    gap_map_png(shapes, out, title, legend_title=legend)
 
 
 def network_map_html(db: Session, settings: Settings, principal: Principal, city: str | int) -> str:
