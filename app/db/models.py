@@ -168,9 +168,8 @@ class Asset(ReviewedMixin, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
-    neighbourhood_id: Mapped[int | None] = mapped_column(
-        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
-    )
+    # checked per statement by a trigger, cleared when the neighbourhood is deleted (migration 0005)
+    neighbourhood_id: Mapped[int | None] = mapped_column(Integer, index=True)
     category: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
@@ -210,9 +209,8 @@ class Need(ReviewedMixin, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
-    neighbourhood_id: Mapped[int | None] = mapped_column(
-        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
-    )
+    # checked per statement by a trigger, cleared when the neighbourhood is deleted (migration 0005)
+    neighbourhood_id: Mapped[int | None] = mapped_column(Integer, index=True)
     service_type_id: Mapped[int] = mapped_column(
         ForeignKey("service_type.id", ondelete="RESTRICT"), index=True
     )

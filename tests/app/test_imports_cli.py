@@ -218,4 +218,4 @@ def test_the_import_reports_its_stages_in_order(
         progress=stages.append,
     )
     assert run.status == "succeeded" and run.inserted == 2
-    assert stages == ["read", "validate", "stage", "upsert", "done"]
+    assert stages == ["read", "validate", "stage", "locate", "write", "update", "history", "commit", "done"]

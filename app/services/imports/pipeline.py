@@ -45,7 +45,10 @@ from geo.validate import prepare_geometries
 log = logging.getLogger("assetmap.imports")
 
 ProgressHook = Callable[[str], None]
-STAGES = ("read", "validate", "stage", "upsert")
+# Progress stages in order (a load skips those it has no use for): read and check the file, type and encode the rows,
+# find their neighbourhoods, write the new ones, update the changed ones, record the history, re-locate items after
+# new boundaries, commit.
+STAGES = ("read", "validate", "stage", "locate", "write", "update", "history", "relocate", "commit")
 PREVIEW_ROWS = 10
 # The stored report lists at most this many problems (the counts always cover all of them).
 MAX_REPORTED_PROBLEMS = 10_000
@@ -336,6 +339,7 @@ def _run(
         "unchanged": len(rows) - result.inserted - result.updated,
         "relocated": {"assets": result.relocated_assets, "needs": result.relocated_needs},
     }
+    notify("commit")
     db.commit()
     db.refresh(run)
     notify("done")
