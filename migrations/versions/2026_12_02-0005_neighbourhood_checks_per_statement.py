@@ -7,6 +7,8 @@ new or updated rows, locks them as a foreign key would (FOR KEY SHARE, so none i
 ends) and refuses the statement, with the foreign key's name and error code, if one does not exist. Deleting
 neighbourhoods clears the references to them (a statement trigger), as `ON DELETE SET NULL` did, and a
 neighbourhood's id cannot change (a row trigger), as the foreign key refused while it was referenced.
+The neighbourhood index of assets and needs only holds the items that have one: items outside every area (all of a
+new city's items before its boundaries, most of a national register) are never searched by neighbourhood.
 
 Revision ID: 0005
 Revises: 0004
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
@@ -25,6 +28,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LOCATED = ("asset", "need")
+HAS_AREA = "neighbourhood_id IS NOT NULL"
 
 CHECK_NEIGHBOURHOOD = """
 CREATE FUNCTION assetmap_check_neighbourhood() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -78,6 +82,10 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {table}_neighbourhood_exists_{event.lower()} AFTER {event} ON {table} "
                 "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION assetmap_check_neighbourhood()"
             )
+        op.drop_index(f"ix_{table}_neighbourhood_id", table_name=table)
+        op.create_index(
+            f"ix_{table}_neighbourhood_id", table, ["neighbourhood_id"], postgresql_where=sa.text(HAS_AREA)
+        )
     op.execute(
         "CREATE TRIGGER neighbourhood_delete_clears AFTER DELETE ON neighbourhood REFERENCING OLD TABLE AS old_rows "
         "FOR EACH STATEMENT EXECUTE FUNCTION assetmap_clear_neighbourhood()"
@@ -92,6 +100,8 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER neighbourhood_id_fixed ON neighbourhood")
     op.execute("DROP TRIGGER neighbourhood_delete_clears ON neighbourhood")
     for table in LOCATED:
+        op.drop_index(f"ix_{table}_neighbourhood_id", table_name=table)
+        op.create_index(f"ix_{table}_neighbourhood_id", table, ["neighbourhood_id"])
         for event in ("insert", "update"):
             op.execute(f"DROP TRIGGER {table}_neighbourhood_exists_{event} ON {table}")
         op.create_foreign_key(

@@ -460,11 +460,14 @@ def _text_problems(rows: pd.DataFrame, layer: str) -> list[Problem]:
     for spec in LAYERS[layer].fields:
         if spec.kind not in _TEXT_KINDS or spec.name not in rows:
             continue
-        raw = rows[spec.name].to_numpy(dtype=object)
-        present = [v for v in raw.tolist() if isinstance(v, str)]
-        if len(present) == len(raw) - int(pd.isna(raw).sum()) and "\x00" not in "".join(present):
-            continue  # all text, and none of it holds a NUL: the usual case, settled by one search
-        values = rows[spec.name].astype(_STRING)
+        column = rows[spec.name]
+        if not isinstance(column.dtype, pd.StringDtype):
+            raw = column.to_numpy(dtype=object)
+            present = [v for v in raw.tolist() if isinstance(v, str)]
+            if len(present) == len(raw) - int(pd.isna(raw).sum()) and "\x00" not in "".join(present):
+                continue  # all text, and none of it holds a NUL: the usual case, settled by one search
+        # Text columns (the usual case) are searched in one vectorised pass.
+        values = column if isinstance(column.dtype, pd.StringDtype) else column.astype(_STRING)
         has_nul = values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
         for index in np.flatnonzero(has_nul):
             problems.append(
