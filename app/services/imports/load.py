@@ -663,14 +663,21 @@ def load_resources(
     return LoadResult(inserted, updated)
 
 
-def _population_json(rows: pd.DataFrame, groups: list[str]) -> pd.Series:
-    """Each row's mapped population counts as JSON text (nulls kept, so an emptied count is removed)."""
+def _population_json(rows: pd.DataFrame, groups: list[str], *, keep_nulls: bool = True) -> pd.Series:
+    """Each row's mapped population counts as JSON text; nulls kept (so an emptied count is removed on update)
+    unless keep_nulls is false (new rows store only the counts they have)."""
     table = rows[[POPULATION_PREFIX + g for g in groups]].astype(object)
     table = table.where(table.notna(), None)
     records = table.to_numpy().tolist()
     return pd.Series(
         [
-            json.dumps({g: (None if v is None else int(v)) for g, v in zip(groups, r, strict=True)})
+            json.dumps(
+                {
+                    g: (None if v is None else int(v))
+                    for g, v in zip(groups, r, strict=True)
+                    if keep_nulls or v is not None
+                }
+            )
             for r in records
         ],
         index=rows.index,
@@ -681,12 +688,61 @@ def _population_json(rows: pd.DataFrame, groups: list[str]) -> pd.Series:
 def load_neighbourhoods(
     db: Session, ctx: LoadContext, rows: pd.DataFrame, progress: Callable[[str], None]
 ) -> LoadResult:
-    """Upsert neighbourhoods on (city, code), link parents by code, then re-locate the city's assets and needs."""
+    """Upsert neighbourhoods on (city, code), link parents by code, then re-locate the city's assets and needs.
+
+    New areas are written by COPY straight into the table (parents found by code among the city's areas and the
+    file's, so they are stored with the row); areas the city has already go through the staging table.
+    """
     _prepare_session(db)
     groups = [
         f.removeprefix(POPULATION_PREFIX) for f in sorted(ctx.mapped) if f.startswith(POPULATION_PREFIX)
     ]
-    stage = pd.DataFrame({"code": _text_or_none(rows["code"])}, index=rows.index)
+    progress("write")
+    _take_turn(db, ctx, "neighbourhood")
+    codes = _text_or_none(rows["code"])
+    known: dict[str, int] = {
+        str(code): int(i)
+        for code, i in db.execute(
+            text("SELECT code, id FROM neighbourhood WHERE city_id = :city_id"), _bind(ctx)
+        ).all()
+    }
+    existing = pd.Series(pd.array(codes.map(known).to_numpy(), dtype="Int64"), index=rows.index)
+    new = existing.isna().to_numpy()
+    new_ids = _take_ids(db, "neighbourhood", int(new.sum()))
+    parents = _text_or_none(rows["parent_code"])
+    if "parent_code" in ctx.mapped:
+        by_code = {**known, **dict(zip(codes[new].tolist(), new_ids.tolist(), strict=True))}
+        parent_ids = pd.Series(pd.array(parents.map(by_code).to_numpy(), dtype="Int64"), index=rows.index)
+    else:
+        parent_ids = pd.Series(pd.array([pd.NA] * len(rows), dtype="Int64"), index=rows.index)
+    fresh = rows[new]
+    out = pd.DataFrame({"id": new_ids, "code": codes[new]}, index=fresh.index)
+    for field, (column, sql_type) in _NEIGHBOURHOOD_FIELDS.items():
+        out[column] = _stage_value(fresh[field], sql_type)
+    out["level"] = out["level"].fillna("neighbourhood")  # the column default, as for an empty value
+    out["parent_id"] = parent_ids[new]
+    out["population_by_group"] = _population_json(fresh, groups, keep_nulls=False) if groups else "{}"
+    out["geom"] = geometries_ewkb_hex(fresh.geometry.to_numpy())
+    copy_frame(db, "neighbourhood", out, {"city_id": ctx.city_id, "version": 1, "import_id": ctx.import_id})
+    progress("update")
+    updated = 0
+    if not new.all():
+        updated = _update_neighbourhoods(db, ctx, rows[~new], existing[~new], groups)
+    progress("history")
+    _record_new(db, ctx, "neighbourhoods", _multirange(new_ids))
+    relocated_assets = relocated_needs = 0
+    if len(new_ids) or updated:
+        progress("relocate")
+        moved = relocate_items(db, ctx.city_id)
+        relocated_assets, relocated_needs = len(moved["assets"]), len(moved["needs"])
+    return LoadResult(len(new_ids), updated, relocated_assets, relocated_needs)
+
+
+def _update_neighbourhoods(
+    db: Session, ctx: LoadContext, rows: pd.DataFrame, item_ids: pd.Series, groups: list[str]
+) -> int:
+    """Stage the rows that name areas the city has, update the changed ones (a history row each); return how many."""
+    stage = pd.DataFrame({"item_id": item_ids, "code": _text_or_none(rows["code"])}, index=rows.index)
     for field, (column, sql_type) in _NEIGHBOURHOOD_FIELDS.items():
         stage[column] = _stage_value(rows[field], sql_type)
     stage["parent_code"] = _text_or_none(rows["parent_code"])
@@ -703,19 +759,8 @@ def load_neighbourhoods(
             ("parent_id", "int"),
         ],
     )
-    progress("write")
     copy_frame(db, STAGE, stage)
-    inserted = _match_existing(db, ctx, "neighbourhood", "t.city_id = :city_id AND t.code = s.code")
-    values = {
-        "city_id": ":city_id",
-        "code": "s.code",
-        **{column: _with_default(column) for column, _t in _NEIGHBOURHOOD_FIELDS.values()},
-        "population_by_group": "jsonb_strip_nulls(coalesce(s.population_by_group, '{}'::jsonb))",
-        "geom": "s.geom",
-        "version": "1",
-        "import_id": ":import_id",
-    }
-    new_ids = _insert_new(db, ctx, "neighbourhoods", "neighbourhood", values, f"{STAGE} s")
+    db.execute(text(f"ANALYZE {STAGE}"))
     sets = {
         column: _with_default(column)
         for field, (column, _t) in _NEIGHBOURHOOD_FIELDS.items()
@@ -727,8 +772,7 @@ def load_neighbourhoods(
             "jsonb_strip_nulls((t.population_by_group - CAST(:groups AS text[])) || s.population_by_group)"
         )
     if "parent_code" in ctx.mapped:
-        # Every code of the file exists now, so parents are found by code, also among the rows just inserted
-        # (which take theirs at once: they are still the version the import created).
+        # Every code of the file exists now (new areas were written first), so parents are found by code.
         db.execute(
             text(
                 f"UPDATE {STAGE} s SET parent_id = p.id FROM neighbourhood p "
@@ -736,18 +780,7 @@ def load_neighbourhoods(
             ),
             _bind(ctx),
         )
-        db.execute(
-            text(
-                f"""
-                UPDATE neighbourhood t SET parent_id = s.parent_id FROM {STAGE} s
-                WHERE s.item_id IS NULL AND t.city_id = :city_id AND t.code = s.code
-                  AND t.parent_id IS DISTINCT FROM s.parent_id
-                """
-            ),
-            _bind(ctx),
-        )
         sets["parent_id"] = "s.parent_id"
-    progress("update")
     _update_changed(
         db,
         ctx,
@@ -761,15 +794,8 @@ def load_neighbourhoods(
         params={"groups": groups},
     )
     updated = _updated_count(db)
-    progress("history")
-    _record_new(db, ctx, "neighbourhoods", new_ids)
-    relocated_assets = relocated_needs = 0
-    if inserted or updated:
-        progress("relocate")
-        moved = relocate_items(db, ctx.city_id)
-        relocated_assets, relocated_needs = len(moved["assets"]), len(moved["needs"])
     _drop_work_tables(db)
-    return LoadResult(inserted, updated, relocated_assets, relocated_needs)
+    return updated
 
 
 def relocate_items(db: Session, city_id: int) -> dict[str, list[tuple[int, int | None]]]:
