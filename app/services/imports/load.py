@@ -262,6 +262,8 @@ def _multirange(ids: np.ndarray) -> str | None:
     """A multirange literal of integer ids, consecutive runs as one range each: {[1,5),[9,10)}."""
     if not len(ids):
         return None
+    if ids[-1] - ids[0] + 1 == len(ids) and (np.diff(ids) == 1).all():
+        return f"{{[{ids[0]},{ids[-1] + 1})}}"  # the usual case: one run of ids taken together
     ordered = np.unique(ids)
     breaks = np.flatnonzero(np.diff(ordered) != 1)
     starts = ordered[np.r_[0, breaks + 1]]

@@ -463,6 +463,8 @@ def _text_problems(rows: pd.DataFrame, layer: str) -> list[Problem]:
         column = rows[spec.name]
         if not isinstance(column.dtype, pd.StringDtype):
             raw = column.to_numpy(dtype=object)
+            if pd.isna(raw).all():
+                continue  # an unmapped or empty field
             present = [v for v in raw.tolist() if isinstance(v, str)]
             if len(present) == len(raw) - int(pd.isna(raw).sum()) and "\x00" not in "".join(present):
                 continue  # all text, and none of it holds a NUL: the usual case, settled by one search
