@@ -34,6 +34,8 @@ UPDATED = "import_updated"  # the ids of the existing items this import changed
 # An import may take longer than an API query; its own transaction gets this statement timeout.
 IMPORT_STATEMENT_TIMEOUT = "30min"
 IMPORT_WORK_MEM = "256MB"
+# Areas are sent in smaller slices than points: each holds many more coordinates.
+AREA_SLICE_ROWS = 10_000
 
 # Layer field -> (table column, staging type). Only mapped fields are updated on re-import.
 _ASSET_FIELDS: dict[str, tuple[str, str]] = {
@@ -146,6 +148,13 @@ def _city_areas(db: Session, city_id: int) -> tuple[np.ndarray, np.ndarray]:
     ).all()
     ids = np.array([row[0] for row in rows], dtype=np.int64)
     return shapely.from_wkb([bytes(row[1]) for row in rows]), ids
+
+
+def _prepared_areas(db: Session, city_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The city's areas, prepared for repeated point-in-area tests, with their ids."""
+    areas, ids = _city_areas(db, city_id)
+    shapely.prepare(areas)
+    return areas, ids
 
 
 def _neighbourhood_ids(db: Session, city_id: int, geometries: np.ndarray, index: pd.Index) -> pd.Series:
@@ -351,8 +360,9 @@ def load_assets(
     """Upsert assets on (city, source, source_id): new ones by COPY into the table, changed ones by one UPDATE."""
     _prepare_session(db)
     progress("locate")
-    geometries = rows.geometry.to_numpy()
-    neighbourhood_ids = _neighbourhood_ids(db, ctx.city_id, geometries, rows.index)
+    # The city's areas are read and prepared here; each slice of rows is looked up in them while the server
+    # stores the slice before (the lookup is a few percent of the write).
+    areas = _prepared_areas(db, ctx.city_id)
     progress("write")
     _take_turn(db, ctx, "asset")
     keys = _text_or_none(rows["source_id"])
@@ -366,7 +376,7 @@ def load_assets(
         db,
         "asset",
         columns,
-        _asset_slices(rows[new], new_ids, neighbourhood_ids[new], keys[new], defaults=True),
+        _asset_slices(rows[new], new_ids, areas, keys[new], defaults=True),
         {
             "city_id": ctx.city_id,
             "source": ctx.source_label,
@@ -382,9 +392,7 @@ def load_assets(
     progress("update")
     updated = 0
     if not new.all():
-        updated = _update_assets(
-            db, ctx, rows[~new], existing[~new], neighbourhood_ids[~new], keys[~new], service_type_ids
-        )
+        updated = _update_assets(db, ctx, rows[~new], existing[~new], areas, keys[~new], service_type_ids)
     progress("history")
     _record_new(db, ctx, "assets", _multirange(new_ids))
     return LoadResult(len(new_ids), updated)
@@ -430,7 +438,7 @@ def _take_ids(db: Session, table: str, count: int) -> np.ndarray:
 def _asset_slices(
     rows: pd.DataFrame,
     ids: np.ndarray,
-    neighbourhood_ids: pd.Series,
+    areas: tuple[np.ndarray, np.ndarray],
     keys: pd.Series,
     *,
     defaults: bool,
@@ -441,7 +449,8 @@ def _asset_slices(
         part = rows.iloc[start : start + COPY_SLICE_ROWS]
         geometries = part.geometry.to_numpy()
         out = pd.DataFrame({id_column: ids[start : start + COPY_SLICE_ROWS]}, index=part.index)
-        out["neighbourhood_id"] = neighbourhood_ids.iloc[start : start + COPY_SLICE_ROWS]
+        found = smallest_covering(anchor_points(geometries), *areas)
+        out["neighbourhood_id"] = pd.Series(_nullable_ids(found), index=part.index)
         for field, (column, sql_type) in _ASSET_FIELDS.items():
             values = _stage_value(part[field], sql_type)
             if defaults and column in _DEFAULTS:
@@ -474,7 +483,7 @@ def _update_assets(
     ctx: LoadContext,
     rows: pd.DataFrame,
     item_ids: pd.Series,
-    neighbourhood_ids: pd.Series,
+    areas: tuple[np.ndarray, np.ndarray],
     keys: pd.Series,
     service_type_ids: pd.Series | None,
 ) -> int:
@@ -492,7 +501,7 @@ def _update_assets(
         stage_types += [("service_type_ids", "int[]"), ("service_types", "text[]")]
     _create_work_tables(db, stage_types)
     slices = _asset_slices(
-        rows, item_ids.to_numpy(dtype=np.int64), neighbourhood_ids, keys, defaults=False, id_column="item_id"
+        rows, item_ids.to_numpy(dtype=np.int64), areas, keys, defaults=False, id_column="item_id"
     )
     if link_services:
         assert service_type_ids is not None
@@ -724,8 +733,13 @@ def load_neighbourhoods(
     out["level"] = out["level"].fillna("neighbourhood")  # the column default, as for an empty value
     out["parent_id"] = parent_ids[new]
     out["population_by_group"] = _population_json(fresh, groups, keep_nulls=False) if groups else "{}"
-    out["geom"] = geometries_ewkb_hex(fresh.geometry.to_numpy())
-    copy_frame(db, "neighbourhood", out, {"city_id": ctx.city_id, "version": 1, "import_id": ctx.import_id})
+    copy_slices(
+        db,
+        "neighbourhood",
+        [*out.columns, "geom"],
+        _with_geometry(out, fresh.geometry.to_numpy()),
+        {"city_id": ctx.city_id, "version": 1, "import_id": ctx.import_id},
+    )
     progress("update")
     updated = 0
     if not new.all():
@@ -738,6 +752,13 @@ def load_neighbourhoods(
         moved = relocate_items(db, ctx.city_id)
         relocated_assets, relocated_needs = len(moved["assets"]), len(moved["needs"])
     return LoadResult(len(new_ids), updated, relocated_assets, relocated_needs)
+
+
+def _with_geometry(frame: pd.DataFrame, geometries: np.ndarray) -> Iterator[pd.DataFrame]:
+    """Slices of frame with their geometries as EWKB, each encoded while the slice before is stored."""
+    for start in range(0, len(frame), AREA_SLICE_ROWS):
+        stop = start + AREA_SLICE_ROWS
+        yield frame.iloc[start:stop].assign(geom=geometries_ewkb_hex(geometries[start:stop]))
 
 
 def _update_neighbourhoods(
