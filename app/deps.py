@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotAuthenticated
-from app.policy import ANONYMOUS, Principal
+from app.policy import ANONYMOUS, MANAGE_GEOGRAPHY_ROLES, Principal
 from app.services import auth as auth_service
 from app.settings import Settings
 
@@ -126,9 +126,10 @@ contribute = _rule("contribute", frozenset({"admin", "gis", "organiser", "contri
 edit_features = _rule("edit_features", frozenset({"admin", "gis", "organiser"}))
 review = _rule("review", frozenset({"admin", "organiser"}))
 read_history = _rule("read_history", frozenset({"admin", "gis", "planner", "organiser"}))
-manage_geography = _rule("manage_geography", frozenset({"admin", "gis"}))
+manage_geography = _rule("manage_geography", MANAGE_GEOGRAPHY_ROLES)
 import_data = _rule("import_data", frozenset({"admin", "gis"}))
 run_analysis = _rule("run_analysis", frozenset({"admin", "planner", "organiser"}))
+set_default_capacity = _rule("set_default_capacity", frozenset({"admin", "planner"}))
 administer = _rule("administer", frozenset({"admin"}))
 
 ReadPublic = Annotated[Principal, Depends(read_public)]
@@ -140,4 +141,5 @@ ReadHistory = Annotated[Principal, Depends(read_history)]
 ManageGeography = Annotated[Principal, Depends(manage_geography)]
 ImportData = Annotated[Principal, Depends(import_data)]
 RunAnalysis = Annotated[Principal, Depends(run_analysis)]
+SetDefaultCapacity = Annotated[Principal, Depends(set_default_capacity)]
 Administer = Annotated[Principal, Depends(administer)]

@@ -12,6 +12,8 @@ EXACT_LOCATION_ROLES = frozenset({"admin", "planner"})
 STAFF_ROLES = frozenset({"admin", "gis", "planner", "organiser"})
 # Roles that may change any feature in any neighbourhood.
 EDIT_ANYWHERE_ROLES = frozenset({"admin", "gis"})
+# Roles that may add and change cities, neighbourhoods and service areas.
+MANAGE_GEOGRAPHY_ROLES = frozenset({"admin", "gis"})
 
 
 @dataclass(frozen=True)

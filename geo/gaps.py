@@ -3,6 +3,11 @@
 Shortfall g_i = N_i * max(0, 1 - a_i) (a unit with no open asset within reach has a_i = 0, so g_i = N_i);
 unmet need U_n = sum of g_i over the neighbourhood's units; gap share G_n = U_n / sum N_i, NaN where
 sum N_i = 0.
+Unknown capacity (ANALYSIS.md (c), "Unknown capacity"): with `default_capacity` set, every asset whose capacity is
+unknown gets it; without one, a run where any open asset's capacity is unknown marks every measure that depends on
+capacity (A_i, a_i, g_i, U_n, G_n, the neighbourhood access score and the capacity totals) not computable (NaN,
+with the reason in totals["unmet_need_reason"]) and ranks neighbourhoods by uncovered need instead. Distance
+coverage never depends on capacity and is always computed.
 Assets anywhere count (also outside every neighbourhood) and all neighbourhoods' demand is computed together,
 so edge effects are handled; only the reporting is per neighbourhood.
 """
@@ -21,6 +26,7 @@ import pyproj
 import shapely
 
 from geo.access import DECAYS, DEFAULT_STEP_WEIGHTS, capacity_in_use, decay_weight, e2sfca, step_zones_for
+from geo.capacity import capacity_rule
 from geo.coverage import (
     Deadline,
     check_deadline,
@@ -50,6 +56,7 @@ class GapParams:
     needs_radius_m: float | None = None  # None: each need goes to its nearest demand unit
     desert_min_people: float = 100.0
     desert_min_share: float = 0.5
+    default_capacity: float | None = None  # given to assets whose capacity is unknown; None: none is invented
 
     def __post_init__(self) -> None:
         group_population_columns(self.group)
@@ -87,6 +94,13 @@ class GapParams:
             raise AnalysisInputError(
                 f"desert_min_share must be a share from 0 to 1, got {self.desert_min_share!r}"
             )
+        if self.default_capacity is not None:
+            value = float(self.default_capacity)
+            if not math.isfinite(value) or value <= 0:
+                raise AnalysisInputError(
+                    f"default capacity must be a number > 0, got {self.default_capacity!r}"
+                )
+            object.__setattr__(self, "default_capacity", value)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready parameters, with the step zones actually used (metres) spelled out."""
@@ -109,6 +123,8 @@ class GapResult:
       assets_within_radius, unmet_need, gap_share, access_score (need-weighted mean a_i), desert.
     assets (input order): id, name, capacity (as given), capacity_used, capacity_unknown, closed,
       units_in_reach, demand_in_reach (decay-weighted need), ratio (R_j), idle.
+    Where capacity is unknown and no default is set (geo.capacity), access, access_score, shortfall, unmet_need,
+    gap_share and the neighbourhood access_score are NaN, and so are capacity_used and ratio of those assets.
     """
 
     units: gpd.GeoDataFrame
@@ -193,7 +209,8 @@ def _analyse_units(
     units_xy = points_xy(units, crs, what="demand units")
     need = units["need"].to_numpy(dtype=np.float64)
     table, assets_xy = prepare_assets(assets, crs)
-    supply, unknown = capacity_in_use(table["capacity"].to_numpy())
+    rule = capacity_rule(table["capacity"].to_numpy(), params.default_capacity)
+    supply, unknown = rule.capacity, rule.unknown
     is_open = supply > 0
 
     pairs = pairs_within(units_xy, assets_xy, radius_m)
@@ -207,7 +224,7 @@ def _analyse_units(
         units_xy,
         need,
         assets_xy,
-        table["capacity"].to_numpy(),
+        supply,
         radius_m,
         decay=params.decay,
         step_zones_m=params.step_zones_m,
@@ -215,8 +232,14 @@ def _analyse_units(
         pairs=pairs,
     )
     check_deadline(deadline)
-    score = access.access_score
-    shortfall = np.where(need > 0, need * np.clip(1.0 - np.nan_to_num(score, nan=0.0), 0.0, None), 0.0)
+    # Not computable (geo.capacity): every capacity-dependent number is NaN, never a number built on guesses.
+    blank = np.full(len(units), np.nan)
+    score = access.access_score if rule.computable else blank
+    shortfall = (
+        np.where(need > 0, need * np.clip(1.0 - np.nan_to_num(score, nan=0.0), 0.0, None), 0.0)
+        if rule.computable
+        else blank
+    )
 
     nb_ids = catalogue.index
     nb_pos = nb_ids.get_indexer(units["neighbourhood_id"])
@@ -237,9 +260,11 @@ def _analyse_units(
     known = units["population_known"].to_numpy(dtype=bool)
     population = np.bincount(nb_pos, weights=units["population"].to_numpy(dtype=np.float64), minlength=n_nb)
     population_known = np.bincount(nb_pos, weights=~known, minlength=n_nb) == 0
-    unmet = np.bincount(nb_pos, weights=shortfall, minlength=n_nb)
+    unmet = np.bincount(nb_pos, weights=np.nan_to_num(shortfall), minlength=n_nb)
     total_need = coverage["need"].to_numpy()
     weighted_score = np.bincount(nb_pos, weights=need * np.nan_to_num(score, nan=0.0), minlength=n_nb)
+    if not rule.computable:
+        unmet = weighted_score = np.full(n_nb, np.nan)
 
     neighbourhoods = pd.DataFrame(
         {
@@ -260,23 +285,25 @@ def _analyse_units(
     result_units = units[[c for c in UNIT_COLUMNS if c != "geometry"]].copy()
     result_units["distance_m"] = distance_m
     result_units["covered"] = covered
-    result_units["access"] = access.access
+    result_units["access"] = access.access if rule.computable else blank
     result_units["access_score"] = score
     result_units["shortfall"] = shortfall
     result_units = gpd.GeoDataFrame(result_units, geometry=units.geometry.values, crs=units.crs)
 
+    guessed = unknown & (rule.default_capacity is None)  # capacity 1 stood in: no number to show
     asset_frame = table.assign(
-        capacity_used=access.capacity_used,
+        capacity_used=np.where(guessed, np.nan, access.capacity_used),
         capacity_unknown=unknown,
         closed=~is_open,
         units_in_reach=np.bincount(pairs.asset_index, minlength=len(table)),
         demand_in_reach=access.demand_in_reach,
-        ratio=access.ratio,
+        ratio=np.where(guessed, np.nan, access.ratio),
         idle=access.idle,
     )
 
     total_need_all = float(need.sum())
     reached = access.demand_in_reach > 0
+    capacity_factor = np.nan if not rule.computable else 1.0  # multiplies the capacity-dependent totals
     totals: dict[str, Any] = {
         "crs": crs.to_string(),
         "n_neighbourhoods": n_nb,
@@ -284,7 +311,12 @@ def _analyse_units(
         "n_assets": len(table),
         "n_open_assets": int(is_open.sum()),
         "n_closed_assets": int((~is_open).sum()),
-        "n_unknown_capacity": int(unknown.sum()),
+        "n_unknown_capacity": rule.n_unknown,
+        "default_capacity": rule.default_capacity,
+        "n_default_capacity": rule.n_defaulted,
+        "capacity_computable": rule.computable,
+        "unmet_need_reason": rule.reason,
+        "ranked_by": rule.ranked_by,
         "n_idle_assets": int(access.idle.sum()),
         "n_pairs": len(pairs),
         "population": float(units["population"].sum()),
@@ -293,14 +325,15 @@ def _analyse_units(
         "covered_share": _nan_to_none(
             float(need[covered].sum()) / total_need_all if total_need_all > 0 else math.nan
         ),
-        "unmet_need": float(shortfall.sum()),
+        "uncovered_need": float(need[~covered].sum()),
+        "unmet_need": _nan_to_none(float(shortfall.sum())),
         "gap_share": _nan_to_none(
             float(shortfall.sum()) / total_need_all if total_need_all > 0 else math.nan
         ),
-        "total_capacity": float(supply.sum()),
-        "capacity_with_demand": float(supply[reached].sum()),
-        "idle_capacity": float(supply[access.idle].sum()),
-        "reference_ratio": _nan_to_none(access.reference_ratio),
+        "total_capacity": _nan_to_none(capacity_factor * float(supply.sum())),
+        "capacity_with_demand": _nan_to_none(capacity_factor * float(supply[reached].sum())),
+        "idle_capacity": _nan_to_none(capacity_factor * float(supply[access.idle].sum())),
+        "reference_ratio": _nan_to_none(capacity_factor * access.reference_ratio),
         "n_deserts": int(coverage["desert"].sum()),
     }
     return GapResult(result_units, neighbourhoods, asset_frame, crs, totals, params, assets)

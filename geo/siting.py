@@ -4,7 +4,9 @@ suggest_sites chooses up to p candidates maximising the shortfall within radius_
 demand units covered by the same set of candidates, runs a greedy heuristic (never below 1 - 1/e of the
 optimum), bounds the optimum from above with the LP relaxation (HiGHS via scipy.optimize.linprog) and, when
 the problem is small enough, solves it exactly with scipy.optimize.milp under a time limit. Existing assets
-stay open: their effect is already in the shortfall.
+stay open: their effect is already in the shortfall. When the run's shortfall is not computable (capacity unknown
+and no default, geo.capacity) the sites cover the most need beyond reach of any open asset instead, and the
+changes in unmet need are NaN.
 """
 
 from __future__ import annotations
@@ -296,10 +298,26 @@ class ClosureResult:
 
 
 def default_new_site_capacity(result: GapResult) -> float:
-    """Capacity of a suggested site: the median known capacity of the open assets, or 1 when none is known."""
+    """Capacity of a suggested site: the median known capacity of the open assets, else the run's default
+    capacity, else 1."""
     capacity = result.assets["capacity"].to_numpy(dtype=np.float64)
     known = capacity[np.isfinite(capacity) & (capacity > 0)]
-    return float(np.median(known)) if known.size else 1.0
+    if known.size:
+        return float(np.median(known))
+    return result.params.default_capacity or 1.0
+
+
+def _sum_or_nan(values: pd.Series) -> float:
+    """Sum of a per-neighbourhood measure; NaN when it is not computable (any NaN)."""
+    return float(values.sum()) if not values.isna().any() else math.nan
+
+
+def siting_weight(result: GapResult) -> tuple[FloatArray, str]:
+    """What the sites should cover per demand unit: the shortfall, or uncovered need when that is not computable."""
+    if result.totals["capacity_computable"]:
+        return result.units["shortfall"].to_numpy(dtype=np.float64), "shortfall"
+    need = result.units["need"].to_numpy(dtype=np.float64)
+    return np.where(result.units["covered"].to_numpy(dtype=bool), 0.0, need), "uncovered_need"
 
 
 def _asset_rows(assets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -339,9 +357,10 @@ def suggest_sites_for_gaps(
 
     units_xy = points_xy(result.units, result.crs, what="demand units")
     candidates_xy = points_xy(candidates, result.crs, what="candidate sites")
+    weight, objective_measure = siting_weight(result)
     suggestion = suggest_sites(
         units_xy,
-        result.units["shortfall"].to_numpy(dtype=np.float64),
+        weight,
         candidates_xy,
         result.params.radius_m,
         p,
@@ -392,12 +411,13 @@ def suggest_sites_for_gaps(
         "p": int(p),
         "n_sites": len(sites),
         "new_site_capacity": site_capacity,
+        "objective_measure": objective_measure,
         "shortfall_within_reach_of_sites": suggestion.objective,
         "upper_bound": suggestion.upper_bound,
         "exact": suggestion.exact,
-        "unmet_need_before": float(before_unmet.sum()),
-        "unmet_need_after": float(after_unmet.sum()),
-        "unmet_need_change": float(after_unmet.sum() - before_unmet.sum()),
+        "unmet_need_before": _sum_or_nan(before_unmet),
+        "unmet_need_after": _sum_or_nan(after_unmet),
+        "unmet_need_change": _sum_or_nan(after_unmet) - _sum_or_nan(before_unmet),
     }
     return SitingResult(sites, suggestion, result, after, neighbourhoods, totals)
 
@@ -441,9 +461,9 @@ def close_assets(
         "n_units_losing_coverage": int(lost.sum()),
         "need_losing_coverage": float(need[lost].sum()),
         "population_losing_coverage": float(population[lost].sum()),
-        "unmet_need_before": float(nb_before["unmet_need"].sum()),
-        "unmet_need_after": float(nb_after["unmet_need"].sum()),
-        "unmet_need_change": float(nb_after["unmet_need"].sum() - nb_before["unmet_need"].sum()),
+        "unmet_need_before": _sum_or_nan(nb_before["unmet_need"]),
+        "unmet_need_after": _sum_or_nan(nb_after["unmet_need"]),
+        "unmet_need_change": _sum_or_nan(nb_after["unmet_need"]) - _sum_or_nan(nb_before["unmet_need"]),
     }
     units_lost = result.units["unit_id"].to_numpy()[lost].tolist()
     return ClosureResult(closing, result, after, neighbourhoods, units_lost, totals)

@@ -9,7 +9,9 @@ sample    `load-sample`
 serve     `serve`
 users     `user add`, `user list`, `user set-role`, `user assign`, `user revoke-key`
 analysis  `analyse`, `suggest-sites`, `what-if`, `prune-runs`, `map`
+capacity  `capacity set`, `capacity clear`, `capacity list`
 imports   `import`, `export`
+cities    `city add`, `city list`, `city show`
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 
 import typer
 
-from app.cli import analysis, db, imports, sample, serve, users
+from app.cli import analysis, capacity, cities, db, imports, sample, serve, users
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -33,6 +35,8 @@ for family in (sample, serve, analysis, imports):
     cli.add_typer(family.app)
 cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
+cli.add_typer(capacity.app, name="capacity")
+cli.add_typer(cities.app, name="city")
 
 
 def main() -> None:

@@ -66,6 +66,19 @@ def _people(value: Any) -> str:
     return MISSING if value is None else f"{value:,.0f}"
 
 
+def _unmet_change(result: dict[str, Any]) -> str:
+    """'unmet need A → B', or that it is not computable (capacity unknown)."""
+    totals = result["totals"]
+    if not result.get("unmet_need_computable", True):
+        return "unmet need not computed (capacity unknown)"
+    return f"unmet need {_people(totals['unmet_need_before'])} → {_people(totals['unmet_need_after'])}"
+
+
+def _print_warnings(document: dict[str, Any]) -> None:
+    for warning in document.get("warnings") or []:
+        console.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True)
+
+
 def _run_ref(run: int | None, city: str | None, service: str | None) -> int | tuple[str, str]:
     """The run a command works on: --run ID, or the latest default run of --city and --service."""
     if run is not None:
@@ -90,7 +103,8 @@ def analyse(
         Path | None, typer.Option("--out", help="write results to .gpkg, .csv or .geojson")
     ] = None,
 ) -> None:
-    """Run a coverage-gap analysis and list the neighbourhoods with the largest unmet need."""
+    """Run a coverage-gap analysis and list the neighbourhoods with the largest unmet need (or, where capacity is
+    unknown and no default is set, the most people beyond reach)."""
     from app.schemas.analysis import RunCreate
     from app.services.analysis import terminal
 
@@ -117,39 +131,37 @@ def analyse(
         ),
         highlight=False,
     )
+    computable = document["capacity"]["unmet_need_computable"]
+    unmet = f"unmet need {_people(totals['unmet_need'])}" if computable else "unmet need not computed"
     console.print(
         f"covered share: {_percent(totals['covered_share'])} of {_people(totals['need'])} people within "
-        f"{params['radius_m']:,.0f} m · unmet need {_people(totals['unmet_need'])} · "
+        f"{params['radius_m']:,.0f} m · {_people(totals.get('uncovered_need'))} beyond reach · {unmet} · "
         f"{totals['n_deserts']} deserts · {document['timing_ms']['total']:,.0f} ms",
         highlight=False,
     )
-    table = Table(title=f"Largest unmet need (top {top} of {len(rows)})")
-    for column, justify in (
-        ("rank", "right"),
-        ("code", "left"),
-        ("neighbourhood", "left"),
-        ("population", "right"),
-        ("covered", "right"),
-        ("unmet need", "right"),
-        ("gap share", "right"),
-        ("desert", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    ranked = sorted(rows, key=lambda r: (-(r["unmet_need"] or 0), r["code"]))
-    for rank, row in enumerate(ranked[:top], start=1):
-        table.add_row(
-            str(rank),
-            row["code"],
-            row["name"],
-            _people(row["population"]),
-            _percent(row["covered_share"]),
-            f"{row['unmet_need']:,.1f}",
-            _percent(row["gap_share"]),
-            "yes" if row["desert"] else "",
-        )
-    console.print(table)
+    _print_warnings(document)
+    console.print(_ranking(rows, top, computable))
     if written:
         console.print(f"wrote {written}", highlight=False)
+
+
+def _ranking(rows: list[dict[str, Any]], top: int, computable: bool) -> Table:
+    """The neighbourhoods with the largest unmet need, or (not computable) the most people beyond reach."""
+    measure = "unmet_need" if computable else "uncovered_need"
+    title = "Largest unmet need" if computable else "Most people beyond reach (unmet need not computed)"
+    table = Table(title=f"{title} (top {top} of {len(rows)})")
+    columns = [("rank", "right"), ("code", "left"), ("neighbourhood", "left"), ("population", "right")]
+    columns += [("covered", "right"), ("beyond reach", "right")]
+    columns += [("unmet need", "right"), ("gap share", "right")] if computable else []
+    for column, justify in (*columns, ("desert", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    ranked = sorted(rows, key=lambda r: (-(r[measure] or 0), r["code"]))
+    for rank, row in enumerate(ranked[:top], start=1):
+        cells = [str(rank), row["code"], row["name"], _people(row["population"])]
+        cells += [_percent(row["covered_share"]), _people(row["uncovered_need"])]
+        cells += [f"{row['unmet_need']:,.1f}", _percent(row["gap_share"])] if computable else []
+        table.add_row(*cells, "yes" if row["desert"] else "")
+    return table
 
 
 @app.command("suggest-sites")
@@ -170,9 +182,10 @@ def suggest_sites_command(
         result = terminal.suggest_sites(
             settings, CLI_PRINCIPAL, _run_ref(run, city, service), request.p, request.candidates
         )
+    gained = "unmet need covered" if result.get("unmet_need_computable", True) else "beyond reach covered"
     table = Table(title=f"Suggested sites for run {result['run']} ({result['candidates']})")
-    for column in ("rank", "site", "neighbourhood", "unmet need covered"):
-        table.add_column(column, justify="right" if column in ("rank", "unmet need covered") else "left")
+    for column in ("rank", "site", "neighbourhood", gained):
+        table.add_column(column, justify="right" if column in ("rank", gained) else "left")
     for site in result["sites"]:
         where = site["neighbourhood"]
         table.add_row(
@@ -182,13 +195,13 @@ def suggest_sites_command(
             f"{site['shortfall_covered']:,.1f}",
         )
     console.print(table)
-    totals = result["totals"]
     console.print(
         f"objective {result['objective']:,.1f} (greedy {result['greedy_objective']:,.1f}) ≤ LP bound "
         f"{result['lp_upper_bound']:,.1f} · {'optimal' if result['exact'] else 'gap ' + _percent(result['gap'])} · "
-        f"unmet need {_people(totals['unmet_need_before'])} → {_people(totals['unmet_need_after'])}",
+        + _unmet_change(result),
         highlight=False,
     )
+    _print_warnings(result)
 
 
 @app.command("what-if")
@@ -208,13 +221,14 @@ def what_if_command(
     totals = result["totals"]
     console.print(
         f"closing {names} in run {result['run']}: {_people(totals['population_losing_coverage'])} people lose "
-        f"coverage, unmet need {_people(totals['unmet_need_before'])} → {_people(totals['unmet_need_after'])}",
+        f"coverage, " + _unmet_change(result),
         highlight=False,
     )
+    _print_warnings(result)
     worse = [
         n
         for n in result["neighbourhoods"]
-        if n["population_losing_coverage"] > 0 or n["unmet_need_change"] > 0.05
+        if n["population_losing_coverage"] > 0 or (n["unmet_need_change"] or 0) > 0.05
     ]
     table = Table(title="Neighbourhoods losing coverage or with more unmet need")
     for column in ("code", "neighbourhood", "people losing coverage", "unmet need change"):
@@ -224,7 +238,7 @@ def what_if_command(
             row["code"],
             row["name"],
             _people(row["population_losing_coverage"]),
-            f"{row['unmet_need_change']:+,.1f}",
+            MISSING if row["unmet_need_change"] is None else f"{row['unmet_need_change']:+,.1f}",
         )
     console.print(table)
     others = len(result["neighbourhoods"]) - len(worse)

@@ -15,6 +15,7 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from app.cli.base import console, err, fail, load_settings
+from app.cli.join_report import join_summary, print_join
 from app.errors import AssetmapError
 
 app = typer.Typer()
@@ -23,6 +24,10 @@ app = typer.Typer()
 LARGE_INPUT_BYTES = 1024 * 1024
 SHOWN_PROBLEMS = 50
 SHOWN_PREVIEW_COLUMNS = 8
+SHOWN_COLUMNS = 80
+# Exit codes (README "Import and export"): 0 done or would import, 1 refused or failed, 2 bad usage or settings,
+# 3 a dry run found that the real import would fail.
+EXIT_DRY_RUN_WOULD_FAIL = 3
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str] | None:
@@ -105,6 +110,47 @@ def _print_source(report: dict[str, Any]) -> None:
     console.print(table)
 
 
+def _print_columns(report: dict[str, Any]) -> None:
+    """The file's columns: inferred type, sample values, the field each feeds (or was suggested for) and why."""
+    columns = report.get("source_columns") or []
+    if not columns:
+        return
+    table = Table(title="Columns of the file")
+    for column in ("column", "type", "samples", "field", "why"):
+        table.add_column(column)
+    for entry in columns[:SHOWN_COLUMNS]:
+        reason = entry.get("reason") or {}
+        why = f"{reason.get('detail', '')}; {reason.get('type_check', '')}" if reason else ""
+        target = entry.get("target") or ""
+        if not target and entry.get("suggested_target"):
+            target = f"({entry['suggested_target']})"
+        rejected = "; ".join(f"not {r['target']}: {r['reason']}" for r in entry.get("rejected") or [])
+        for target in entry.get("ambiguous_for") or []:
+            rejected += f"{'; ' if rejected else ''}one of several columns for {target}: map one with --map"
+        table.add_row(
+            _cell(entry.get("name"), 30),
+            str(entry.get("type") or ""),
+            _cell(" | ".join(entry.get("samples") or []), 50),
+            target,
+            _cell("; ".join(part for part in (why, rejected) if part), 110),
+        )
+    console.print(table)
+    if len(columns) > SHOWN_COLUMNS:
+        console.print(f"  ... and {len(columns) - SHOWN_COLUMNS:,} more columns", highlight=False)
+
+
+def _print_dropped(report: dict[str, Any]) -> None:
+    kept = report.get("filter") or {}
+    dropped = kept.get("dropped") or {}
+    if not (kept.get("where") or kept.get("clip")):
+        return
+    console.print(
+        f"  kept {kept.get('rows_kept', 0):,} of {kept.get('rows_read', 0):,} rows: "
+        f"{dropped.get('where', 0):,} dropped by --where, {dropped.get('outside_clip', 0):,} outside the clip area",
+        highlight=False,
+    )
+
+
 def _print_mapping(report: dict[str, Any]) -> None:
     mapping = report.get("mapping") or {}
     suggested = report.get("suggested_mapping") or {}
@@ -163,14 +209,17 @@ def _print_problems(problems: list[dict[str, Any]], total: int) -> None:
 def import_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="a zip, GeoPackage, GeoJSON or CSV, or a shapefile's .shp/.shx/.dbf/.prj/.cpg"),
+        typer.Argument(
+            help="a zip, GeoPackage, GeoJSON, CSV or XLSX, or a shapefile's .shp/.shx/.dbf/.prj/.cpg"
+        ),
     ],
     city: Annotated[str, typer.Option(help="city id or name")],
     layer: Annotated[str, typer.Option(help="neighbourhoods, assets, needs or resources")],
     mapping: Annotated[
         list[str] | None,
         typer.Option(
-            "--map", help="target=source column, added to the suggested mapping (repeat; target= unmaps)"
+            "--map",
+            help="target=source column (any case), added to the suggested mapping (repeat; target= unmaps)",
         ),
     ] = None,
     defaults: Annotated[
@@ -185,11 +234,40 @@ def import_command(
         str | None,
         typer.Option(help="assets: source label that with source_id identifies a row (default: file name)"),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report only; store nothing")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="check and report only (columns, mapping, problems); store nothing. Exit code 3: the import would fail",
+        ),
+    ] = False,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="load the valid rows and list the others in the report")
     ] = False,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="keep only matching rows, e.g. \"status = 'open' and kind in ('library', 'centre')\""
+        ),
+    ] = None,
+    clip: Annotated[
+        str | None,
+        typer.Option(help="keep only rows inside 'city' (its neighbourhoods) or 'bbox=W,S,E,N' (degrees)"),
+    ] = None,
+    clip_buffer_m: Annotated[
+        float | None, typer.Option("--clip-buffer-m", help="grow the clip area by this many metres")
+    ] = None,
     user: Annotated[str | None, typer.Option(help="record the import as this user's")] = None,
+    join: Annotated[
+        str | None,
+        typer.Option(
+            help="code=COLUMN: update existing neighbourhoods matched by code from a table (no new areas, "
+            "no geometry); --map field=a+b+c sums columns"
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="which sheet of an XLSX workbook (default: the first)")
+    ] = None,
 ) -> None:
     """Import a GIS file into a city's layer; re-importing updates rows instead of duplicating them."""
     from app.services import imports
@@ -206,6 +284,11 @@ def import_command(
         source=source,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        where=where,
+        clip=clip,
+        clip_buffer_m=clip_buffer_m,
+        join=join,
+        sheet=sheet,
     )
     total = sum(p.stat().st_size for p in files if p.is_file())
     settings = load_settings()
@@ -213,6 +296,7 @@ def import_command(
         with _progress(total) as hook:
             record = import_files(settings, request, files, user=user, progress=hook)
     except AssetmapError as exc:
+        _print_columns(exc.extra)
         _print_problems(exc.extra.get("problems") or [], int(exc.extra.get("problems_total") or 0))
         where = f" (import {exc.extra['import_id']})" if exc.extra.get("import_id") else ""
         raise fail(f"{exc.detail}{where}") from None
@@ -222,6 +306,14 @@ def import_command(
         ) from None
     report = record["report"]
     _print_source(report)
+    if join is not None:
+        print_join(report)
+        _print_problems(report.get("problems") or [], int(report.get("problems_total") or 0))
+        console.print(join_summary(record, dry_run), highlight=False)
+        _exit_if_it_would_fail(report, dry_run)
+        return
+    _print_columns(report)
+    _print_dropped(report)
     _print_mapping(report)
     if dry_run:
         _print_preview(report)
@@ -235,6 +327,7 @@ def import_command(
             ),
             highlight=False,
         )
+        _exit_if_it_would_fail(report, dry_run)
         return
     console.print(
         Text.assemble(
@@ -244,6 +337,14 @@ def import_command(
         ),
         highlight=False,
     )
+
+
+def _exit_if_it_would_fail(report: dict[str, Any], dry_run: bool) -> None:
+    """A dry run whose real import would fail says why and exits with EXIT_DRY_RUN_WOULD_FAIL."""
+    if dry_run and report.get("would_import") is False:
+        for reason in report.get("would_fail_because") or []:
+            err.print(Text.assemble(("the import would fail:", "red"), f" {reason}"), soft_wrap=True)
+        raise typer.Exit(EXIT_DRY_RUN_WOULD_FAIL)
 
 
 @app.command("export")

@@ -108,6 +108,7 @@ class ServiceType(Base):
     __tablename__ = "service_type"
     __table_args__ = (
         CheckConstraint("default_radius_m > 0 AND default_radius_m <= 100000", name="radius_range"),
+        CheckConstraint("default_capacity > 0", name="default_capacity_positive"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -115,7 +116,22 @@ class ServiceType(Base):
     description: Mapped[str | None] = mapped_column(Text)
     default_radius_m: Mapped[float] = mapped_column(Float)
     population_group: Mapped[str] = mapped_column(String(32), server_default="all")
+    # capacity a run gives assets whose capacity is unknown (ANALYSIS.md "Unknown capacity"); NULL: none
+    default_capacity: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class CityServiceCapacity(Base):
+    """A city's own default capacity for a service type; it overrides the service type's."""
+
+    __tablename__ = "city_service_capacity"
+    __table_args__ = (CheckConstraint("default_capacity > 0", name="default_capacity_positive"),)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), primary_key=True)
+    service_type_id: Mapped[int] = mapped_column(
+        ForeignKey("service_type.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    default_capacity: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = _now()
 
 
@@ -173,7 +189,7 @@ class Asset(ReviewedMixin, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
-    # checked per statement by a trigger, cleared when the neighbourhood is deleted; indexed where set (migration 0005)
+    # checked per statement by a trigger, cleared when the neighbourhood is deleted; indexed where set (migration 0006)
     neighbourhood_id: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(300))
@@ -215,7 +231,7 @@ class Need(ReviewedMixin, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
-    # checked per statement by a trigger, cleared when the neighbourhood is deleted; indexed where set (migration 0005)
+    # checked per statement by a trigger, cleared when the neighbourhood is deleted; indexed where set (migration 0006)
     neighbourhood_id: Mapped[int | None] = mapped_column(Integer)
     service_type_id: Mapped[int] = mapped_column(
         ForeignKey("service_type.id", ondelete="RESTRICT"), index=True
@@ -428,9 +444,10 @@ class AnalysisCell(Base):
     need: Mapped[float] = mapped_column(Float)
     distance_m: Mapped[float | None] = mapped_column(Float)
     covered: Mapped[bool] = mapped_column(Boolean)
-    access: Mapped[float] = mapped_column(Float)
+    # NULL where capacity is unknown and no default is set (ANALYSIS.md "Unknown capacity"): not computable
+    access: Mapped[float | None] = mapped_column(Float)
     access_score: Mapped[float | None] = mapped_column(Float)
-    shortfall: Mapped[float] = mapped_column(Float)
+    shortfall: Mapped[float | None] = mapped_column(Float)
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
 
 

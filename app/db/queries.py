@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.db.hierarchy import subtree_ids
 from app.db.models import Asset, AssetServiceType, Link, Need, Neighbourhood, Resource, ServiceType
 from app.errors import AssetmapError, Conflict, InvalidInput
 from app.policy import EDIT_ANYWHERE_ROLES, Principal
@@ -355,19 +356,18 @@ def apply_common_filters(stmt: Select[Any], model: Any, f: ListFilters) -> Selec
 
 
 def _in_neighbourhood(model: Any, neighbourhood_id: int) -> ColumnElement[bool]:
-    """Items of a neighbourhood: assets and needs by location, resources directly or through their asset, links
-    with either end there, and for neighbourhoods the areas it contains."""
+    """Items of a neighbourhood and of the areas inside it at any depth: assets and needs by location, resources
+    directly or through their asset, links with either end there; for neighbourhoods, the areas it contains."""
     if model is Neighbourhood:
         return Neighbourhood.parent_id == neighbourhood_id
+    area = subtree_ids(neighbourhood_id)
     if model is Resource:
-        via_asset = select(Asset.id).where(
-            Asset.id == Resource.asset_id, Asset.neighbourhood_id == neighbourhood_id
-        )
-        return or_(Resource.neighbourhood_id == neighbourhood_id, via_asset.exists())
+        via_asset = select(Asset.id).where(Asset.id == Resource.asset_id, Asset.neighbourhood_id.in_(area))
+        return or_(Resource.neighbourhood_id.in_(area), via_asset.exists())
     if model is Link:
-        ends = select(Asset.id).where(Asset.neighbourhood_id == neighbourhood_id)
+        ends = select(Asset.id).where(Asset.neighbourhood_id.in_(area))
         return or_(Link.source_asset_id.in_(ends), Link.target_asset_id.in_(ends))
-    return model.neighbourhood_id == neighbourhood_id
+    return model.neighbourhood_id.in_(area)
 
 
 def apply_need_filters(stmt: Select[Any], f: ListFilters) -> Select[Any]:

@@ -14,7 +14,9 @@ from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
 from app.routers.common import GEOJSON, GeoJSONResponse, link_after
 from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media, openapi_links
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
+from app.schemas.analysis_runs import RunDocument
 from app.services import analysis
+from app.services.analysis import parents
 
 router = APIRouter(prefix="/api/analysis", tags=["analysis"])
 
@@ -52,11 +54,10 @@ RUN_LINKS = openapi_links(
         404,
         429,
         extra={
-            201: {"description": "The finished run", "links": RUN_LINKS},
+            201: {"description": "The finished run", "model": RunDocument, "links": RUN_LINKS},
             202: {
-                **media(
-                    "Queued: poll the run at its Location", "application/json", schema={"type": "object"}
-                ),
+                "description": "Queued: poll the run at its Location",
+                "model": RunDocument,
                 "links": RUN_LINKS,
             },
         },
@@ -126,8 +127,20 @@ def get_run(run_id: RunId, db: SessionDep, settings: SettingsDep, principal: Rea
         READ, 404, 409, extra={200: media("A FeatureCollection", GEOJSON, schema=FEATURE_COLLECTION)}
     ),
 )
-def get_run_neighbourhoods(run_id: RunId, db: SessionDep, principal: ReadPublic) -> GeoJSONResponse:
+def get_run_neighbourhoods(
+    run_id: RunId,
+    db: SessionDep,
+    principal: ReadPublic,
+    level: Annotated[
+        Literal["district", "neighbourhood", "area"] | None,
+        Query(
+            description="areas of this level, each summed from the run's areas inside it; default: the run's"
+        ),
+    ] = None,
+) -> GeoJSONResponse:
     """Population (served group), need, covered share, mean distance, unmet need, gap share, access, desert."""
+    if level is not None:
+        return GeoJSONResponse(parents.parent_collection(db, principal, run_id, level))
     return GeoJSONResponse(analysis.neighbourhood_collection(db, principal, run_id))
 
 

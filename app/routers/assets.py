@@ -19,6 +19,7 @@ from app.routers.items import (
 )
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import AssetCreate, AssetUpdate, RevertRequest, ReviewDecision
+from app.schemas.items import HistoryList
 from app.services import features as service
 
 KIND = "assets"
@@ -105,6 +106,7 @@ def delete_asset(
     "/{item_id}/history",
     summary="History of a asset",
     name="history_asset",
+    response_model=HistoryList,
     responses=errors(RESTRICTED, 404),
 )
 def asset_history(

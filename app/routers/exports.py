@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.deps import ReadPublic, SessionDep, SettingsDep
-from app.routers.responses import RESTRICTED, errors, media
+from app.routers.responses import FEATURE_COLLECTION, RESTRICTED, errors
 from app.services import exports as export_service
 from app.services.exports import EXPORT_FORMATS
 
@@ -25,10 +25,18 @@ router = APIRouter(prefix="/api/exports", tags=["exports"])
         RESTRICTED,
         404,
         extra={
-            200: media(
-                "The layer as a file of the format asked for",
-                *(media_type.split(";")[0] for media_type, _ in export_service.MEDIA_TYPES.values()),
-            )
+            200: {
+                "description": "The layer as a file of the format asked for",
+                "content": {
+                    # GeoJSON is a FeatureCollection (RFC 7946); the other formats are files.
+                    media_type.split(";")[0]: {
+                        "schema": FEATURE_COLLECTION
+                        if fmt == "geojson"
+                        else {"type": "string", "format": "binary"}
+                    }
+                    for fmt, (media_type, _) in export_service.MEDIA_TYPES.items()
+                },
+            }
         },
     ),
 )

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.routers.responses import media
+from app.schemas.health import Readiness
 from app.services.health import readiness
 
 router = APIRouter(tags=["health"])
@@ -19,6 +20,7 @@ def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
+    response_model=Readiness,
     responses={
         503: media(
             "The database does not answer, or its schema is not at the newest migration",

@@ -15,6 +15,7 @@ from app.deps import ImportData, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge
 from app.routers.common import INT4_MAX
 from app.routers.responses import RESTRICTED, errors
+from app.schemas.imports import ImportRunList, ImportRunOut
 from app.services import imports as import_service
 from app.services.imports.options import LAYER_NAMES, text_encoding
 
@@ -22,7 +23,21 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 MAX_FILE_PARTS = 16
 MAX_TEXT_FIELDS = 16
-_TEXT_FIELDS = ("city", "layer", "crs", "encoding", "gpkg_layer", "mapping", "defaults", "source")
+_TEXT_FIELDS = (
+    "city",
+    "layer",
+    "crs",
+    "encoding",
+    "gpkg_layer",
+    "mapping",
+    "defaults",
+    "source",
+    "where",
+    "clip",
+    "clip_buffer_m",
+    "join",
+    "sheet",
+)
 _FLAG_FIELDS = ("dry_run", "skip_invalid")
 _TEXT_LIMIT = 10_000
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -40,8 +55,9 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                         "file": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "a zip, a GeoPackage, a GeoJSON, a CSV, or a shapefile's "
-                            ".shp/.shx/.dbf/.prj/.cpg as several parts; the file name is only a label",
+                            "description": "a zip, a GeoPackage, a GeoJSON, a CSV, an XLSX workbook, or a "
+                            "shapefile's .shp/.shx/.dbf/.prj/.cpg as several parts (a .dbf alone with join); the "
+                            "file name is only a label",
                         },
                         "city": {"type": "string", "description": "city id or name"},
                         "layer": {"type": "string", "enum": list(LAYER_NAMES)},
@@ -57,7 +73,8 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                         "mapping": {
                             "type": "string",
                             "description": 'JSON object target field -> source column, e.g. {"name": "BEZ"}; '
-                            "added to the suggested mapping (an empty source unmaps a target)",
+                            "added to the suggested mapping (an empty source unmaps a target); with join, a "
+                            'count may be a sum of columns, e.g. {"pop_under_6": "a0+a1+a2"}',
                         },
                         "defaults": {
                             "type": "string",
@@ -68,6 +85,34 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
                             "type": "string",
                             "description": "assets: the source label that with source_id identifies a row "
                             "(default: the file name without extension)",
+                        },
+                        "where": {
+                            "type": "string",
+                            "description": "keep only the rows that match, in CQL2 text over the file's columns "
+                            "(matched ignoring case): = <> < <= > >=, in (...), like with % and _, is [not] null, "
+                            "between, and/or/not, parentheses, 'text' and numbers; e.g. "
+                            "status = 'open' and kind in ('library', 'centre'). Never passed to GDAL or SQL",
+                        },
+                        "clip": {
+                            "type": "string",
+                            "description": "keep only the rows whose geometry intersects an area: 'city' (the union "
+                            "of the city's neighbourhoods) or 'bbox=W,S,E,N' (WGS84 degrees); not for resources",
+                        },
+                        "clip_buffer_m": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 100000,
+                            "description": "grow the clip area by this many metres (needs clip)",
+                        },
+                        "join": {
+                            "type": "string",
+                            "description": "code=COLUMN: update the fields of existing neighbourhoods matched by "
+                            "code from a table (layer neighbourhoods only); nothing is created or deleted and "
+                            "geometry is left alone",
+                        },
+                        "sheet": {
+                            "type": "string",
+                            "description": "which sheet of an XLSX workbook (default: the first)",
                         },
                         "dry_run": {"type": "boolean", "default": False},
                         "skip_invalid": {"type": "boolean", "default": False},
@@ -132,6 +177,15 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
     return value
 
 
+def _metres(text: str | None, name: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number of metres, e.g. 500", field=name) from None
+
+
 def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[UploadFile]]:
     unknown = sorted(set(form.keys()) - {"file", *_TEXT_FIELDS, *_FLAG_FIELDS})
     if unknown:
@@ -167,6 +221,11 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
         source=texts["source"],
         dry_run=_flag(form, "dry_run"),
         skip_invalid=_flag(form, "skip_invalid"),
+        where=texts["where"],
+        clip=texts["clip"],
+        clip_buffer_m=_metres(texts["clip_buffer_m"], "clip_buffer_m"),
+        join=texts["join"],
+        sheet=texts["sheet"],
     )
     return request, [f for f in files if isinstance(f, UploadFile)]
 
@@ -177,6 +236,7 @@ def _import_request(form: FormData) -> tuple[import_service.ImportRequest, list[
     summary="Import a GIS file into a city's layer (or check it with dry_run)",
     name="create_import",
     openapi_extra=_UPLOAD_SCHEMA,
+    response_model=ImportRunOut,
     responses=errors(400, RESTRICTED, 404, 409, 413),
 )
 async def create_import(
@@ -199,7 +259,13 @@ async def create_import(
 ImportId = Path(ge=1, le=INT4_MAX)
 
 
-@router.get("", summary="List imports, newest first", name="list_imports", responses=errors(RESTRICTED, 404))
+@router.get(
+    "",
+    summary="List imports, newest first",
+    name="list_imports",
+    response_model=ImportRunList,
+    responses=errors(RESTRICTED, 404),
+)
 def list_imports(
     db: SessionDep,
     principal: ImportData,
@@ -216,6 +282,7 @@ def list_imports(
     "/{import_id}",
     summary="One import with its status and report",
     name="get_import",
+    response_model=ImportRunOut,
     responses=errors(RESTRICTED, 404),
 )
 def get_import(db: SessionDep, principal: ImportData, import_id: int = ImportId) -> JSONResponse:

@@ -26,16 +26,22 @@ from app.settings import Settings
 
 class ItemDocs:
     """The documented answers of one kind's routes: Features and FeatureCollections for the geographic kinds,
-    JSON for the others; an answer with an item links to what can be done with it next."""
+    the kind's own models for the others (`item_model`, `list_model`); an answer with an item links to what can
+    be done with it next."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        item_model: type[BaseModel] | None = None,
+        list_model: type[BaseModel] | None = None,
+    ) -> None:
         singular = service.describe(kind).singular
         geo = service.describe(kind).geographic
+        if not geo and (item_model is None or list_model is None):
+            raise TypeError(f"{kind} answers JSON: name its item_model and list_model")
         self.item_type = GEOJSON if geo else "application/json"
-        self.item_schema: dict[str, Any] = FEATURE if geo else {"type": "object"}
-        self.list_schema: dict[str, Any] = (
-            FEATURE_COLLECTION if geo else {"type": "object", "required": ["items"]}
-        )
+        self.item_model, self.list_model = item_model, list_model
         item_path = f"/api/{kind}/{{item_id}}"
         self.item_links = openapi_links(
             {
@@ -48,17 +54,24 @@ class ItemDocs:
             etag=True,
         )
 
-    def answer(self, status: int, description: str, schema: dict[str, Any] | None = None) -> dict[int, Any]:
-        """One documented answer: the item (with its ETag and links) unless another `schema` is given."""
-        declared = media(description, self.item_type, schema=schema or self.item_schema)
-        if schema is None:
-            declared["links"] = self.item_links
-            declared["headers"] = {"ETag": ETAG_HEADER}
+    def _declared(
+        self, description: str, schema: dict[str, Any], model: type[BaseModel] | None
+    ) -> dict[str, Any]:
+        if model is None:
+            return media(description, self.item_type, schema=schema)
+        # FastAPI puts the model's schema (a reference to components) under application/json.
+        return {"description": description, "model": model}
+
+    def answer(self, status: int, description: str) -> dict[int, Any]:
+        """One documented answer: the item, with its ETag and links."""
+        declared = self._declared(description, FEATURE, self.item_model)
+        declared["links"] = self.item_links
+        declared["headers"] = {"ETag": ETAG_HEADER}
         return {status: declared}
 
     def page(self, description: str) -> dict[int, Any]:
         """The documented answer of a list."""
-        return self.answer(200, description, self.list_schema)
+        return {200: self._declared(description, FEATURE_COLLECTION, self.list_model)}
 
 
 def changes(body: BaseModel, settings: Settings) -> dict[str, Any]:

@@ -19,11 +19,12 @@ from app.routers.items import (
 )
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import LinkCreate, LinkUpdate, RevertRequest, ReviewDecision
+from app.schemas.items import HistoryList, LinkList, LinkOut
 from app.services import features as service
 
 KIND = "links"
 router = APIRouter(prefix="/api/links", tags=["links"])
-docs = ItemDocs(KIND)
+docs = ItemDocs(KIND, item_model=LinkOut, list_model=LinkList)
 
 
 @router.get(
@@ -105,6 +106,7 @@ def delete_link(
     "/{item_id}/history",
     summary="History of a link",
     name="history_link",
+    response_model=HistoryList,
     responses=errors(RESTRICTED, 404),
 )
 def link_history(

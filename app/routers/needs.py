@@ -19,6 +19,7 @@ from app.routers.items import (
 )
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import NeedCreate, NeedUpdate, RevertRequest, ReviewDecision
+from app.schemas.items import HistoryList
 from app.services import features as service
 
 KIND = "needs"
@@ -105,6 +106,7 @@ def delete_need(
     "/{item_id}/history",
     summary="History of a need",
     name="history_need",
+    response_model=HistoryList,
     responses=errors(RESTRICTED, 404),
 )
 def need_history(

@@ -18,6 +18,7 @@ from app.routers.items import (
 )
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import NeighbourhoodCreate, NeighbourhoodUpdate, RevertRequest
+from app.schemas.items import HistoryList
 from app.services import features as service
 
 KIND = "neighbourhoods"
@@ -110,6 +111,7 @@ def delete_neighbourhood(
     "/{item_id}/history",
     summary="History of a neighbourhood",
     name="history_neighbourhood",
+    response_model=HistoryList,
     responses=errors(RESTRICTED, 404),
 )
 def neighbourhood_history(

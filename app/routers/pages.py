@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.deps import ImportData, PrincipalDep, ReadPublic, SessionDep, SettingsDep
-from app.policy import Principal
+from app.policy import MANAGE_GEOGRAPHY_ROLES, Principal
 from app.services import pages as service
 from app.templating import templates
 
@@ -112,4 +112,5 @@ def show_import(
         page=page,
         targets_json=json.dumps(page.targets),
         upload_max_mb=settings.upload_max_bytes // (1024 * 1024),
+        can_add_city=principal.role in MANAGE_GEOGRAPHY_ROLES,  # the same rule as POST /api/cities
     )

@@ -19,11 +19,12 @@ from app.routers.items import (
 )
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.features import ResourceCreate, ResourceUpdate, RevertRequest, ReviewDecision
+from app.schemas.items import HistoryList, ResourceList, ResourceOut
 from app.services import features as service
 
 KIND = "resources"
 router = APIRouter(prefix="/api/resources", tags=["resources"])
-docs = ItemDocs(KIND)
+docs = ItemDocs(KIND, item_model=ResourceOut, list_model=ResourceList)
 
 
 @router.get(
@@ -109,6 +110,7 @@ def delete_resource(
     "/{item_id}/history",
     summary="History of a resource",
     name="history_resource",
+    response_model=HistoryList,
     responses=errors(RESTRICTED, 404),
 )
 def resource_history(

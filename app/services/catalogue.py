@@ -50,8 +50,20 @@ def _commit(db: Session, *, refresh: object = None) -> None:
         raise domain_error(exc) from None
 
 
+def _refuse_taken_name(db: Session, name: str | None, *, other_than: int | None = None) -> None:
+    """Refuse a name another city has in any case: cities are found by name case-insensitively."""
+    if name is None:
+        return
+    taken = db.scalar(
+        select(City.name).where(func.lower(City.name) == name.lower(), City.id != (other_than or 0))
+    )
+    if taken is not None:
+        raise Conflict(f"a city with this name exists already ({taken!r}): choose another name", field="name")
+
+
 def create_city(db: Session, data: dict[str, Any]) -> City:
-    """Add a city."""
+    """Add a city; a name another city has (in any case) is a conflict."""
+    _refuse_taken_name(db, data.get("name"))
     city = City(**data)
     db.add(city)
     _commit(db)
@@ -61,6 +73,7 @@ def create_city(db: Session, data: dict[str, Any]) -> City:
 def update_city(db: Session, city_id: int, data: dict[str, Any]) -> City:
     """Change a city's name, country, measuring CRS or attribution."""
     city = resolve_city(db, city_id)
+    _refuse_taken_name(db, data.get("name"), other_than=city.id)
     for key, value in data.items():
         setattr(city, key, value)
     city.updated_at = func.now()

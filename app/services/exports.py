@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
 from app.db import queries
+from app.db.hierarchy import subtree_ids
 from app.db.models import Asset, AssetServiceType, City, Need, Neighbourhood, Resource, ServiceType
 from app.db.session import session_scope
 from app.errors import Forbidden, InvalidInput, NotFound
@@ -70,7 +71,8 @@ def _slug(name: str) -> str:
 
 
 def _neighbourhood_ids(db: Session, city_id: int, code: str | None) -> list[int] | None:
-    """The neighbourhood with this code and the ones inside it (a district's forecast areas), or None for all."""
+    """The neighbourhood with this code and every area inside it at any depth (a district's forecast areas),
+    or None for all."""
     if code is None:
         return None
     found = db.scalar(
@@ -78,8 +80,7 @@ def _neighbourhood_ids(db: Session, city_id: int, code: str | None) -> list[int]
     )
     if found is None:
         raise NotFound(f"no neighbourhood with the code {code[:64]!r} in this city", field="neighbourhood")
-    children = db.scalars(select(Neighbourhood.id).where(Neighbourhood.parent_id == found))
-    return [found, *children]
+    return sorted(set(db.scalars(subtree_ids(found))))
 
 
 def _code_of(column: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import JSON, Select, Text, and_, func, literal, or_, select
+from sqlalchemy import JSON, Integer, Select, Text, and_, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
 
@@ -16,6 +16,7 @@ from app.db.models import Asset, AssetServiceType, City, Link, Need, Neighbourho
 from app.db.queries import asset_shown_geom, asset_suppressed
 from app.errors import NotFound
 from app.policy import Principal
+from app.services.areas import AreaTree, area_tree, includes_sentence
 from app.services.catalogue import list_cities, list_service_types, resolve_city
 from app.services.summary import neighbourhood_summary
 from app.settings import Settings
@@ -109,6 +110,8 @@ class NeighbourhoodProfile:
     level: str
     city_name: str
     population: str
+    population_note: str | None
+    includes: str | None  # "Figures include the 5 neighbourhoods inside Reinickendorf."
     population_by_group: list[SummaryRow]
     assets_total: str
     assets_by_category: list[SummaryRow]
@@ -157,16 +160,22 @@ def _service_names() -> Any:
 
 
 def _map_frames(
-    db: Session, settings: Settings, principal: Principal, nb: Neighbourhood
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    nb: Neighbourhood,
+    area: list[int],
+    population: int | None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """The published features of one neighbourhood, as the caller may see them, ready for the profile map."""
+    """The published features of one neighbourhood and the areas inside it (`area`: their ids), as the caller
+    may see them, ready for the profile map; the outline carries the population the summary uses."""
     shown = _shown_assets(principal, settings, nb.city_id)
     outline = _frame(
         db.execute(
             select(
                 Neighbourhood.code,
                 Neighbourhood.name,
-                Neighbourhood.population,
+                literal(population, Integer),
                 func.ST_AsBinary(Neighbourhood.geom),
             ).where(Neighbourhood.id == nb.id)
         ).all(),
@@ -178,7 +187,7 @@ def _map_frames(
                 Asset.name, Asset.category, _service_names(), Asset.capacity, func.ST_AsBinary(shown.c.geom)
             )
             .join(shown, shown.c.id == Asset.id)
-            .where(Asset.neighbourhood_id == nb.id)
+            .where(Asset.neighbourhood_id.in_(area))
             .order_by(Asset.id)
         ).all(),
         ["name", "category", "service_types", "capacity"],
@@ -187,7 +196,7 @@ def _map_frames(
         db.execute(
             select(ServiceType.slug, Need.people_affected, Need.description, func.ST_AsBinary(Need.geom))
             .join(ServiceType, ServiceType.id == Need.service_type_id)
-            .where(Need.neighbourhood_id == nb.id, Need.status == "approved")
+            .where(Need.neighbourhood_id.in_(area), Need.status == "approved")
             .order_by(Need.id)
         ).all(),
         ["service_type", "people_affected", "description"],
@@ -216,7 +225,7 @@ def _map_frames(
                 Neighbourhood.id == func.coalesce(Resource.neighbourhood_id, owner.c.neighbourhood_id),
             )
             .where(
-                Neighbourhood.id == nb.id,
+                Neighbourhood.id.in_(area),
                 Resource.status == "approved",
                 or_(Resource.asset_id.is_(None), owner.c.id.is_not(None)),
             )
@@ -229,9 +238,8 @@ def _map_frames(
         db.execute(
             select(
                 Link.kind,
-                or_(
-                    source.c.neighbourhood_id.is_distinct_from(nb.id),
-                    target.c.neighbourhood_id.is_distinct_from(nb.id),
+                ~func.coalesce(
+                    and_(source.c.neighbourhood_id.in_(area), target.c.neighbourhood_id.in_(area)), False
                 ),
                 func.ST_AsBinary(func.ST_MakeLine(source.c.geom, target.c.geom)),
             )
@@ -239,13 +247,24 @@ def _map_frames(
             .join(target, target.c.id == Link.target_asset_id)
             .where(
                 Link.status == "approved",
-                or_(source.c.neighbourhood_id == nb.id, target.c.neighbourhood_id == nb.id),
+                or_(source.c.neighbourhood_id.in_(area), target.c.neighbourhood_id.in_(area)),
             )
             .order_by(Link.id)
         ).all(),
         ["kind", "crosses_border"],
     )
     return {"outline": outline, "assets": assets, "needs": needs, "resources": resources, "links": links}
+
+
+def _population_note(tree: AreaTree) -> str | None:
+    """Where a parent's residents come from: its own figure, or the sum over the areas inside it."""
+    if not tree.inside:
+        return None
+    if tree.population_source == "own":
+        return f"Residents: the figure recorded for {tree.root.name} itself."
+    if tree.population_source == "children":
+        return f"Residents: the sum over the areas inside {tree.root.name}."
+    return "Residents: unknown (some areas inside have no figure)."
 
 
 def _count_text(value: int | None, threshold: int) -> str:
@@ -292,7 +311,8 @@ def neighbourhood_profile(
         for kind, v in summary["resources"].items()
     ]
 
-    frames = _map_frames(db, settings, principal, nb)
+    tree = area_tree(db, nb.id)
+    frames = _map_frames(db, settings, principal, nb, tree.ids, summary["population"])
     m = neighbourhood_map(
         frames["outline"],
         frames["assets"],
@@ -315,7 +335,9 @@ def neighbourhood_profile(
         name=nb.name,
         level=nb.level,
         city_name=city.name if city else "",
-        population=_number(nb.population),
+        population=_number(summary["population"]),
+        population_note=_population_note(tree),
+        includes=includes_sentence(tree),
         population_by_group=population_by_group,
         assets_total=_count_text(assets["total"], threshold),
         assets_by_category=by_category,

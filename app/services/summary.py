@@ -1,16 +1,23 @@
-"""A neighbourhood's summary: population by group, assets, needs, resources and links, with small counts hidden."""
+"""A neighbourhood's summary: population by group, assets, needs, resources and links, with small counts hidden.
+
+A parent area's summary includes everything in the areas inside it at any depth (app.services.areas). Whether a
+person or sensitive asset is hidden is decided by the size of its group in its own area, never by the area being
+summarised, and a count that would include a hidden one is hidden: a parent's count is hidden as soon as one of its
+children's is, so no difference between a parent's count and its children's can give a small group away.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.db import queries
 from app.db.models import Asset, AssetServiceType, Link, Need, Neighbourhood, Resource, ServiceType
 from app.errors import NotFound
 from app.policy import Principal
+from app.services.areas import area_tree
 from app.settings import Settings
 
 
@@ -26,20 +33,17 @@ def neighbourhood_summary(
     nb = db.get(Neighbourhood, neighbourhood_id)
     if nb is None:
         raise NotFound(f"no neighbourhood {neighbourhood_id}")
+    tree = area_tree(db, nb.id)
+    area = tree.ids
     threshold = settings.small_count_threshold
-    # The same rule as lists and exports (queries.asset_suppressed): a count that includes an asset left out of
-    # them is hidden, so no difference between a count and a list gives a small group away.
-    suppressed = (
-        false() if principal.counts_people_in(nb.id) else queries.asset_suppressed(principal, settings)
-    )
-    # resources and links of such assets are left out of lists, so of these counts too
-    counts_all = principal.counts_people_in(nb.id)
-    hidden_resource = (
-        false() if counts_all else queries.refers_to_suppressed_asset(Resource, principal, settings)
-    )
-    hidden_link = false() if counts_all else queries.refers_to_suppressed_asset(Link, principal, settings)
+    # The same rule as lists and exports (queries.asset_suppressed), decided per asset by its own area: a count
+    # that includes an asset left out of them is hidden, so no difference between a count and a list gives a
+    # small group away. Resources and links of such assets are left out of lists, so of these counts too.
+    suppressed = queries.asset_suppressed(principal, settings)
+    hidden_resource = queries.refers_to_suppressed_asset(Resource, principal, settings)
+    hidden_link = queries.refers_to_suppressed_asset(Link, principal, settings)
     published = Asset.status == "approved"
-    in_nb = and_(Asset.neighbourhood_id == nb.id, published)
+    in_nb = and_(Asset.neighbourhood_id.in_(area), published)
     by_category = {
         category: _count(n, hidden)
         for category, n, hidden in db.execute(
@@ -67,7 +71,7 @@ def neighbourhood_summary(
         for slug, n, people in db.execute(
             select(ServiceType.slug, func.count(), func.sum(Need.people_affected))
             .join(ServiceType, ServiceType.id == Need.service_type_id)
-            .where(Need.neighbourhood_id == nb.id, Need.status == "approved")
+            .where(Need.neighbourhood_id.in_(area), Need.status == "approved")
             .group_by(ServiceType.slug)
             .order_by(ServiceType.slug)
         ).all()
@@ -80,26 +84,26 @@ def neighbourhood_summary(
         kind: {"resources": n, "quantity": qty}
         for kind, n, qty in db.execute(
             select(Resource.kind, func.count(), func.sum(Resource.quantity))
-            .where(owner_nb == nb.id, Resource.status == "approved", ~hidden_resource)
+            .where(owner_nb.in_(area), Resource.status == "approved", ~hidden_resource)
             .group_by(Resource.kind)
             .order_by(Resource.kind)
         ).all()
     }
     src, dst = aliased(Asset), aliased(Asset)
-    touching = or_(src.neighbourhood_id == nb.id, dst.neighbourhood_id == nb.id)
-    inside, crossing = db.execute(
+    # inside: both ends in the area or the areas inside it; across the border: one end there, the other not
+    inside, touching = db.execute(
         select(
-            func.count().filter(and_(src.neighbourhood_id == nb.id, dst.neighbourhood_id == nb.id)),
-            func.count().filter(
-                or_(
-                    src.neighbourhood_id.is_distinct_from(nb.id), dst.neighbourhood_id.is_distinct_from(nb.id)
-                )
-            ),
+            func.count().filter(and_(src.neighbourhood_id.in_(area), dst.neighbourhood_id.in_(area))),
+            func.count(),
         )
         .select_from(Link)
         .join(src, src.id == Link.source_asset_id)
         .join(dst, dst.id == Link.target_asset_id)
-        .where(touching, Link.status == "approved", ~hidden_link)
+        .where(
+            or_(src.neighbourhood_id.in_(area), dst.neighbourhood_id.in_(area)),
+            Link.status == "approved",
+            ~hidden_link,
+        )
     ).one()
     return {
         "id": nb.id,
@@ -107,8 +111,12 @@ def neighbourhood_summary(
         "code": nb.code,
         "name": nb.name,
         "level": nb.level,
-        "population": nb.population,
-        "population_by_group": nb.population_by_group,
+        "parent_id": nb.parent_id,
+        "population": tree.population,
+        "population_source": tree.population_source,
+        "population_by_group": tree.population_by_group,
+        "population_by_group_source": tree.population_by_group_source,
+        "includes_children": tree.includes_children(),
         "assets": {
             # a total would give away a suppressed count by subtraction
             "total": None if None in by_category.values() else sum(by_category.values()),
@@ -117,6 +125,6 @@ def neighbourhood_summary(
         },
         "needs": needs,
         "resources": resources,
-        "links": {"inside": inside, "crossing_border": crossing},
+        "links": {"inside": inside, "crossing_border": touching - inside},
         "small_count_threshold": threshold,
     }

@@ -22,12 +22,17 @@ from geo.io.errors import (
     SourceEncodingError,
     UnsupportedFormatError,
 )
+from geo.io.safe_zip import looks_like_zip
+from geo.io.spreadsheet import is_xlsx
 from geo.io.stage import StagedFile
 
-SourceFormat = Literal["shapefile", "gpkg", "geojson", "csv"]
+SourceFormat = Literal["shapefile", "gpkg", "geojson", "csv", "xlsx", "dbf"]
+# Formats that hold a table without geometry: they can be joined onto boundaries by a key.
+TABLE_FORMATS = ("xlsx", "dbf")
 
 SHAPEFILE_CODE = b"\x00\x00\x27\x0a"  # 9994, big-endian
 SQLITE_MAGIC = b"SQLite format 3\x00"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other Office binary files)
 GPKG_APPLICATION_IDS = frozenset({b"GPKG", b"GP10", b"GP11"})
 SHAPE_TYPES = frozenset({0, 1, 3, 5, 8, 11, 13, 15, 18, 21, 23, 25, 28, 31})
 CSV_DELIMITERS = (",", ";", "\t", "|")
@@ -50,6 +55,9 @@ _DESCRIPTIONS = {
     "xml": "looks like XML (a GDAL VRT or metadata?)",
     "html": "looks like an HTML page",
     "csv": "is a delimited text table (CSV)",
+    "xlsx": "is an XLSX spreadsheet",
+    "xls": "is a legacy Excel (.xls) or other Office binary file: save it as XLSX or CSV",
+    "zip": "is a zip archive of an unknown kind",
     "text": "is text but not a table with a header row and a consistent delimiter",
     "binary": "is binary data of an unknown kind",
     "prj": "is a projection file (.prj)",
@@ -141,6 +149,11 @@ def classify(staged: StagedFile) -> str:
         if first == 50:
             return "shx"
         return "shx" if staged.suffix == ".shx" else "shp"
+    if looks_like_zip(head):
+        # Zips were unpacked when staged; one still here is a workbook that its reader unpacks.
+        return "xlsx" if is_xlsx(staged.path) else "zip"
+    if head.startswith(OLE2_MAGIC):
+        return "xls"
     if head.startswith(SQLITE_MAGIC):
         return "gpkg" if _is_gpkg(staged) else "sqlite"
     if _looks_like_dbf_strictly(head, staged.size):
@@ -218,9 +231,9 @@ def _not_a_dataset_message(files: Sequence[tuple[StagedFile, str]]) -> str:
         staged, kind = files[0]
         if kind in ("dbf", "shx", "prj", "cpg"):
             return f"{staged.label} {describe(kind)}, only part of a shapefile: add the .shp, .shx and .dbf"
-        return f"{staged.label} {describe(kind)}; accepted are zipped or loose shapefiles, GeoPackage, GeoJSON and CSV"
+        return f"{staged.label} {describe(kind)}; accepted are zipped or loose shapefiles, GeoPackage, GeoJSON, CSV and XLSX"
     listed = "; ".join(f"{staged.label} {describe(kind)}" for staged, kind in files[:8])
-    return f"none of the files is a shapefile, GeoPackage, GeoJSON or CSV: {listed}"
+    return f"none of the files is a shapefile, GeoPackage, GeoJSON, CSV or XLSX: {listed}"
 
 
 def locate_dataset(staged_files: Sequence[StagedFile], folder: Path, layer: str | None) -> Dataset:
@@ -228,12 +241,23 @@ def locate_dataset(staged_files: Sequence[StagedFile], folder: Path, layer: str 
     if not staged_files:
         raise UnsupportedFormatError("the upload holds no files (an empty zip?): add the data files")
     kinds = [(staged, classify(staged)) for staged in staged_files]
-    primaries = [(staged, kind) for staged, kind in kinds if kind in ("shp", "gpkg", "geojson", "csv")]
+    primaries = [
+        (staged, kind) for staged, kind in kinds if kind in ("shp", "gpkg", "geojson", "csv", "xlsx")
+    ]
+    tables = [(staged, kind) for staged, kind in kinds if kind == "dbf"]
+    only_sidecars = all(kind in ("dbf", "cpg", "prj") and staged.suffix != ".shp" for staged, kind in kinds)
+    if not primaries and len(tables) == 1 and only_sidecars:
+        # A dBase table alone is an attribute table (to be joined by a key), not a broken shapefile.
+        primaries = tables
     if not primaries:
         raise UnsupportedFormatError(_not_a_dataset_message(kinds))
 
     def candidate_name(staged: StagedFile, kind: str) -> str:
-        return staged.basename[: -len(staged.suffix)] if kind == "shp" and staged.suffix else staged.basename
+        return (
+            staged.basename[: -len(staged.suffix)]
+            if kind in ("shp", "dbf") and staged.suffix
+            else staged.basename
+        )
 
     names = [candidate_name(staged, kind) for staged, kind in primaries]
     wanted = [i for i, name in enumerate(names) if layer is not None and name.lower() == layer.lower()]
@@ -258,8 +282,10 @@ def locate_dataset(staged_files: Sequence[StagedFile], folder: Path, layer: str 
     used = {main.path}
     if kind == "shp":
         dataset = _shapefile_dataset(main, kinds, folder, used)
+    elif kind == "dbf":
+        dataset = _dbf_dataset(main, kinds, folder, used)
     else:
-        extension = {"gpkg": ".gpkg", "geojson": ".geojson", "csv": ".csv"}[kind]
+        extension = {"gpkg": ".gpkg", "geojson": ".geojson", "csv": ".csv", "xlsx": ".xlsx"}[kind]
         target = folder / f"layer{extension}"
         main.path.rename(target)
         dataset = Dataset(kind, target, main.label, names[index])  # type: ignore[arg-type]
@@ -317,6 +343,21 @@ def _shapefile_dataset(
         dbf=dbf_target,
         dbf_label=dbf.label,
     )
+
+
+def _dbf_dataset(
+    main: StagedFile, kinds: Sequence[tuple[StagedFile, str]], folder: Path, used: set[Path]
+) -> Dataset:
+    cpg = next((s for s, k in kinds if k == "cpg" and s.stem_key == main.stem_key), None)
+    target = folder / "layer.dbf"
+    main.path.rename(target)
+    used.add(main.path)
+    cpg_bytes = None
+    if cpg is not None:
+        cpg_bytes = _read_sidecar(cpg)
+        used.add(cpg.path)
+    stem = main.basename[: -len(main.suffix)] if main.suffix else main.basename
+    return Dataset("dbf", target, main.label, stem, cpg=cpg_bytes, dbf=target, dbf_label=main.label)
 
 
 def check_utf8(path: Path, label: str) -> None:

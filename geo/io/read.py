@@ -43,12 +43,13 @@ from geo.io.source_crs import (
     make_source_crs,
     parse_user_crs,
 )
+from geo.io.spreadsheet import SheetTable, read_xlsx
 from geo.io.stage import HEAD_BYTES, stage_inputs, work_folder
 from geo.io.wkb import points_from_wkb
 
 Bounds = tuple[float, float, float, float]
 RESERVED_COLUMNS = ("row_number", "source_fid", "geometry")
-_GDAL_DRIVERS = {"shapefile": "ESRI Shapefile", "gpkg": "GPKG", "geojson": "GeoJSON"}
+_GDAL_DRIVERS = {"shapefile": "ESRI Shapefile", "dbf": "ESRI Shapefile", "gpkg": "GPKG", "geojson": "GeoJSON"}
 # Python codec names that GDAL's recoder spells differently; codecs it cannot do at all are read through latin-1.
 _GDAL_CODEC_NAMES = {"utf-8": "UTF-8", "mac_roman": "MACINTOSH", "mac_cyrillic": "MACCYRILLIC"}
 _GDAL_NATIVE_CODEC = re.compile(r"^(cp\d+|iso8859-\d+)$")
@@ -94,6 +95,7 @@ class ReadResult(SourceInfo):
 
     frame: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     problems: list[Problem] = field(default_factory=list)
+    source_crs: SourceCRS | None = None
 
 
 def _as_paths(paths: Sequence[Path | str] | Path | str) -> list[Path]:
@@ -169,7 +171,7 @@ def _plan_gdal(
         layer = layers[0]
         layers = [dataset.name]
 
-    if dataset.format == "shapefile":
+    if dataset.format in ("shapefile", "dbf"):
         assert dataset.dbf is not None
         codec, encoding_source = decide_dbf_encoding(
             dataset.dbf, cpg=dataset.cpg, user_encoding=encoding, label=dataset.dbf_label
@@ -259,6 +261,9 @@ def inspect_source(
     limits = limits or ImportLimits()
     user_crs = parse_user_crs(crs) if crs is not None else None
     with _open_dataset(paths, original_names, layer, limits, work_dir) as dataset:
+        if dataset.format == "xlsx":
+            sheet = read_xlsx(dataset.path, dataset.label, sheet=dataset.layer, limits=limits)
+            return _sheet_info(dataset, sheet)
         if dataset.format == "csv":
             table = read_delimited(
                 dataset.path, dataset.label, encoding=encoding, user_crs=user_crs, limits=limits
@@ -315,6 +320,24 @@ def _csv_info(dataset: Dataset, table: DelimitedTable, geometry_types: list[str]
     )
 
 
+def _sheet_info(dataset: Dataset, table: SheetTable) -> SourceInfo:
+    return SourceInfo(
+        format="xlsx",
+        source_name=dataset.label,
+        layer=table.sheet,
+        layers=table.sheets,
+        crs=None,
+        crs_epsg=None,
+        crs_source=None,
+        encoding="utf-8",
+        encoding_source="XLSX text is always Unicode",
+        geometry_types=[],
+        feature_count=len(table.frame),
+        columns=[str(c) for c in table.frame.columns],
+        ignored_files=dataset.ignored,
+    )
+
+
 def _geometry_types(geometries: np.ndarray) -> list[str]:
     present = ~shapely.is_missing(geometries)
     if not present.any():
@@ -333,17 +356,33 @@ def read_source(
     limits: ImportLimits | None = None,
     expected_bounds: Bounds | None = None,
     work_dir: Path | None = None,
+    sheet: str | None = None,
 ) -> ReadResult:
     """Read one dataset into a GeoDataFrame in EPSG:4326 (lon/lat) with row_number, source_fid and problems.
 
     paths are local files (a zip, one file, or a shapefile's parts); original_names are the names the user gave
     them (for messages and for matching shapefile parts) and never reach GDAL. expected_bounds (west, south,
-    east, north in degrees) lets the reader refuse data that lands far away (wrong CRS, swapped axes).
+    east, north in degrees) lets the reader refuse data that lands far away (wrong CRS, swapped axes). sheet names
+    the sheet of an XLSX workbook (default: the first); a workbook or a lone DBF gives rows without geometry.
     """
     limits = limits or ImportLimits()
     user_crs = parse_user_crs(crs) if crs is not None else None
     with _open_dataset(paths, original_names, layer, limits, work_dir) as dataset:
-        if dataset.format == "csv":
+        if dataset.format == "xlsx":
+            sheet_table = read_xlsx(dataset.path, dataset.label, sheet=sheet, limits=limits)
+            # The feature id a user finds in a workbook is the sheet's row number.
+            frame, problems = _frame(
+                sheet_table.frame,
+                sheet_table.sheet_rows,
+                np.full(len(sheet_table.frame), None, dtype=object),
+                None,
+                dataset.label,
+                None,
+            )
+            problems = sheet_table.problems + problems
+            source_crs = None
+            info = _sheet_info(dataset, sheet_table)
+        elif dataset.format == "csv":
             table = read_delimited(
                 dataset.path, dataset.label, encoding=encoding, user_crs=user_crs, limits=limits
             )
@@ -354,12 +393,14 @@ def read_source(
                 attributes, fids, table.geometries, table.crs, dataset.label, expected_bounds
             )
             problems = table.problems + problems
+            source_crs = table.crs
             info = _csv_info(dataset, table, _geometry_types(frame.geometry.to_numpy()))
         else:
             plan = _plan_gdal(dataset, user_crs, encoding, limits)
             attributes, fids, geometries, geometry_problems = _read_gdal(dataset, plan)
             frame, problems = _frame(attributes, fids, geometries, plan.crs, dataset.label, expected_bounds)
             problems = geometry_problems + problems
+            source_crs = plan.crs
             info = _info(
                 dataset,
                 plan,
@@ -367,7 +408,7 @@ def read_source(
                 len(frame),
                 list(attributes.columns),
             )
-    return ReadResult(**asdict(info), frame=frame, problems=problems)
+    return ReadResult(**asdict(info), frame=frame, problems=problems, source_crs=source_crs)
 
 
 def _read_gdal(

@@ -121,6 +121,15 @@ def _checked_members(archive: zipfile.ZipFile, label: str, limits: ImportLimits)
     return members
 
 
+def check_unpacked_reading(archive_path: Path, *, label: str, limits: ImportLimits) -> None:
+    """Check every member of a zip that a reader will unpack itself (an XLSX workbook) like one we extract."""
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            _checked_members(archive, label, limits)
+    except zipfile.BadZipFile as exc:
+        raise MalformedSourceError(f"{label} is not a readable zip archive ({exc}): save it again") from None
+
+
 def extract_zip(
     archive_path: Path, dest_dir: Path, *, label: str, limits: ImportLimits, prefix: str = "member"
 ) -> list[ExtractedMember]:

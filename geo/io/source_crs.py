@@ -12,6 +12,7 @@ import shapely
 from pyproj.exceptions import CRSError
 
 from geo.io.errors import Problem, SourceCRSError
+from geo.io.expected_area import check_expected_area
 from geo.io.stage import display_name
 
 WGS84 = pyproj.CRS.from_epsg(4326)
@@ -215,20 +216,7 @@ def check_coordinates(
     centre_y = float(np.median((bounds[good, 1] + bounds[good, 3]) / 2))
     where = f"around lon {centre_x:.4f}, lat {centre_y:.4f}"
     if expected_bounds is not None:
-        expected = _expanded(expected_bounds, 0.5)
-        if not _inside(centre_x, centre_y, expected):
-            west, south, east, north = expected_bounds
-            aim = f"lon {(west + east) / 2:.4f}, lat {(south + north) / 2:.4f}"
-            if _inside(centre_y, centre_x, expected):
-                raise SourceCRSError(
-                    f"{label}: the data lies {where}, but the expected area is around {aim}: longitude and "
-                    "latitude look swapped; swap the coordinate columns or fix the axis order of the CRS"
-                )
-            raise SourceCRSError(
-                f"{label}: the data lies {where}, far from the expected area around {aim}: the CRS "
-                f"({source.label}, from the {source.source}) probably does not match the coordinates; "
-                "pass the right --crs EPSG:xxxx"
-            )
+        check_expected_area(geometries[good], source, label, expected_bounds)
     area = _area_of_use(source.crs)
     if (
         area is not None

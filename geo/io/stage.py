@@ -12,7 +12,8 @@ from pathlib import Path
 
 from geo.io.errors import ImportProblem, SourceTooLargeError
 from geo.io.limits import ImportLimits
-from geo.io.safe_zip import extract_zip, looks_like_zip
+from geo.io.safe_zip import check_unpacked_reading, extract_zip, looks_like_zip
+from geo.io.spreadsheet import is_xlsx
 
 HEAD_BYTES = 64 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -90,7 +91,10 @@ def stage_inputs(
     staged: list[StagedFile] = []
     for index, (path, name) in enumerate(zip(paths, original_names, strict=True)):
         head = _read_head(path)
-        if looks_like_zip(head):
+        if looks_like_zip(head) and is_xlsx(path):
+            # A workbook is a zip that its reader unpacks: checked like any archive, then kept whole.
+            check_unpacked_reading(path, label=display_name(name), limits=limits)
+        elif looks_like_zip(head):
             members = extract_zip(path, folder, label=display_name(name), limits=limits, prefix=f"zip{index}")
             for member in members:
                 staged.append(

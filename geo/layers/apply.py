@@ -27,6 +27,22 @@ def _default_series(spec: FieldSpec, value: object, n: int, index: pd.Index, lay
     return series
 
 
+def unmapped_required_reason(
+    layer: str, mapping: Mapping[str, str], defaults: Mapping[str, object] | None = None
+) -> str | None:
+    """Why the mapping cannot import (required fields with neither a column nor a default), or None."""
+    schema = layer_schema(layer)
+    given = set(mapping) | set(defaults or {})
+    missing = [f.name for f in schema.fields if f.required and f.name not in given]
+    if not missing:
+        return None
+    one = len(missing) == 1
+    return (
+        f"required {'field' if one else 'fields'} {', '.join(missing)} of {layer} {'is' if one else 'are'} not "
+        "mapped: map a column to each (or give a default)"
+    )
+
+
 def apply_mapping(
     frame: pd.DataFrame,
     layer: str,
@@ -50,15 +66,9 @@ def apply_mapping(
             f"the mapping names {', '.join(repr(c) for c in missing_columns)}, not a column of the file: "
             f"its columns are {available}"
         )
-    unmapped_required = [
-        f.name for f in schema.fields if f.required and f.name not in mapping and f.name not in defaults
-    ]
-    if unmapped_required:
-        raise MappingError(
-            f"required {'field' if len(unmapped_required) == 1 else 'fields'} "
-            f"{', '.join(unmapped_required)} of {layer} {'is' if len(unmapped_required) == 1 else 'are'} not "
-            "mapped: map a column to each (or give a default)"
-        )
+    refusal = unmapped_required_reason(layer, mapping, defaults)
+    if refusal is not None:
+        raise MappingError(refusal)
     n = len(frame)
     index = frame.index
     row_numbers = frame["row_number"].to_numpy() if "row_number" in frame else np.arange(1, n + 1)

@@ -84,6 +84,11 @@ def _number(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return numbers.where(np.isfinite(numbers)), unusable
 
 
+def as_number(values: pd.Series) -> pd.Series:
+    """Return values as floats (numbers as they are, text parsed with a decimal point or comma); NaN otherwise."""
+    return _number(values)[0]
+
+
 def _range_reason(spec: FieldSpec) -> str:
     if spec.minimum is not None and spec.maximum is not None:
         return f"must be between {spec.minimum:g} and {spec.maximum:g}"

@@ -14,6 +14,8 @@ import shapely
 from geo.io.errors import Problem, error_rows
 from geo.io.write import COORDINATE_DECIMALS
 from geo.layers.mapping import explain_mapping
+from geo.layers.profile import ColumnProfile, profiles_by_name
+from geo.layers.schema import PROVENANCE_COLUMNS
 
 
 def _json_value(value: object) -> object:
@@ -51,6 +53,7 @@ def dry_run_report(
     n_preview: int = 5,
     *,
     layer: str | None = None,
+    profiles: Sequence[ColumnProfile] | None = None,
 ) -> dict[str, object]:
     """Return a JSON-serialisable report of what an import would store, without storing anything."""
     info = read_result.to_dict() if hasattr(read_result, "to_dict") else dict(read_result)
@@ -74,8 +77,47 @@ def dry_run_report(
         "problems": [p.to_dict() for p in problems],
     }
     if layer is not None:
-        suggestion = explain_mapping(info.get("columns", []), layer)
-        report["suggested_mapping"] = suggestion.mapping
-        report["unmapped_columns"] = [c for c in info.get("columns", []) if c not in set(mapping.values())]
-        report["ambiguous_columns"] = suggestion.ambiguous
+        report.update(mapping_report(info.get("columns", []), layer, mapping, profiles))
     return report
+
+
+def mapping_report(
+    columns: Sequence[str],
+    layer: str,
+    mapping: Mapping[str, str],
+    profiles: Sequence[ColumnProfile] | None = None,
+) -> dict[str, object]:
+    """The report's account of the columns: each with type, samples, target and why; the suggestion and its reasons."""
+    suggestion = explain_mapping(columns, layer, profiles=profiles)
+    by_name = profiles_by_name(profiles)
+    used = {source: target for target, source in mapping.items()}
+    suggested = {source: target for target, source in suggestion.mapping.items()}
+    entries: list[dict[str, object]] = []
+    for column in columns:
+        if column in PROVENANCE_COLUMNS or column == "geometry":
+            continue
+        profile = by_name.get(column)
+        target = used.get(column)
+        reason = suggestion.reasons.get(target) if target is not None else None
+        entries.append(
+            {
+                **(
+                    profile.to_dict()
+                    if profile
+                    else {"name": column, "type": None, "samples": [], "values": None}
+                ),
+                "target": target,
+                "suggested_target": suggested.get(column),
+                "reason": reason.to_dict() if reason and reason.column == column else None,
+                "rejected": [r.to_dict() for r in suggestion.rejected if r.column == column],
+                "ambiguous_for": [t for t, sources in suggestion.ambiguous.items() if column in sources],
+            }
+        )
+    return {
+        "source_columns": entries,
+        "suggested_mapping": suggestion.mapping,
+        "suggestion_reasons": {t: r.to_dict() for t, r in suggestion.reasons.items()},
+        "rejected_suggestions": [r.to_dict() for r in suggestion.rejected],
+        "unmapped_columns": [c for c in columns if c not in set(mapping.values())],
+        "ambiguous_columns": suggestion.ambiguous,
+    }

@@ -26,6 +26,8 @@ class FieldSpec:
     max_length: int | None = None
     synonyms: tuple[str, ...] = ()
     value_synonyms: Mapping[str, str] = field(default_factory=dict)
+    # An area's code or name: statistics-office columns (LSOA11CD, LAD22NM, NUTS_ID) are suggested for it.
+    area: Literal["code", "name"] | None = None
 
 
 @dataclass(frozen=True, slots=True)

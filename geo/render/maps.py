@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import folium
@@ -55,6 +56,9 @@ from geo.render.text import TitleLine, add_layer_text, plain
 
 GAP_MAP_COLUMNS = ("name", "population", "covered_share", "mean_distance_m", "unmet_need", "gap_share")
 GAP_LEGEND_HEADING = "Share of need unmet, %"
+REACH_LEGEND_HEADING = "Share of need beyond reach, % (unmet need not computed)"
+NOT_COMPUTABLE_TEXT = "not computable (capacity unknown)"
+CAPACITY_NOTE_CLASS = "assetmap-capacity-note"
 DESERT_OUTLINE = "#08306b"
 RESOURCE_COLOUR = "#6a51a3"
 
@@ -120,8 +124,14 @@ def gap_map(
     tiles_url: str | None = DEFAULT_TILES_URL,
     tiles_attribution: str = DEFAULT_TILES_ATTRIBUTION,
     simplify_tolerance_m: float = DISPLAY_TOLERANCE_M,
+    capacity_notes: Sequence[str] = (),
+    unmet_computable: bool = True,
 ) -> folium.Map:
     """Return the coverage-gap map: gap-share choropleth, assets, needs, catchments, suggested sites, links.
+
+    `capacity_notes` (plain text, e.g. "capacity unknown for 12 of 40 assets") go in the title and legend boxes.
+    With `unmet_computable` False the choropleth shows the share of need beyond reach (1 - covered_share) and
+    popups say unmet need, gap share and access score are not computable.
 
     All frames are GeoDataFrames with a CRS (drawn in EPSG:4326); distances are metres. neighbourhoods:
     name, population, covered_share and gap_share (shares in [0, 1], gap_share null = no residents),
@@ -143,7 +153,8 @@ def gap_map(
     link_frame = optional_frame(links, "links", ())
 
     shapes = simplify_for_display(hoods, simplify_tolerance_m)
-    classes = gap_classes(shapes["gap_share"])
+    shaded = shapes["gap_share"] if unmet_computable else 1.0 - shapes["covered_share"]
+    classes = gap_classes(shaded)
     deserts = (
         [False if is_missing(value) else bool(value) for value in shapes["desert"]]
         if "desert" in shapes.columns
@@ -159,18 +170,25 @@ def gap_map(
     date_text = _date_text(data_date)
     if date_text:
         lines.append(f"Data of {date_text}")
+    notes = [plain(note) for note in capacity_notes if plain(note)]
+    lines.extend([(note, True)] for note in notes)
     add_title(m, title, lines)
 
     names = text_column(shapes, "name", "(unnamed)")
     if "code" in shapes.columns:
         codes = text_column(shapes, "code", "")
         names = [f"{name} ({code})" if code else name for name, code in zip(names, codes, strict=True)]
+    blank = [NOT_COMPUTABLE_TEXT] * len(shapes)
     properties: dict[str, list[Any]] = {
         "name": names,
-        "gap": [format_share(value, NO_RESIDENTS_LABEL) for value in shapes["gap_share"]],
+        "gap": [format_share(value, NO_RESIDENTS_LABEL) for value in shapes["gap_share"]]
+        if unmet_computable
+        else blank,
         "population": [format_count(value) for value in shapes["population"]],
         "covered": [format_share(value) for value in shapes["covered_share"]],
-        "unmet": [format_count(value, "people") for value in shapes["unmet_need"]],
+        "unmet": [format_count(value, "people") for value in shapes["unmet_need"]]
+        if unmet_computable
+        else blank,
         "distance": [format_count(value, "m") for value in shapes["mean_distance_m"]],
     }
     aliases = {
@@ -182,7 +200,9 @@ def gap_map(
         "distance": "Mean distance to nearest asset",
     }
     if "access_score" in shapes.columns:
-        properties["access"] = [format_decimal(value) for value in shapes["access_score"]]
+        properties["access"] = (
+            [format_decimal(value) for value in shapes["access_score"]] if unmet_computable else blank
+        )
         aliases["access"] = "Access score (1 = city average)"
     if "desert" in shapes.columns:
         properties["desert"] = [format_flag(value) for value in shapes["desert"]]
@@ -193,7 +213,8 @@ def gap_map(
 
     layer = folium.GeoJson(
         feature_collection(shapes, {}),
-        name=f"Share of need unmet ({len(shapes):,} neighbourhood{'' if len(shapes) == 1 else 's'})",
+        name=f"{'Share of need unmet' if unmet_computable else 'Share of need beyond reach'} "
+        f"({len(shapes):,} neighbourhood{'' if len(shapes) == 1 else 's'})",
         style_function=_gap_style(classes, deserts),
         highlight_function=lambda _feature: {"weight": 3, "color": "#000000"},
     ).add_to(m)
@@ -202,11 +223,12 @@ def gap_map(
         layer,
         properties,
         popup=[(heading, column) for column, heading in aliases.items()],
-        tooltip=["name", "gap"],
+        tooltip=["name", "gap"] if unmet_computable else ["name", "covered"],
         popup_max_width=360,
     )
 
-    sections: list[tuple[str, list[LegendRow]]] = [(GAP_LEGEND_HEADING, _gap_legend_rows(classes))]
+    heading = GAP_LEGEND_HEADING if unmet_computable else REACH_LEGEND_HEADING
+    sections: list[tuple[str, list[LegendRow]]] = [(heading, _gap_legend_rows(classes))]
     if any(deserts):
         desert_symbol = swatch(None, outline=DESERT_OUTLINE)
         sections[0][1].append((desert_symbol, "Service desert (thick outline)", "assetmap-desert"))
@@ -216,6 +238,10 @@ def gap_map(
     other_rows += add_suggested_layer(m, site_frame)
     sections.append(("Assets by ABCD category", add_asset_layers(m, asset_frame)))
     sections.append(("Other layers", other_rows))
+    if notes:
+        sections.insert(
+            1, ("Capacity", [(swatch(None, icon="info"), note, CAPACITY_NOTE_CLASS) for note in notes])
+        )
     add_legend(m, sections)
     return finish(m)
 

@@ -24,10 +24,24 @@ from tests.app.helpers import create_asset
 from tests.conftest import Berlin, make_settings
 
 CHILDCARE = {"city": "Berlin", "service_type": "childcare", "radius_m": 500, "decay": "gaussian"}
-# The five forecast areas with the largest unmet childcare need (ANALYSIS.md (c)), most first.
+# The five forecast areas with the largest unmet childcare need (ANALYSIS.md (c)), most first, once a default
+# capacity is set (the sample has no kindergarten's places; any one default gives the same ranking, since scores
+# are relative to the city's supply per child).
 TOP_UNMET_CODES = ["1010", "1020", "0510", "0520", "0930"]
+# Without a default, unmet need is not computable: the five with the most children beyond 500 m, most first.
+TOP_BEYOND_REACH_CODES = ["1010", "0510", "1020", "0520", "0930"]
 # A kindergarten 2.8 km from the next one (OSM node 268915403), in Treptow-Köpenick 5 (0950).
 LONE_KINDERGARTEN = "Der Friedrichshagener Kinderladen"
+
+
+def set_default_capacity(client: TestClient, berlin: Berlin, capacity: float = 60) -> None:
+    """Give childcare a default capacity (inside the test's transaction, as a planner)."""
+    response = client.put(
+        "/api/service-types/childcare/default-capacity",
+        json={"capacity": capacity},
+        headers=berlin.headers("planner"),
+    )
+    assert response.status_code == 200, response.text
 
 
 def start_run(client: TestClient, berlin: Berlin, role: str = "planner", **fields: Any) -> dict[str, Any]:
@@ -98,6 +112,7 @@ def test_omitted_parameters_take_the_service_types_defaults(client: TestClient, 
 
 
 def test_neighbourhood_results_rank_the_largest_unmet_need(client: TestClient, berlin: Berlin) -> None:
+    set_default_capacity(client, berlin)
     run = start_run(client, berlin)
     response = client.get(f"/api/analysis/runs/{run['id']}/neighbourhoods")
     assert response.status_code == 200
@@ -170,7 +185,8 @@ def test_cells_page_through_every_unit_as_points_or_hexagons(client: TestClient,
         p = f["properties"]
         assert f["geometry"]["type"] == "Point"
         assert p["covered"] == (p["distance_m"] <= 500)
-        assert p["shortfall"] == pytest.approx(p["need"] * max(0.0, 1 - p["access_score"]))
+        # no kindergarten's capacity is known and no default is set: not computable, never a guess
+        assert p["shortfall"] is None and p["access_score"] is None and p["access"] is None
 
     hexagons = client.get(
         f"/api/analysis/runs/{run['id']}/cells", params={"shape": "hexagons", "limit": 10}
@@ -365,6 +381,7 @@ def test_pending_entries_count_only_when_staff_opt_in(client: TestClient, berlin
 def test_suggested_sites_are_existing_community_spaces_within_the_bound(
     client: TestClient, berlin: Berlin
 ) -> None:
+    set_default_capacity(client, berlin)
     run = start_run(client, berlin)
     response = client.post(
         f"/api/analysis/runs/{run['id']}/suggest-sites",
@@ -421,7 +438,11 @@ def test_closing_a_lone_kindergarten_uncovers_children_in_its_neighbourhood(
     assert body["closed"][0]["name"] == LONE_KINDERGARTEN
     first = body["neighbourhoods"][0]
     assert first["code"] == "0950"  # Treptow-Köpenick 5, where it stands
-    assert first["population_losing_coverage"] > 0 and first["unmet_need_change"] > 0
+    assert first["population_losing_coverage"] > 0
+    # the sample has no capacities and no default is set: the change in unmet need is not computable
+    assert first["unmet_need_change"] is None and body["totals"]["unmet_need_change"] is None
+    assert body["unmet_need_computable"] is False
+    assert any("capacity unknown for 1175 of 1175 assets" in w for w in body["warnings"])
     assert body["totals"]["population_losing_coverage"] == pytest.approx(
         sum(n["population_losing_coverage"] for n in body["neighbourhoods"])
     )

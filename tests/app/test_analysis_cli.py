@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.db.models import AnalysisCell, AnalysisRun
-from tests.app.test_analysis_api import LONE_KINDERGARTEN, TOP_UNMET_CODES, asset_id_named, start_run
+from tests.app.test_analysis_api import LONE_KINDERGARTEN, TOP_BEYOND_REACH_CODES, asset_id_named, start_run
 from tests.app.test_analysis_maps import LEGEND, neighbourhood_layer
 from tests.conftest import Berlin
 
@@ -70,7 +70,9 @@ def test_analyse_prints_the_apis_numbers_and_writes_them(
     assert f"covered share: {100 * api_run['totals']['covered_share']:.2f} %" in text
     assert "covered share: 51.18 %" in text
     codes = re.findall(r"│\s+\d\s+│\s+(\d{4})\s+│", text)
-    assert codes == TOP_UNMET_CODES
+    # no kindergarten's capacity is known and no default is set: ranked by children beyond reach
+    assert codes == TOP_BEYOND_REACH_CODES
+    assert "Most people beyond reach" in text and "unmet need not computed" in text
     # the run the command stored is the API's run: same parameters, data version and numbers
     stored = client.get(f"/api/analysis/runs/{cli_run}").json()
     assert stored["params"] == api_run["params"] and stored["data_version"] == api_run["data_version"]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.app.helpers import create_asset
-from tests.app.test_analysis_api import LONE_KINDERGARTEN, asset_id_named, start_run
+from tests.app.test_analysis_api import LONE_KINDERGARTEN, asset_id_named, set_default_capacity, start_run
 from tests.conftest import Berlin
 from tests.inert_text import assert_map_shows_as_text, map_text_block
 
@@ -43,20 +43,50 @@ def test_the_gap_map_of_a_run_shows_58_neighbourhoods_and_a_legend(
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
     text = map_text_block(html)
-    assert LEGEND in html and text["legend"][0]["heading"] == "Share of need unmet, %"
+    # the sample has no kindergarten's capacity and no default is set: shaded by need beyond reach
+    assert LEGEND in html
+    assert text["legend"][0]["heading"] == "Share of need beyond reach, % (unmet need not computed)"
     assert text["title"]["heading"] == "Coverage gaps: Childcare in Berlin"
     assert [["Catchment radius: 500 m", False]] in text["title"]["lines"]
     assert f'data-run-id="{run["id"]}"' in html and f'href="/api/analysis/runs/{run["id"]}"' in html
     features = neighbourhood_layer(html)
     assert len(features) == 58
     marzahn = next(f["properties"] for f in features if f["properties"]["name"].startswith("Marzahn ("))
-    assert marzahn["unmet"] == "6,291 people" and marzahn["nearest"] != "\u2013"
+    assert marzahn["unmet"] == "not computable (capacity unknown)" and marzahn["nearest"] != "\u2013"
+    assert marzahn["gap"] == marzahn["access"] == "not computable (capacity unknown)"
+    assert marzahn["covered"] == "15 %"
+    # said in the title box and in the legend, as text
+    assert [["capacity unknown for 1175 of 1175 assets", True]] in text["title"]["lines"]
+    capacity = next(section for section in text["legend"] if section["heading"] == "Capacity")
+    assert [row["text"] for row in capacity["rows"]] == [
+        "capacity unknown for 1175 of 1175 assets",
+        "unmet need not computed: shaded by need beyond reach",
+    ]
     # the map loads Leaflet from the application, not from a CDN; no basemap is configured in the tests
     assert "/static/vendor/leaflet/leaflet.js" in html and "cdn.jsdelivr" not in html
     assert "tile.openstreetmap.org" not in html
     # scripts from this origin and the page's own inline scripts (by hash) only
     scripts = next(p for p in page.headers["content-security-policy"].split(";") if "script-src" in p)
     assert "'unsafe-inline'" not in scripts and "'sha256-" in scripts and "http" not in scripts
+
+
+def test_the_gap_map_with_a_default_capacity_shows_unmet_need_and_says_so(
+    client: TestClient, berlin: Berlin
+) -> None:
+    set_default_capacity(client, berlin, 60)
+    run = start_run(client, berlin)
+    assert run["params"]["default_capacity"] == 60
+    html = client.get("/maps/gaps", params={"run": run["id"]}).text
+    text = map_text_block(html)
+    assert text["legend"][0]["heading"] == "Share of need unmet, %"
+    assert [["default capacity 60 used for them", True]] in text["title"]["lines"]
+    legend_texts = [row["text"] for section in text["legend"] for row in section["rows"]]
+    assert "capacity unknown for 1175 of 1175 assets" in legend_texts
+    assert "default capacity 60 used for them" in legend_texts
+    marzahn = next(
+        f["properties"] for f in neighbourhood_layer(html) if f["properties"]["name"].startswith("Marzahn (")
+    )
+    assert marzahn["unmet"] == "6,291 people"
 
 
 def test_the_gap_map_of_a_city_and_service_reuses_the_run_on_current_data(

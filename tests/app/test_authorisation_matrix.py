@@ -36,6 +36,7 @@ RULE_ROLES: dict[str, set[str | None]] = {
     "manage_geography": {"gis", "admin"},
     "import_data": {"gis", "admin"},
     "run_analysis": {"organiser", "planner", "admin"},
+    "set_default_capacity": {"planner", "admin"},
     "administer": {"admin"},
 }
 

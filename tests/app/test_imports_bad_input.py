@@ -207,7 +207,7 @@ REFUSED_FILES = [
         lambda p: csv("id,name,category,lat,lon\nA,Mitte,culture,52.52,13.41\n"),
         {"mapping": {"name": "BEZEICHNUNG"}},
         422,
-        "'BEZEICHNUNG', not a column of the file",
+        "the file has no column 'BEZEICHNUNG'",
     ),
     (
         "unknown target field",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import zipfile
 from collections.abc import Iterator
@@ -219,3 +220,89 @@ def test_the_import_reports_its_stages_in_order(
     )
     assert run.status == "succeeded" and run.inserted == 2
     assert stages == ["read", "validate", "stage", "locate", "write", "update", "history", "commit", "done"]
+
+
+def test_a_dry_run_without_a_mapping_shows_the_columns_and_exits_3(
+    cli_env: dict[str, str], cli_city: str, berlin: Berlin, tmp_path: Path
+) -> None:
+    table = tmp_path / "register.csv"
+    table.write_text(
+        "Nr;Bez;Art;lon;lat\n1;Tafel Mitte;Verein;13.41;52.52\n2;Jugendclub;Verein;13.42;52.53\n"
+    )
+    args = ["import", str(table), "--city", cli_city, "--layer", "assets"]
+    dry = CliRunner().invoke(cli, [*args, "--dry-run"], env=cli_env)
+    assert dry.exit_code == 3, dry.output
+    assert "Columns of the file" in dry.output
+    for row in (
+        ("Nr", "integer", "1 | 2"),
+        ("Bez", "text", "Tafel Mitte | Jugendclub"),
+        ("Art", "text", "Verein"),
+    ):
+        assert any(all(word in line for word in row) for line in dry.output.splitlines()), row
+    assert "the import would fail: required fields name, category of assets are not mapped" in dry.output
+    real = CliRunner().invoke(cli, args, env=cli_env)
+    assert real.exit_code == 1, real.output
+    assert "Columns of the file" in real.output and "Tafel Mitte" in real.output
+    mapped = CliRunner().invoke(
+        cli, [*args, "--dry-run", "--map", "NAME=bez", "--default", "category=association"], env=cli_env
+    )
+    assert mapped.exit_code == 0, mapped.output
+    assert "2 rows would be imported, 0 have errors" in mapped.output
+    assert assets_of(berlin, cli_city) == []
+
+
+def test_a_dry_run_with_row_errors_exits_3_and_a_clean_one_0(
+    cli_env: dict[str, str], cli_city: str, berlin: Berlin, tmp_path: Path
+) -> None:
+    table = tmp_path / "assets.csv"
+    table.write_text(
+        "id,name,category,lat,lon\nA,Tafel,association,52.52,13.41\nA,Club,association,52.53,13.42\n"
+    )
+    args = ["import", str(table), "--city", cli_city, "--layer", "assets", "--dry-run"]
+    duplicates = CliRunner().invoke(cli, args, env=cli_env)
+    assert duplicates.exit_code == 3, duplicates.output
+    assert "2 of 2 rows cannot be stored" in duplicates.output
+    assert CliRunner().invoke(cli, [*args, "--skip-invalid"], env=cli_env).exit_code == 0
+    table.write_text(
+        "id,name,category,lat,lon\nA,Tafel,association,52.52,13.41\nB,Club,association,52.53,13.42\n"
+    )
+    clean = CliRunner().invoke(cli, args, env=cli_env)
+    assert clean.exit_code == 0, clean.output
+    assert "would fail" not in clean.output
+    assert assets_of(berlin, cli_city) == []
+
+
+def test_map_names_columns_in_any_case_and_refuses_columns_that_differ_only_by_case(
+    cli_env: dict[str, str], cli_city: str, berlin: Berlin, tmp_path: Path
+) -> None:
+    table = tmp_path / "vereine.csv"
+    table.write_text("ID;BEZEICHNUNG;Kategorie;lon;lat\nV1;Chor;association;13.41;52.52\n")
+    base = ["import", str(table), "--city", cli_city, "--layer", "assets"]
+    done = CliRunner().invoke(cli, [*base, "--map", "NAME=bezeichnung"], env=cli_env)
+    assert done.exit_code == 0, done.output
+    assert assets_of(berlin, cli_city) == [("vereine", "Chor")]
+    # GeoJSON properties may differ only by case (a CSV with such a header is refused when read).
+    twins = tmp_path / "twins.geojson"
+    feature = {"id": "V2", "Name": "Chor", "NAME": "CHOR", "category": "association"}
+    twins.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": feature,
+                        "geometry": {"type": "Point", "coordinates": [13.41, 52.52]},
+                    }
+                ],
+            }
+        )
+    )
+    refused = CliRunner().invoke(
+        cli,
+        ["import", str(twins), "--city", cli_city, "--layer", "assets", "--map", "name=name"],
+        env=cli_env,
+    )
+    assert refused.exit_code == 1, refused.output
+    assert "several columns that differ from 'name' only by case ('Name', 'NAME')" in refused.output
+    assert assets_of(berlin, cli_city) == [("vereine", "Chor")]

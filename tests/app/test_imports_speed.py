@@ -77,7 +77,7 @@ def _id(db: Session, city_id: int, source_id: str) -> int:
 def test_neighbourhood_references_are_checked_per_statement(
     client: TestClient, berlin: Berlin, db: Session
 ) -> None:
-    """Migration 0005: a missing neighbourhood is refused as the foreign key did, a deleted one is cleared from
+    """Migration 0006: a missing neighbourhood is refused as the foreign key did, a deleted one is cleared from
     the items that named it, and a neighbourhood's id cannot change."""
     city_id = new_city(client, berlin)
     imported(client, berlin, forecast_areas(), city="Neustadt", layer="neighbourhoods")

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from nbclient import NotebookClient
 
 from app.main import create_app
-from tests.app.test_analysis_api import LONE_KINDERGARTEN, asset_id_named, start_run
+from tests.app.test_analysis_api import LONE_KINDERGARTEN, asset_id_named, set_default_capacity, start_run
 from tests.conftest import Berlin
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "berlin_gaps.ipynb"
@@ -64,8 +64,11 @@ def execute(kernel: str) -> tuple[str, dict[str, Any]]:
 
 
 def api_numbers(client: TestClient, berlin: Berlin) -> dict[str, Any]:
-    """The same analysis through the API: the run, three suggested community spaces, one closure."""
+    """The same analysis through the API: the run, three suggested community spaces, one closure (with the
+    notebook's default capacity for kindergartens, whose capacity OpenStreetMap does not know)."""
+    set_default_capacity(client, berlin, 60)
     run = start_run(client, berlin)
+    assert run["params"]["default_capacity"] == 60
     neighbourhoods = client.get(f"/api/analysis/runs/{run['id']}/neighbourhoods").json()["features"]
     top = sorted((f["properties"] for f in neighbourhoods), key=lambda p: -p["unmet_need"])[:5]
     planner = berlin.headers("planner")
@@ -85,6 +88,7 @@ def assert_same_numbers(printed: str, record: dict[str, Any], api: dict[str, Any
     totals = api["run"]["totals"]
     shown = re.search(r"Under-6s within 500 m of a kindergarten: ([\d.]+) %", printed)
     assert shown is not None and shown.group(1) == f"{100 * totals['covered_share']:.2f}" == "51.18"
+    assert "Capacity unknown for 1,175 of 1,175 kindergartens: default capacity 60 used" in printed
     assert record["covered_share"] == pytest.approx(totals["covered_share"], rel=1e-12)
     assert record["unmet_need"] == pytest.approx(totals["unmet_need"], rel=rel)
     assert list(record["top_unmet"]) == [p["code"] for p in api["top"]]

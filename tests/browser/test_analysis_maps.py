@@ -134,8 +134,14 @@ def test_gap_map_draws_every_forecast_area_and_its_numbers(tabs: Tabs, live_app:
         run_id = next(run["id"] for run in runs if run["status"] == "succeeded")
     results = live_app.api("GET", f"/api/analysis/runs/{run_id}/neighbourhoods", "planner").json()
     row = next(f["properties"] for f in results["features"] if f["properties"]["code"] == "0930")
-    assert f"{round(row['unmet_need']):,} people" in popup
+    # the sample has no kindergarten's capacity and no default is set: said, never a number
+    assert (
+        row["unmet_need"] is None and "Unmet need" in popup and "not computable (capacity unknown)" in popup
+    )
     assert f"{100 * row['covered_share']:.0f} %" in popup
+    legend = frame.locator("#assetmap-legend").inner_text()
+    assert "capacity unknown for 1175 of 1175 assets" in legend and "beyond reach" in legend
+    assert "capacity unknown for 1175 of 1175 assets" in frame.locator("#assetmap-title").inner_text()
     tab.watch.assert_clean()
 
 

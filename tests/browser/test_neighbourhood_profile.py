@@ -110,3 +110,30 @@ def test_people_are_drawn_at_their_blurred_place_for_the_public(tabs: Tabs, live
     finally:
         for asset_id in [carer, *others]:
             live_app.api("DELETE", f"/api/assets/{asset_id}", "admin")
+
+
+def test_a_districts_profile_adds_up_its_forecast_areas(tabs: Tabs, live_app: LiveApp) -> None:
+    found = live_app.api("GET", "/api/neighbourhoods", params={"city": "Berlin", "q": "Reinickendorf"}).json()
+    district = next(f for f in found["features"] if f["properties"]["level"] == "district")
+    summary = live_app.api("GET", f"/api/neighbourhoods/{district['id']}/summary").json()
+    # the district's list takes in its forecast areas, like its summary and its map
+    published = live_app.api(
+        "GET", "/api/assets", params={"neighbourhood": district["id"], "limit": 1000}
+    ).json()["features"]
+    areas = summary["includes_children"]["areas"]
+    assert areas > 0 and summary["assets"]["total"] == len(published) > 0
+
+    tab = tabs.get(None)
+    assert tab.goto(live_app.base_url, f"/maps/neighbourhoods/{district['id']}").status == 200
+    page = tab.page
+    expect(page.locator("#includes-children")).to_have_text(
+        f"Figures include the {areas} neighbourhoods inside Reinickendorf."
+    )
+    expect(page.locator("#population")).to_have_text("274,098")
+    assert page.text_content("#assets-total") == f"{len(published):,}"
+    frame = page.frame_locator("#neighbourhood-map")
+    expect(frame.locator("path.assetmap-neighbourhood")).to_have_count(1)
+    # so many markers are clustered: the map's title counts what it draws
+    expect(frame.locator("#assetmap-title")).to_contain_text(f"{len(published):,} assets")
+    expect(frame.locator("#assetmap-title")).to_contain_text("Residents: 274,098")
+    tab.watch.assert_clean()

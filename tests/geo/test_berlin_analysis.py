@@ -118,9 +118,28 @@ def test_kindergartens_outside_berlin_cover_border_areas(forecast_areas, kinderg
     assert without_edge.totals["covered_share"] < childcare.totals["covered_share"]
 
 
-def test_deserts_and_gaps_are_consistent(childcare) -> None:
-    nb = childcare.neighbourhoods
+def test_no_capacity_known_means_no_unmet_need_ranking(childcare) -> None:
+    # The sample lists no kindergarten's places: unmet need is not computable, the ranking is by reach.
+    nb, totals = childcare.neighbourhoods, childcare.totals
+    assert totals["n_unknown_capacity"] == totals["n_assets"] == len(childcare.assets)
+    assert nb["unmet_need"].isna().all() and nb["gap_share"].isna().all()
+    assert totals["unmet_need"] is None and totals["capacity_computable"] is False
+    assert totals["ranked_by"] == "uncovered_need"
+    assert "capacity unknown for" in totals["unmet_need_reason"]
+    assert nb["covered_share"].notna().all()
+    assert totals["uncovered_need"] == pytest.approx(nb["uncovered_need"].sum())
+
+
+def test_deserts_and_gaps_are_consistent_with_a_default_capacity(forecast_areas, kindergartens) -> None:
+    run = analyse_gaps(
+        forecast_areas,
+        kindergartens,
+        GapParams(group="under_6", radius_m=RADIUS_M, default_capacity=60.0),
+        crs=BERLIN_CRS,
+    )
+    nb = run.neighbourhoods
     assert nb["gap_share"].between(0, 1).all()
-    # With no known capacities every kindergarten counts 1: unmet need is at least the uncovered need.
+    # Every unit out of reach has shortfall = need: unmet need is at least the uncovered need.
     assert (nb["unmet_need"] >= nb["uncovered_need"] - 1e-9).all()
-    assert childcare.totals["n_unknown_capacity"] == len(childcare.assets)
+    assert run.totals["total_capacity"] == pytest.approx(60.0 * len(kindergartens))
+    assert run.totals["n_default_capacity"] == len(kindergartens)

@@ -113,10 +113,14 @@ def test_a_shapefile_without_its_index_or_table_says_which_file_to_add(tmp_path:
         read_source([parts[".shp"], parts[".shx"], parts[".prj"]])
 
 
-def test_a_lone_dbf_is_named_as_part_of_a_shapefile(tmp_path: Path) -> None:
+def test_a_lone_dbf_is_read_as_a_table_and_a_lone_index_is_named_as_part_of_a_shapefile(
+    tmp_path: Path,
+) -> None:
     parts = write_shapefile(tmp_path)
+    table = read_source(parts[".dbf"])  # an attribute table, to be joined onto boundaries by a key
+    assert (table.format, table.geometry_types, table.feature_count) == ("dbf", [], 2)
     with pytest.raises(UnsupportedFormatError, match="only part of a shapefile"):
-        read_source(parts[".dbf"])
+        read_source(parts[".shx"])
 
 
 def test_kml_plain_sqlite_and_other_json_are_named(tmp_path: Path) -> None:

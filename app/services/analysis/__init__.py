@@ -12,6 +12,7 @@ scenarios  suggested sites and closures on a run
 network  the relationship network
 maps     the gap and network map pages
 map_pages  what a browser opening /maps/ gets: the map, or the page of a run computing or failed, with CSP hashes
+warnings  what a reader must know before trusting a run's numbers (unknown capacity), for the API, CLI and map
 """
 
 from app.services.analysis.bounds import off_the_loop

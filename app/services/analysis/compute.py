@@ -231,6 +231,8 @@ def compute(
                 "needs_without_people": data.needs_without_people,
                 "private_assets": int(private.sum()),
                 "pending_assets": int((data.assets["status"] == "pending").sum()),
+                # a setting, not a row: recorded beside the rows' version so the run says all it read
+                "default_capacity": params.default_capacity,
             },
             "totals": _totals(result),
             "neighbourhoods": neighbourhood_rows(result, _nearest_assets(result, data.assets, everyone)),

@@ -16,6 +16,7 @@ from app.services.analysis import inputs as reading
 from app.services.analysis.params import find_city, find_service_type, gap_params, params_record
 from app.services.analysis.records import GAP_MAP_ORIGIN, new_run
 from app.services.analysis.runs import SessionFactory, create_run, estimated_units, queue_run
+from app.services.capacity import default_capacity_for
 from app.settings import Settings
 from geo.gaps import GapParams
 
@@ -31,7 +32,9 @@ def _default_run(
     city_row = find_city(db, city)
     service_type = find_service_type(db, service_slug, field="service")
     body = RunCreate(city=city_row.id, service_type=service_type.slug)
-    params = gap_params(settings, service_type, body)
+    params = gap_params(
+        settings, service_type, body, default_capacity=default_capacity_for(db, city_row.id, service_type)
+    )
     return city_row, service_type, body, params, params_record(city_row, service_type, params, False)
 
 

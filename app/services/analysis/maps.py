@@ -22,6 +22,7 @@ from app.services.analysis import inputs as reading
 from app.services.analysis.network import NetworkView, network_view
 from app.services.analysis.outputs import view_results, visible_suggestions
 from app.services.analysis.records import finished_run
+from app.services.analysis.warnings import map_notes, unmet_need_computable
 from app.settings import Settings
 from geo.crs import AnalysisInputError
 from geo.render import gap_map, gap_map_png, network_map, render_html
@@ -44,6 +45,8 @@ class GapMapFrames:
     service_name: str
     radius_m: float
     data_date: str | None
+    capacity_notes: list[str]  # unknown capacity, said plainly (app.services.analysis.warnings)
+    unmet_computable: bool
 
 
 def _slugs_text() -> Any:
@@ -188,6 +191,8 @@ def gap_map_frames(
         service_name=service_type.name,
         radius_m=radius_m,
         data_date=city.data_date,
+        capacity_notes=map_notes(view.get("totals")),
+        unmet_computable=unmet_need_computable(view.get("totals") or {}),
     )
 
 
@@ -208,6 +213,8 @@ def gap_map_html(db: Session, settings: Settings, principal: Principal, run: Ana
             data_date=frames.data_date,
             tiles_url=settings.tiles_url or None,
             tiles_attribution=settings.tiles_attribution,
+            capacity_notes=frames.capacity_notes,
+            unmet_computable=frames.unmet_computable,
         )
     except AnalysisInputError as exc:
         raise InvalidInput(str(exc)) from None
@@ -233,7 +240,12 @@ def write_gap_map_png(
 ) -> None:
     """A static PNG of a run's gap shares (for reports)."""
     frames = gap_map_frames(db, settings, principal, run)
-    gap_map_png(frames.neighbourhoods, out, f"{frames.title} (radius {frames.radius_m:,.0f} m)")
+    shapes, title = frames.neighbourhoods, f"{frames.title} (radius {frames.radius_m:,.0f} m)"
+    if not frames.unmet_computable:
+        # the PNG shades gap share; without it, the share beyond reach (as the browser map does)
+        shapes = shapes.assign(gap_share=1.0 - shapes["covered_share"])
+        title = f"{title}: share beyond reach, {frames.capacity_notes[0]}"
+    gap_map_png(shapes, out, title)
 
 
 def network_map_html(db: Session, settings: Settings, principal: Principal, city: str | int) -> str:

@@ -24,6 +24,7 @@ from app.errors import InvalidInput
 from app.policy import Principal
 from app.services.analysis.compute import CELL_VALUES, EXACT, PUBLIC, view_of
 from app.services.analysis.records import finished_run
+from app.services.analysis.warnings import capacity_summary, run_warnings
 from app.settings import Settings
 from geo.io.errors import GeoFileError
 from geo.io.write import write_layer
@@ -99,6 +100,8 @@ def run_document(db: Session, settings: Settings, principal: Principal, run: Ana
         "data": data or None,
         "view": view["view"],
         "totals": view.get("totals"),
+        "capacity": capacity_summary(view.get("totals")),
+        "warnings": run_warnings(view.get("totals"), service_type.slug if service_type else None),
         "timing_ms": run.timing_ms,
         "error": run.error,
         "created_at": run.created_at.isoformat() if run.created_at else None,

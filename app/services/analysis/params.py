@@ -50,8 +50,12 @@ def _refused_as(field: str) -> Iterator[None]:
         raise InvalidInput(str(exc), field=field) from None
 
 
-def gap_params(settings: Settings, service_type: ServiceType, body: RunCreate) -> GapParams:
+def gap_params(
+    settings: Settings, service_type: ServiceType, body: RunCreate, *, default_capacity: float | None = None
+) -> GapParams:
     """GapParams from a request; omitted values take the service type's defaults. Bad values are a 422.
+
+    `default_capacity` is the stored default for the city and service type (app.services.capacity).
 
     The one place a run's parameters are checked, for the API, the gap map and the command line: the request
     model bounds each value; this checks what depends on the service type or on this server's settings (the
@@ -101,6 +105,7 @@ def gap_params(settings: Settings, service_type: ServiceType, body: RunCreate) -
             desert_min_share=body.desert_min_share
             if body.desert_min_share is not None
             else DEFAULT_DESERT_MIN_SHARE,
+            default_capacity=default_capacity,
         )
     except (AnalysisInputError, ValueError) as exc:
         # Nothing is left for geo to refuse after the checks above and the request model's bounds; should geo
@@ -135,4 +140,6 @@ def params_from_record(record: dict[str, Any]) -> GapParams:
         needs_radius_m=record["needs_radius_m"],
         desert_min_people=record["desert_min_people"],
         desert_min_share=record["desert_min_share"],
+        # runs stored before default capacities existed used none
+        default_capacity=record.get("default_capacity"),
     )

@@ -66,6 +66,7 @@ from app.services.analysis.records import (
     store,
     visible_run,
 )
+from app.services.capacity import default_capacity_for
 from app.settings import Settings
 from geo.coverage import AnalysisStopped
 from geo.gaps import GapParams
@@ -192,7 +193,9 @@ def create_run(
         raise Forbidden("only staff may include entries that wait for review", field="include_pending")
     city = find_city(db, body.city)
     service_type = find_service_type(db, body.service_type)
-    params = gap_params(settings, service_type, body)
+    params = gap_params(
+        settings, service_type, body, default_capacity=default_capacity_for(db, city.id, service_type)
+    )
     in_background = _runs_in_background(db, settings, city, service_type, params, body)
     run = new_run(city, service_type, params, principal, body.include_pending)
     if session_factory is not None and in_background:

@@ -25,6 +25,7 @@ from app.services.analysis import inputs as reading
 from app.services.analysis.compute import EXACT, PUBLIC, Analysis, analyse, clean, view_of
 from app.services.analysis.params import params_from_record
 from app.services.analysis.records import finished_run
+from app.services.analysis.warnings import run_warnings, unmet_need_computable
 from app.settings import Settings
 from geo.coverage import AnalysisStopped, Deadline
 from geo.crs import AnalysisInputError
@@ -185,6 +186,22 @@ def _neighbourhood_names(analysis: Analysis) -> dict[int, tuple[str, str]]:
     return {int(i): (c, n) for i, c, n in zip(nb["id"], nb["code"], nb["name"], strict=True)}
 
 
+SITES_BY_REACH = "changes in unmet need are not computable (capacity unknown): the sites cover the most need beyond reach instead"
+CLOSURE_BY_REACH = (
+    "changes in unmet need are not computable (capacity unknown): see the people losing coverage"
+)
+
+
+def _capacity_fields(analysis: Analysis, fallback: str) -> dict[str, Any]:
+    """Whether the scenario's changes in unmet need are computable, and the run's warnings (unknown capacity)."""
+    totals = analysis.result.totals
+    computable = unmet_need_computable(totals)
+    warnings = run_warnings(totals, analysis.inputs.service_type.slug)
+    if not computable:
+        warnings.append(fallback)
+    return {"unmet_need_computable": computable, "warnings": warnings}
+
+
 def suggest_sites(
     db: Session,
     settings: Settings,
@@ -197,7 +214,8 @@ def suggest_sites(
     time_limit_s: float = 5.0,
     cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Choose p sites covering the most shortfall; report objective, greedy, LP bound and unmet need per area.
+    """Choose p sites covering the most shortfall (need beyond reach when unmet need is not computable); report
+    objective, greedy, LP bound and unmet need per area.
 
     The suggestion is stored with the run (the gap map shows the latest one the reader may see). The work stops
     at the scenario time limit, or when `cancel` is set (the client left): a 503 saying what to do instead.
@@ -265,6 +283,7 @@ def suggest_sites(
         "gap": s.gap,
         "method": s.method,
         "totals": {key: clean(value) for key, value in siting.totals.items()},
+        **_capacity_fields(analysis, SITES_BY_REACH),
         "neighbourhoods": [
             {"id": int(i), **{k: clean(v) for k, v in r.items()}} for i, r in changed.iterrows()
         ],
@@ -345,6 +364,7 @@ def _what_if(
             for r in closed.itertuples(index=False)
         ],
         "totals": {key: clean(value) for key, value in closure.totals.items()},
+        **_capacity_fields(analysis, CLOSURE_BY_REACH),
         "neighbourhoods": [
             {"id": int(i), **{k: clean(v) for k, v in r.items()}} for i, r in ranked.iterrows()
         ],

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import queries
+from app.db.hierarchy import subtree_ids
 from app.db.models import Asset, Link, Need, Neighbourhood, Resource, ServiceType
 from app.errors import InvalidInput
 from app.geometry import as_multipolygon, parse_geometry
@@ -68,6 +69,11 @@ def _assign_neighbourhood(db: Session, settings: Settings, obj: Neighbourhood, d
         if parent is None or parent.city_id != obj.city_id or parent_id == obj.id:
             raise InvalidInput(
                 f"parent_id {parent_id} is not another neighbourhood of this city", field="parent_id"
+            )
+        if obj.id is not None and parent_id in set(db.scalars(subtree_ids(obj.id))):
+            raise InvalidInput(
+                f"parent_id {parent_id} lies inside this neighbourhood: choose a parent outside it",
+                field="parent_id",
             )
     obj.parent_id = parent_id
     if geometry is not None:

@@ -861,3 +861,31 @@ def relocate_items(db: Session, city_id: int) -> dict[str, list[tuple[int, int |
         )
         db.execute(text("DROP TABLE import_relocated"))
     return moved
+
+
+def update_neighbourhood_fields(db: Session, ctx: LoadContext, rows: pd.DataFrame) -> LoadResult:
+    """Update the mapped fields of existing neighbourhoods matched on (city, code): a table join.
+
+    Creates and deletes nothing and leaves geometry alone; changed rows get their history like any import's.
+    """
+    _prepare_session(db)
+    groups = [
+        f.removeprefix(POPULATION_PREFIX) for f in sorted(ctx.mapped) if f.startswith(POPULATION_PREFIX)
+    ]
+    stage = pd.DataFrame({"code": _text_or_none(rows["code"])}, index=rows.index)
+    fields = {f: spec for f, spec in _NEIGHBOURHOOD_FIELDS.items() if f in ctx.mapped}
+    for field, (column, sql_type) in fields.items():
+        stage[column] = _stage_value(rows[field], sql_type)
+    stage["population_by_group"] = _population_json(rows, groups) if groups else None
+    _create_work_tables(db, [("code", "text"), *fields.values(), ("population_by_group", "jsonb")])
+    copy_frame(db, STAGE, stage)
+    _match_existing(db, ctx, "neighbourhood", "t.city_id = :city_id AND t.code = s.code")
+    sets = {column: _with_default(column) for column, _t in fields.values()}
+    if groups:
+        sets["population_by_group"] = (
+            "jsonb_strip_nulls((t.population_by_group - CAST(:groups AS text[])) || s.population_by_group)"
+        )
+    _update_changed(db, ctx, Neighbourhood, "neighbourhoods", f"{STAGE} s", sets, params={"groups": groups})
+    updated = _updated_count(db)
+    _drop_work_tables(db)
+    return LoadResult(0, updated)

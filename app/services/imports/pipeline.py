@@ -16,7 +16,6 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,7 @@ from app.db.models import City, ImportRun
 from app.db.queries import domain_error
 from app.errors import AssetmapError, InvalidInput, PayloadTooLarge
 from app.services.catalogue import resolve_city
-from app.services.imports import checks, load
+from app.services.imports import checks, filtering, join, load
 from app.settings import Settings
 from geo.io import (
     GeoFileError,
@@ -37,8 +36,20 @@ from geo.io import (
     error_rows,
     read_source,
 )
+from geo.io.detect import TABLE_FORMATS
+from geo.io.spreadsheet import SheetChoiceError
 from geo.io.stage import display_name
-from geo.layers import LAYERS, apply_mapping, dry_run_report, suggest_mapping
+from geo.layers import (
+    LAYERS,
+    ColumnProfile,
+    apply_mapping,
+    dry_run_report,
+    explain_mapping,
+    mapping_report,
+    merge_mapping,
+    profile_columns,
+    unmapped_required_reason,
+)
 from geo.privacy import blur_points
 from geo.validate import prepare_geometries
 
@@ -73,6 +84,11 @@ class ImportRequest:
     source: str | None = None
     dry_run: bool = False
     skip_invalid: bool = False
+    where: str | None = None
+    clip: str | None = None
+    clip_buffer_m: float | None = None
+    join: str | None = None  # "code=COLUMN": update existing neighbourhoods from a table instead
+    sheet: str | None = None  # the sheet of an XLSX workbook (default: the first)
 
 
 class RowsInvalid(InvalidInput):
@@ -157,7 +173,9 @@ def run_import(
     own) and raises a domain error that carries the run's id.
     """
     layer = _check_layer(request.layer)
+    request = _fields_by_case(request)
     _check_request(request)
+    row_filter = filtering.parse_row_filter(layer, request.where, request.clip, request.clip_buffer_m)
     city = resolve_city(db, request.city)
     path_list = [Path(p) for p in paths]
     if not path_list:
@@ -166,9 +184,10 @@ def run_import(
     if len(names) != len(path_list):
         raise ValueError(f"got {len(path_list)} paths but {len(names)} original names")
     pending = _pending(city, layer, request, path_list, names, user_id)
+    pending.options.update(row_filter.options())
     notify = progress or (lambda _stage: None)
     try:
-        return _run(db, settings, request, city, layer, path_list, names, pending, notify)
+        return _run(db, settings, request, city, layer, path_list, names, pending, notify, row_filter)
     except Exception as exc:
         db.rollback()
         run_id = _record_failure(db, pending, exc)
@@ -188,7 +207,32 @@ def _check_layer(layer: str) -> str:
     return layer
 
 
+def _fields_by_case(request: ImportRequest) -> ImportRequest:
+    """Target fields named in another case (`--map NAME=...`) spelled as the layer spells them."""
+    fields = {name.casefold(): name for name in LAYERS[request.layer].field_names}
+
+    def spelled(given: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        if not isinstance(given, Mapping):
+            return given
+        return {fields.get(str(k).casefold(), k) if isinstance(k, str) else k: v for k, v in given.items()}
+
+    return replace(request, mapping=spelled(request.mapping), defaults=spelled(request.defaults))
+
+
 def _check_request(request: ImportRequest) -> None:
+    if request.join is not None:
+        join.check_join_layer(request.layer)
+        if request.defaults:
+            raise InvalidInput(
+                "a join updates fields from the table's columns and takes no defaults: leave out --default",
+                field="defaults",
+            )
+        if request.clip is not None:
+            raise InvalidInput(
+                "a join matches the table's rows by code and ignores their geometry: leave out --clip (use --where "
+                "to keep only some rows, e.g. --where \"sex = 'Persons'\")",
+                field="clip",
+            )
     fields = set(LAYERS[request.layer].field_names)
     for name, given in (("mapping", request.mapping), ("defaults", request.defaults)):
         if given is None:
@@ -254,6 +298,8 @@ def _pending(
         "source": request.source or default_source_label(names),
         "dry_run": request.dry_run,
         "skip_invalid": request.skip_invalid,
+        "join": request.join,
+        "sheet": request.sheet,
     }
     filename = ", ".join(display_name(name) for name in names)
     return _Pending(
@@ -280,6 +326,7 @@ def _run(
     names: list[str],
     pending: _Pending,
     notify: ProgressHook,
+    row_filter: filtering.RowFilter,
 ) -> ImportRun:
     notify("read")
     read = read_source(
@@ -289,23 +336,55 @@ def _run(
         encoding=request.encoding,
         layer=request.gpkg_layer,
         limits=ImportLimits(max_total_bytes=4 * settings.upload_max_bytes),
-        expected_bounds=_expected_bounds(db, city.id),
+        sheet=request.sheet,
     )
     pending.report = {"source": read.to_dict(), "files": pending.files}
     if read.feature_count == 0:
         raise InvalidInput(f"{read.source_name} holds no features: there is nothing to import", field="file")
+    if request.join is not None:
+        # A long table (one row per area and sex, say) is narrowed with --where before codes are matched.
+        read, kept = filtering.keep_rows(db, city, layer, read, row_filter, check_area=False)
+        return _run_join(db, request, city, read, pending, notify, kept)
+    if read.format in TABLE_FORMATS and layer != "resources":
+        raise InvalidInput(
+            f"{read.source_name} is a table without geometry ({read.format}): join it onto the city's "
+            "neighbourhoods with --join code=COLUMN, add the .shp and .shx of a shapefile, or save points as a "
+            "CSV with lon and lat columns",
+            field="file",
+        )
+    # Whether the data lands in the city is checked on the rows kept, so a wider register can be clipped.
+    try:
+        read, kept = filtering.keep_rows(db, city, layer, read, row_filter)
+    except (AssetmapError, GeoFileError):
+        # Refused before any mapping: the file's columns still tell the user what --where and --map can name.
+        whole = profile_columns(read.frame, read.columns)
+        suggested = explain_mapping(read.columns, layer, profiles=whole).mapping
+        pending.report = {**pending.report, **mapping_report(read.columns, layer, suggested, whole)}
+        raise
+    pending.report["filter"] = kept
+    profiles = profile_columns(read.frame, read.columns)
+    mapping = _final_mapping(read, layer, request.mapping, profiles, pending)
+    refusal = unmapped_required_reason(layer, mapping, request.defaults)
+    if refusal is not None:
+        # The columns and the suggestion are what the user needs to write a mapping: keep them either way.
+        pending.report = {**pending.report, **mapping_report(read.columns, layer, mapping, profiles)}
+        if not request.dry_run:
+            raise MappingError(refusal)
+        unchecked = _Checked(read.frame.iloc[0:0][["row_number"]], mapping, list(read.problems))
+        report = _report(read, unchecked, layer, pending, set(), profiles)
+        report["rows_ready"] = 0
+        report["filter"], report["dropped"] = kept, kept["dropped"]
+        _verdict(report, request, set(), refusal)
+        return _record_dry_run(db, pending, report, skipped=0)
     notify("validate")
-    checked = _check_rows(db, city.id, layer, read, request)
+    checked = _check_rows(db, city.id, layer, read, request, mapping)
     bad_rows = error_rows(checked.problems)
-    report = _report(read, checked, layer, pending, bad_rows)
+    report = _report(read, checked, layer, pending, bad_rows, profiles)
+    report["filter"], report["dropped"] = kept, kept["dropped"]
+    _verdict(report, request, bad_rows, None)
     pending.report = report
     if request.dry_run:
-        run = _new_run(pending, status="dry_run", report=report, skipped=len(bad_rows))
-        run.finished_at = _now()
-        db.add(run)
-        db.commit()
-        db.refresh(run)
-        return run
+        return _record_dry_run(db, pending, report, skipped=len(bad_rows))
     if bad_rows and not request.skip_invalid:
         raise RowsInvalid(
             f"{len(bad_rows):,} of {len(checked.rows):,} rows cannot be stored, so nothing was imported: fix them "
@@ -346,6 +425,97 @@ def _run(
     return run
 
 
+def _run_join(
+    db: Session,
+    request: ImportRequest,
+    city: City,
+    read: ReadResult,
+    pending: _Pending,
+    notify: ProgressHook,
+    kept: dict[str, Any],
+) -> ImportRun:
+    """A table joined onto the city's neighbourhoods by code: checked and reported, then one UPDATE."""
+    assert request.join is not None
+    notify("validate")
+    prepared = join.prepare_join(db, city.id, city.name, read, request.join, request.mapping, PREVIEW_ROWS)
+    report = _limited(prepared.report, prepared.bad_rows, pending)
+    report["filter"], report["dropped"] = kept, kept["dropped"]
+    pending.report = report
+    _verdict(report, request, prepared.bad_rows, None)
+    if request.dry_run:
+        return _record_dry_run(db, pending, report, skipped=len(prepared.bad_rows))
+    if prepared.bad_rows and not request.skip_invalid:
+        raise RowsInvalid(
+            f"{len(prepared.bad_rows):,} rows of the table cannot be used, so nothing was updated: fix them (the "
+            "problems name each row), or join with skip_invalid to update from the other rows",
+            field="file",
+        )
+    run = _new_run(pending, status="running", report=report, skipped=len(prepared.bad_rows))
+    db.add(run)
+    db.flush()
+    notify("stage")
+    context = load.LoadContext(
+        city_id=city.id,
+        import_id=run.id,
+        user_id=pending.user_id,
+        source_label=pending.options["source"],
+        message=f"joined from {pending.filename}",
+        mapped=prepared.fields,
+    )
+    notify("update")
+    result = load.update_neighbourhood_fields(db, context, prepared.rows)
+    run.updated = result.updated
+    run.status = "succeeded"
+    run.finished_at = _now()
+    run.report = {
+        **report,
+        "rows_loaded": len(prepared.rows),
+        "unchanged": len(prepared.rows) - result.updated,
+    }
+    notify("commit")
+    db.commit()
+    db.refresh(run)
+    notify("done")
+    return run
+
+
+def _limited(report: dict[str, Any], bad_rows: set[int], pending: _Pending) -> dict[str, Any]:
+    """The report with its problem list bounded (the counts always cover all of them) and the files named."""
+    problems = report["problems"]
+    assert isinstance(problems, list)
+    report["problems_total"] = len(problems)
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        report["problems"] = problems[:MAX_REPORTED_PROBLEMS]
+    report["problems_truncated"] = len(problems) > MAX_REPORTED_PROBLEMS
+    report["skipped_rows"] = sorted(bad_rows)[:MAX_REPORTED_PROBLEMS]
+    report["files"] = pending.files
+    report["source_label"] = pending.options["source"]
+    report["defaults"] = pending.options["defaults"]
+    return report
+
+
+def _verdict(report: dict[str, Any], request: ImportRequest, bad_rows: set[int], refusal: str | None) -> None:
+    """Say in the report whether the real import (same file, same options) would land, and if not why."""
+    reasons = [refusal] if refusal else []
+    if bad_rows and not request.skip_invalid:
+        reasons.append(
+            f"{len(bad_rows):,} of {report.get('rows', 0):,} rows cannot be stored (see the problems): fix them, "
+            "or import with skip_invalid to load the other rows"
+        )
+    report["would_import"] = not reasons
+    report["would_fail_because"] = reasons
+
+
+def _record_dry_run(db: Session, pending: _Pending, report: dict[str, Any], *, skipped: int) -> ImportRun:
+    pending.report = report
+    run = _new_run(pending, status="dry_run", report=report, skipped=skipped)
+    run.finished_at = _now()
+    db.add(run)
+    db.commit()
+    db.refresh(run)
+    return run
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -366,30 +536,28 @@ def _new_run(pending: _Pending, *, status: str, report: dict[str, Any], skipped:
     )
 
 
-def _expected_bounds(db: Session, city_id: int) -> tuple[float, float, float, float] | None:
-    """The extent of the city's neighbourhoods (degrees), so data that lands far away is refused."""
-    row = db.execute(
-        text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-            "FROM (SELECT ST_Extent(geom) AS e FROM neighbourhood WHERE city_id = :city_id) extent"
-        ),
-        {"city_id": city_id},
-    ).one()
-    return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+def _final_mapping(
+    read: ReadResult,
+    layer: str,
+    given: Mapping[str, str] | None,
+    profiles: Sequence[ColumnProfile],
+    pending: _Pending,
+) -> dict[str, str]:
+    """The suggested mapping (names checked against values) with the user's entries on top, columns matched by case.
+
+    A mapping that names no column of the file fails with the file's columns in the failed run's report.
+    """
+    suggested = explain_mapping(read.columns, layer, profiles=profiles).mapping
+    try:
+        return merge_mapping(read.columns, suggested, given)
+    except MappingError:
+        pending.report = {**pending.report, **mapping_report(read.columns, layer, suggested, profiles)}
+        raise
 
 
-def _final_mapping(columns: Sequence[str], layer: str, given: Mapping[str, str] | None) -> dict[str, str]:
-    """The suggested mapping with the user's entries on top; a target given an empty source is left unmapped."""
-    suggested = suggest_mapping(columns, layer)
-    if not given:
-        return suggested
-    used = {source for source in given.values() if source}
-    merged = {t: s for t, s in suggested.items() if t not in given and s not in used}
-    merged.update({t: s for t, s in given.items() if s})
-    return merged
-
-
-def _check_rows(db: Session, city_id: int, layer: str, read: ReadResult, request: ImportRequest) -> _Checked:
+def _check_rows(
+    db: Session, city_id: int, layer: str, read: ReadResult, request: ImportRequest, mapping: dict[str, str]
+) -> _Checked:
     """Geometry repair, field mapping and the database checks; every problem names its row."""
     schema = LAYERS[layer]
     problems: list[Problem] = list(read.problems)
@@ -412,7 +580,6 @@ def _check_rows(db: Session, city_id: int, layer: str, read: ReadResult, request
             frame, schema.geometry, geometry_optional=schema.geometry_optional
         )
         problems += geometry_problems
-    mapping = _final_mapping(read.columns, layer, request.mapping)
     rows, mapping_problems = apply_mapping(frame, layer, mapping, defaults=request.defaults)
     problems += mapping_problems
     problems += _text_problems(rows, layer)
@@ -500,20 +667,17 @@ def _duplicate_keys(rows: pd.DataFrame, key: str) -> list[Problem]:
 
 
 def _report(
-    read: ReadResult, checked: _Checked, layer: str, pending: _Pending, bad_rows: set[int]
+    read: ReadResult,
+    checked: _Checked,
+    layer: str,
+    pending: _Pending,
+    bad_rows: set[int],
+    profiles: Sequence[ColumnProfile],
 ) -> dict[str, Any]:
-    report = dry_run_report(read, checked.mapping, checked.rows, checked.problems, PREVIEW_ROWS, layer=layer)
-    problems = report["problems"]
-    assert isinstance(problems, list)
-    report["problems_total"] = len(problems)
-    if len(problems) > MAX_REPORTED_PROBLEMS:
-        report["problems"] = problems[:MAX_REPORTED_PROBLEMS]
-    report["problems_truncated"] = len(problems) > MAX_REPORTED_PROBLEMS
-    report["skipped_rows"] = sorted(bad_rows)[:MAX_REPORTED_PROBLEMS]
-    report["files"] = pending.files
-    report["source_label"] = pending.options["source"]
-    report["defaults"] = pending.options["defaults"]
-    return report
+    report = dry_run_report(
+        read, checked.mapping, checked.rows, checked.problems, PREVIEW_ROWS, layer=layer, profiles=profiles
+    )
+    return _limited(report, bad_rows, pending)
 
 
 def _load(
@@ -573,6 +737,11 @@ def _domain_error(exc: Exception, run_id: int | None, report: dict[str, Any]) ->
         extra["problems"] = report.get("problems", [])
         extra["problems_total"] = report.get("problems_total", 0)
         extra["rows_with_errors"] = report.get("rows_with_errors", 0)
+    if "source_columns" in report:
+        # Whatever stopped the import, the file's columns and the suggestion help to write the next attempt.
+        for name in ("source_columns", "suggested_mapping", "rejected_suggestions"):
+            if name in report:
+                extra[name] = report[name]
     if isinstance(exc, AssetmapError):
         exc.extra = {**exc.extra, **extra}
         return exc
@@ -585,7 +754,8 @@ def _domain_error(exc: Exception, run_id: int | None, report: dict[str, Any]) ->
     if isinstance(exc, SourceTooLargeError):
         return PayloadTooLarge(str(exc), field="file", extra=extra)
     if isinstance(exc, LayerChoiceError):
-        return InvalidInput(str(exc), field="gpkg_layer", extra={**extra, "layers": exc.choices})
+        field = "sheet" if isinstance(exc, SheetChoiceError) else "gpkg_layer"
+        return InvalidInput(str(exc), field=field, extra={**extra, "layers": exc.choices})
     if isinstance(exc, MappingError):
         return InvalidInput(str(exc), field="mapping", extra=extra)
     return InvalidInput(str(exc), field="file", extra=extra)

@@ -1,5 +1,5 @@
-// The import page: send the file(s) to POST /api/imports as a dry run, show the report (mapping as choices,
-// first rows, problems), then import for real with the chosen mapping and show what was written.
+// The import page: send the file(s) to POST /api/imports as a dry run, show the report (the file's columns with
+// types and samples, mapping as choices, first rows, problems), then import for real with the chosen mapping and show what was written.
 import { ApiError, api, currentUser, describeError, el, setText, showViewer } from "./common.js";
 
 const form = document.getElementById("import-form");
@@ -37,6 +37,9 @@ function cellText(value) {
 
 /** The chosen mapping: every field of the layer -> a column of the file, or "" for none (which unmaps it). */
 function chosenMapping() {
+  if (lastReport && lastReport.join) {
+    return null; // a join's fields and sums are planned again by the server from the same table
+  }
   const mapping = {};
   for (const select of document.querySelectorAll("#mapping-table select")) {
     mapping[select.dataset.target] = select.value;
@@ -55,11 +58,19 @@ function buildForm(dryRun, mapping) {
     ["crs", "import-crs"],
     ["encoding", "import-encoding"],
     ["gpkg_layer", "import-gpkg-layer"],
+    ["where", "import-where"],
+    ["clip", "import-clip"],
+    ["clip_buffer_m", "import-clip-buffer-m"],
+    ["sheet", "import-sheet"],
   ]) {
     const value = document.getElementById(id).value.trim();
     if (value) {
       data.append(name, value);
     }
+  }
+  const joinColumn = document.getElementById("import-join").value.trim();
+  if (joinColumn) {
+    data.append("join", joinColumn.includes("=") ? joinColumn : "code=" + joinColumn);
   }
   if (mapping && Object.keys(mapping).length) {
     data.append("mapping", JSON.stringify(mapping));
@@ -145,6 +156,70 @@ function showMapping(report) {
   }
 }
 
+/** A join's matches both ways and where each field comes from; the editable mapping is for other imports. */
+function showJoin(report) {
+  const join = report.join;
+  document.getElementById("join-report").hidden = !join;
+  document.getElementById("mapping-part").hidden = Boolean(join);
+  if (!join) {
+    return;
+  }
+  const facts = document.getElementById("join-facts");
+  facts.replaceChildren();
+  const listed = (items, total) => items.slice(0, 20).join(", ") + (total > 20 ? " … (" + total + " in all)" : "");
+  fact(facts, "Code column", join.key_column);
+  fact(facts, "Matched", join.matched + " of " + join.table_rows + " rows");
+  const unmatched = (join.unmatched_rows || []).map((u) => "row " + u.row_number + " (" + u.code + ")");
+  fact(facts, "Rows matching no neighbourhood", listed(unmatched, join.unmatched_rows_total));
+  fact(facts, "Neighbourhoods not in the table", listed(join.neighbourhoods_not_in_table || [], join.neighbourhoods_not_in_table_total));
+  if (join.padded_codes && join.padded_codes.count) {
+    fact(facts, "Codes padded with zeros", join.padded_codes.count + " (to " + join.padded_codes.width + " digits)");
+  }
+  for (const note of join.notes || []) {
+    fact(facts, "Note", note);
+  }
+  const body = document.querySelector("#join-table tbody");
+  body.replaceChildren(
+    ...Object.entries(join.sources || {}).map(([field, source]) =>
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row", text: field }),
+        el("td", { text: (source.columns || []).join(" + ") }),
+        el("td", { text: cellText(source.how) }),
+      ),
+    ),
+  );
+}
+
+/** The file's columns with their types, samples and the suggestion's reasons (all as text, never markup). */
+function showColumns(report) {
+  const body = document.querySelector("#columns-table tbody");
+  const columns = Array.isArray(report.source_columns) ? report.source_columns : [];
+  const rows = columns.map((column) => {
+    const reason = column.reason || null;
+    const why = reason ? [reason.detail, reason.type_check].filter(Boolean).join("; ") : "";
+    const rejected = (Array.isArray(column.rejected) ? column.rejected : []).map((r) => "not " + r.target + ": " + r.reason);
+    for (const target of Array.isArray(column.ambiguous_for) ? column.ambiguous_for : []) {
+      rejected.push("one of several columns for " + target + ": choose one below");
+    }
+    const target = column.target || (column.suggested_target ? "(" + column.suggested_target + ")" : "");
+    return el(
+      "tr",
+      {},
+      el("th", { scope: "row", text: cellText(column.name) }),
+      el("td", { text: cellText(column.type) }),
+      el("td", { text: (Array.isArray(column.samples) ? column.samples : []).map(cellText).join(" | ") }),
+      el("td", { text: target }),
+      el("td", { text: [why, ...rejected].filter(Boolean).join("; ") }),
+    );
+  });
+  body.replaceChildren(...rows);
+  if (!rows.length) {
+    body.append(el("tr", {}, el("td", { colspan: "5", className: "muted", text: "No columns besides the geometry." })));
+  }
+}
+
 function showPreview(report) {
   const table = document.getElementById("preview-table");
   const preview = Array.isArray(report.preview) ? report.preview : [];
@@ -202,13 +277,28 @@ function showReport(record) {
   fact(facts, "Encoding", report.encoding);
   fact(facts, "Geometry types", Array.isArray(report.geometry_types) ? report.geometry_types.join(", ") : report.geometry_types);
   fact(facts, "Features", report.feature_count ?? report.rows);
+  const kept = report.filter || {};
+  if (kept.where || kept.clip) {
+    const dropped = kept.dropped || {};
+    fact(
+      facts,
+      "Rows kept",
+      kept.rows_kept + " of " + kept.rows_read + " (" + (dropped.where || 0) + " dropped by the filter, " +
+        (dropped.outside_clip || 0) + " outside the clip area)",
+    );
+  }
+  showColumns(report);
   showMapping(report);
+  showJoin(report);
   showPreview(report);
   const problems = showProblems(report);
   reportSection.hidden = false;
   resultSection.hidden = true;
   const skip = document.getElementById("import-skip-invalid").checked;
-  if (problems && !skip) {
+  const blockers = Array.isArray(report.would_fail_because) ? report.would_fail_because : [];
+  if (report.would_import === false && blockers.length) {
+    say("The import would fail: " + blockers.join(" ") + " Choose the columns below, then check again.", "error");
+  } else if (problems && !skip) {
     say(
       "The file has " + problems + " problem" + (problems === 1 ? "" : "s") +
         ": fix the file, or tick \u201cskip them\u201d to import the other rows.",
@@ -225,7 +315,9 @@ function showResult(record) {
   facts.replaceChildren();
   fact(facts, "Import", record.id);
   fact(facts, "Status", record.status);
-  fact(facts, "Inserted", counts.inserted);
+  if (!(record.report && record.report.join)) {
+    fact(facts, "Inserted", counts.inserted);
+  }
   fact(facts, "Updated", counts.updated);
   fact(facts, "Skipped", counts.skipped);
   resultSection.hidden = false;
@@ -265,7 +357,7 @@ form.addEventListener("submit", (event) => {
 recheckButton.addEventListener("click", () => send(true));
 importButton.addEventListener("click", () => send(false));
 // A report belongs to one file, city and layer: choosing another asks for a new check.
-for (const id of ["import-file", "import-city", "import-layer"]) {
+for (const id of ["import-file", "import-city", "import-layer", "import-join", "import-sheet"]) {
   document.getElementById(id).addEventListener("change", () => {
     lastReport = null;
     reportSection.hidden = true;

@@ -10,8 +10,8 @@ neighbourhood's id cannot change (a row trigger), as the foreign key refused whi
 The neighbourhood index of assets and needs only holds the items that have one: items outside every area (all of a
 new city's items before its boundaries, most of a national register) are never searched by neighbourhood.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
