@@ -1,23 +1,27 @@
 """Importing zipped shapefiles: `assetmap import` (the service function) against GDAL's ogr2ogr, in one run.
 
-    .venv/bin/python benchmarks/import_vs_ogr2ogr.py [--points 500000] [--polygons 50000] [--repeat 3]
+    .venv/bin/python benchmarks/import_vs_ogr2ogr.py [--points 500000] [--polygons 50000] [--repeat 3] [--quick]
 
 Inputs come from benchmarks/make_import_data.py (fixed seed) in a temporary folder: a zipped shapefile of asset-like
 points and one of neighbourhood-like polygons with a few bow-ties, both in EPSG:25833. Both tools load them into a
 benchmark database created for this run (from the `assetmap_template` database when there is one) and dropped
 at the end, so the database named by ASSETMAP_DATABASE_URL is never touched beyond creating and dropping it.
 
+Cases: the points into a fresh city (no neighbourhoods), the same points into a city with Berlin's 12 districts and
+448 planning areas (data/berlin, imported before the clock starts, so every point's neighbourhood is looked up as in
+a real import), and the polygons into a fresh city.
+
 What each side does:
-- ours: `run_import` into a fresh city: read and check the file, repair geometries, map fields, blurred
-  locations (assets), COPY into a staging table, existing items found by natural key, one UPDATE of the changed
-  ones and one INSERT ... SELECT of the new ones into the live `asset` / `neighbourhood` table (with its
-  indexes and checks), neighbourhood lookup, and the history, in one transaction.
+- ours: `run_import` as `assetmap import` runs it: read and check the file, repair geometries, map fields, blurred
+  locations (assets), neighbourhood lookup, existing items found by natural key, new items written by COPY into the
+  live `asset` / `neighbourhood` table (with its indexes, constraints and triggers), changed ones updated, and the
+  history, in one transaction.
 - ogr2ogr: `ogr2ogr -f PostgreSQL PG:... /vsizip/FILE.zip -nln bench_x -t_srs EPSG:4326 -makevalid -dim XY
   --config PG_USE_COPY YES` into a new table (with its GiST index); polygons add `-nlt PROMOTE_TO_MULTI`, points do
   not (they stay points, as our asset column is a Point).
 The two run in turn, `--repeat` times; between runs the tables are emptied (ours: TRUNCATE; ogr2ogr: DROP TABLE),
-so every run starts from empty tables. The medians and the ratio ours/ogr2ogr are printed per file, with the
-median time of our stages.
+so every run starts from empty tables. The medians and the ratio ours/ogr2ogr are printed per case, with the
+median time of each of our stages (the import's progress stages: a stage lasts until the next one starts).
 """
 
 from __future__ import annotations
@@ -49,7 +53,14 @@ from app.services.provision import create_scratch_database, drop_scratch_databas
 from app.settings import Settings, get_settings  # noqa: E402
 
 TABLE = "bench_x"
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.0
+BERLIN = ROOT / "data" / "berlin"
+# Real boundaries covering the points' extent: (file, level) imported in this order before the timed run.
+BOUNDARIES = (
+    ("berlin-lor-districts.geojson", "district"),
+    ("berlin-lor-planning-areas-until-2020.geojson", "neighbourhood"),
+)
+QUICK = {"points": 50_000, "polygons": 5_000, "repeat": 1}
 
 
 @dataclass
@@ -60,6 +71,7 @@ class Case:
     path: Path
     layer: str
     promote_to_multi: bool
+    with_boundaries: bool = False
     ours_s: list[float] = field(default_factory=list)
     ogr_s: list[float] = field(default_factory=list)
     stages_s: dict[str, list[float]] = field(default_factory=dict)
@@ -94,6 +106,28 @@ def _reset(url: str) -> None:
         conn.execute("VACUUM ANALYZE asset, neighbourhood, change")
 
 
+def add_boundaries(settings: Settings) -> int:
+    """Import Berlin's districts and planning areas into the benchmark city (not timed); return how many."""
+    count = 0
+    with session_scope(settings) as db:
+        for name, level in BOUNDARIES:
+            run = run_import(
+                db,
+                settings,
+                ImportRequest(
+                    city="Bench",
+                    layer="neighbourhoods",
+                    mapping={"code": "id", "name": "name"},
+                    defaults={"level": level},
+                    source="bench-boundaries",
+                    skip_invalid=True,  # two old planning areas have a defect the import reports
+                ),
+                [BERLIN / name],
+            )
+            count += run.inserted
+    return count
+
+
 def run_ours(settings: Settings, case: Case) -> tuple[float, dict[str, float], int]:
     """Time the import service on one file; return seconds, seconds per stage and rows written."""
     marks: list[tuple[str, float]] = []
@@ -112,8 +146,14 @@ def run_ours(settings: Settings, case: Case) -> tuple[float, dict[str, float], i
     for index, (name, mark) in enumerate(marks):
         following = marks[index + 1][1] if index + 1 < len(marks) else start + elapsed
         if name in STAGES:
-            durations[name] = following - mark
+            durations[name] = durations.get(name, 0.0) + following - mark
     return elapsed, durations, run.inserted + run.updated
+
+
+def _analyze(url: str) -> None:
+    parsed = make_url(url)
+    with psycopg.connect(_libpq(parsed), password=parsed.password, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE neighbourhood, change")
 
 
 def run_ogr2ogr(url: str, case: Case) -> tuple[float, int]:
@@ -166,7 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each tool per file (median reported)")
     parser.add_argument("--seed", type=int, default=20240531, help="seed for make_import_data.py")
+    parser.add_argument(
+        "--no-boundaries", action="store_true", help="skip the case of points into a city with neighbourhoods"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small smoke run: {QUICK['points']:,} points, {QUICK['polygons']:,} polygons, 1 run",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
     if shutil.which("ogr2ogr") is None:
         print("ogr2ogr is not installed: apt-get install gdal-bin", file=sys.stderr)
         return 2
@@ -190,7 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         cases = []
         if args.points:
-            cases.append(Case(f"{args.points:,} points", out / "assets_points.zip", "assets", False))
+            points = out / "assets_points.zip"
+            cases.append(Case(f"{args.points:,} points", points, "assets", False))
+            if not args.no_boundaries:
+                cases.append(Case(f"{args.points:,} points, 460 areas", points, "assets", False, True))
         if args.polygons:
             cases.append(
                 Case(
@@ -205,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
             for run in range(1, args.repeat + 1):
                 for case in cases:
                     _reset(url)
+                    if case.with_boundaries:
+                        add_boundaries(settings)
+                        _analyze(url)
                     ours, stages, written = run_ours(settings, case)
                     _reset(url)
                     ogr, loaded = run_ogr2ogr(url, case)
@@ -217,19 +274,22 @@ def main(argv: list[str] | None = None) -> int:
             _reset(url)
 
     print()
-    print(
-        f"{'file':<18} {'rows ours/ogr2ogr':>19} {'ours (median)':>14} {'ogr2ogr':>9} {'ratio':>7}   our stages (median s)"
-    )
+    print(f"{'case':<26} {'rows ours/ogr2ogr':>19} {'ours (median)':>14} {'ogr2ogr':>9} {'ratio':>7}")
     worst = 0.0
     for case in cases:
         ours, ogr = statistics.median(case.ours_s), statistics.median(case.ogr_s)
         ratio = ours / ogr
         worst = max(worst, ratio)
-        shown = ", ".join(f"{name} {statistics.median(v):.1f}" for name, v in case.stages_s.items())
         rows = f"{case.rows[0]:,}/{case.rows[1]:,}"
-        print(f"{case.label:<18} {rows:>19} {ours:>12.2f} s {ogr:>7.2f} s {ratio:>6.2f}x   {shown}")
+        print(f"{case.label:<26} {rows:>19} {ours:>12.2f} s {ogr:>7.2f} s {ratio:>6.2f}x")
+    print("\nour stages (median s; a stage lasts until the next one starts):")
+    for case in cases:
+        shown = ", ".join(
+            f"{name} {statistics.median(case.stages_s[name]):.2f}" for name in STAGES if name in case.stages_s
+        )
+        print(f"  {case.label:<26} {shown}")
     verdict = "meets" if worst <= TARGET_RATIO else "misses"
-    print(f"\nworst ratio {worst:.2f}x {verdict} the target of {TARGET_RATIO}x (goal 1.0x)")
+    print(f"\nworst ratio {worst:.2f}x {verdict} the target of {TARGET_RATIO}x ogr2ogr's time")
     return 0
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import psycopg
+from psycopg.copy import QueuedLibpqWriter
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-# COPY data is sent in slices of this many rows, so memory stays flat on large files.
-COPY_SLICE_ROWS = 100_000
+# COPY data is sent in slices of this many rows, so memory stays flat on large files (and the server stores one
+# slice while the next one is formatted).
+COPY_SLICE_ROWS = 50_000
 # COPY's text format: backslash escapes for these characters, \N for NULL.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _COPY_NULL = "\\N"
@@ -67,16 +71,51 @@ def copy_text_fields(values: pd.Series) -> list[str]:
     return out.tolist()
 
 
-def copy_frame(db: Session, table: str, frame: pd.DataFrame) -> None:
+def copy_frame(
+    db: Session, table: str, frame: pd.DataFrame, constants: Mapping[str, str | int | None] | None = None
+) -> None:
     """COPY a frame into table (columns by name) in text format on the session's own connection and transaction.
 
     table and the column names must come from the caller's allow-lists: they are written into the statement.
+    constants are columns with one value for every row (None: NULL).
+    """
+    copy_slices(db, table, list(frame.columns), _slices(frame), constants)
+
+
+def _slices(frame: pd.DataFrame) -> Iterable[pd.DataFrame]:
+    for start in range(0, len(frame), COPY_SLICE_ROWS):
+        yield frame.iloc[start : start + COPY_SLICE_ROWS]
+
+
+def copy_slices(
+    db: Session,
+    table: str,
+    columns: Sequence[str],
+    slices: Iterable[pd.DataFrame],
+    constants: Mapping[str, str | int | None] | None = None,
+) -> None:
+    """COPY frames (each with `columns`, made one at a time) into table, plus `constants` on every row.
+
+    A worker thread sends each slice while the next one is made and formatted, so the server stores rows while
+    Python works. Errors the server raises arrive as SQLAlchemy's IntegrityError or DataError, like those of
+    statements run through the session.
     """
     driver = db.connection().connection.driver_connection
-    columns = ", ".join(frame.columns)
-    statement = f"COPY {table} ({columns}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for start in range(0, len(frame), COPY_SLICE_ROWS):
-            part = frame.iloc[start : start + COPY_SLICE_ROWS]
-            fields = [copy_text_fields(part[column]) for column in part.columns]
-            copy.write("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n")
+    constant_text = "".join(
+        "\t" + (_COPY_NULL if v is None else str(v).translate(_COPY_ESCAPES))
+        for v in (constants or {}).values()
+    )
+    statement = f"COPY {table} ({', '.join([*columns, *(constants or {})])}) FROM STDIN"
+    try:
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+            for part in slices:
+                fields = [copy_text_fields(part[column]) for column in columns]
+                lines = map("\t".join, zip(*fields, strict=True))
+                copy.write(f"{constant_text}\n".join(lines) + f"{constant_text}\n" if len(part) else "")
+    except psycopg.errors.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from None
+    except psycopg.errors.DataError as exc:
+        raise DataError(statement, None, exc) from None
+    except psycopg.errors.OperationalError as exc:
+        raise OperationalError(statement, None, exc) from None

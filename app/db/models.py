@@ -135,6 +135,10 @@ class CityServiceCapacity(Base):
     updated_at: Mapped[dt.datetime] = _now()
 
 
+# Items outside every area are not indexed by neighbourhood: only searches for one area's items use the index.
+LOCATED = "neighbourhood_id IS NOT NULL"
+
+
 class AssetServiceType(Base):
     """Which service types an asset offers (many-to-many)."""
 
@@ -173,6 +177,7 @@ class Asset(ReviewedMixin, Base):
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_asset_city_source", "city_id", "source", "source_id", unique=True),
         Index("ix_asset_city_id_id", "city_id", "id"),
+        Index("ix_asset_neighbourhood_id", "neighbourhood_id", postgresql_where=text(LOCATED)),
         Index("idx_asset_geom", "geom", postgresql_using="spgist"),
         Index("ix_asset_status", "status", postgresql_where=text(NOT_APPROVED)),
         Index(
@@ -184,9 +189,8 @@ class Asset(ReviewedMixin, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
-    neighbourhood_id: Mapped[int | None] = mapped_column(
-        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
-    )
+    # checked per statement by a trigger, cleared when the neighbourhood is deleted; indexed where set (migration 0006)
+    neighbourhood_id: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
@@ -222,13 +226,13 @@ class Need(ReviewedMixin, Base):
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_need_city_source", "city_id", "source_ref", unique=True),
         Index("ix_need_city_id_id", "city_id", "id"),
+        Index("ix_need_neighbourhood_id", "neighbourhood_id", postgresql_where=text(LOCATED)),
         Index("ix_need_status", "status", postgresql_where=text(NOT_APPROVED)),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     city_id: Mapped[int] = mapped_column(Integer)  # checked per statement by a trigger (migration 0004)
-    neighbourhood_id: Mapped[int | None] = mapped_column(
-        ForeignKey("neighbourhood.id", ondelete="SET NULL"), index=True
-    )
+    # checked per statement by a trigger, cleared when the neighbourhood is deleted; indexed where set (migration 0006)
+    neighbourhood_id: Mapped[int | None] = mapped_column(Integer)
     service_type_id: Mapped[int] = mapped_column(
         ForeignKey("service_type.id", ondelete="RESTRICT"), index=True
     )

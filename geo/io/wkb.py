@@ -27,6 +27,8 @@ _EWKB_POINT = np.dtype(
     }
 )
 _EWKB_POINT_WITH_SRID = 0x20000001
+_SRID_FLAG = 0x20000000
+_SRID_4326_HEX = (4326).to_bytes(4, "little").hex()
 
 
 def points_from_wkb(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -67,6 +69,17 @@ def geometries_ewkb_hex(geometries: np.ndarray) -> np.ndarray:
     kinds = shapely.get_type_id(geometries)
     if len(geometries) and (kinds == 0).all():
         return points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
-    with_srid = shapely.set_srid(geometries, 4326)
-    out = shapely.to_wkb(with_srid, hex=True, include_srid=True)
-    return np.asarray(np.where(shapely.is_missing(geometries), None, out), dtype=object)
+    # Plain little-endian WKB with the SRID spliced into each header: setting the SRID on every geometry first
+    # copies them all, and GEOS's hex writer is slower than binascii (together 3x the time for polygons).
+    missing = shapely.is_missing(geometries)
+    raw = shapely.to_wkb(geometries, byte_order=1)
+    out = np.full(len(geometries), None, dtype=object)
+    headers: dict[str, str] = {}
+    for index in np.flatnonzero(~missing).tolist():
+        hexed = binascii.hexlify(raw[index]).decode()
+        kind = hexed[2:10]
+        if kind not in headers:
+            flagged = int.from_bytes(bytes.fromhex(kind), "little") | _SRID_FLAG
+            headers[kind] = "01" + flagged.to_bytes(4, "little").hex() + _SRID_4326_HEX
+        out[index] = headers[kind] + hexed[10:]
+    return out

@@ -219,7 +219,7 @@ def test_the_import_reports_its_stages_in_order(
         progress=stages.append,
     )
     assert run.status == "succeeded" and run.inserted == 2
-    assert stages == ["read", "validate", "stage", "upsert", "done"]
+    assert stages == ["read", "validate", "stage", "locate", "write", "update", "history", "commit", "done"]
 
 
 def test_a_dry_run_without_a_mapping_shows_the_columns_and_exits_3(

@@ -1,16 +1,18 @@
-"""Bulk load of checked rows: COPY into a temporary staging table, then one UPDATE and one INSERT ... SELECT.
+"""Bulk load of checked rows, set-based, in the caller's transaction.
 
-Everything runs in the caller's transaction and is set-based: staged rows are matched to existing items by natural
-key, changed items are updated (with a history row each, before and after), new ones are inserted (with one history
-row naming them all), service types and parents are linked with joins. Each row's neighbourhood is found from its
-location before staging (geo.locate: one query over the city's areas, not a search per row).
+Rows are matched to existing items by natural key. New assets are written by COPY straight into the live table
+(ids taken from its sequence first, so their service types and history need no lookup); other layers' new rows and
+every row naming an existing item go through a temporary staging table, then one INSERT ... SELECT and one UPDATE.
+Changed items get a history row each (before and after), new ones one history row naming them all. Each row's
+neighbourhood is found from its location before writing (geo.locate: one query over the city's areas, not a search
+per row). Progress stages: locate, write, update, history (and relocate after new boundaries).
 Identifiers in the SQL come only from the allow-lists in this module; values are bound parameters or COPY data.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db.bulk import COPY_SLICE_ROWS as COPY_SLICE_ROWS  # still importable from here, where it was defined
-from app.db.bulk import copy_frame, int_array_literal, sorted_text_array_literal
+from app.db.bulk import copy_frame, copy_slices, int_array_literal, sorted_text_array_literal
 from app.db.models import Asset, Need, Neighbourhood, Resource
 from geo.io.wkb import geometries_ewkb_hex, points_ewkb_hex
 from geo.locate import NO_AREA, anchor_points, smallest_covering
@@ -32,6 +34,8 @@ UPDATED = "import_updated"  # the ids of the existing items this import changed
 # An import may take longer than an API query; its own transaction gets this statement timeout.
 IMPORT_STATEMENT_TIMEOUT = "30min"
 IMPORT_WORK_MEM = "256MB"
+# Areas are sent in smaller slices than points: each holds many more coordinates.
+AREA_SLICE_ROWS = 10_000
 
 # Layer field -> (table column, staging type). Only mapped fields are updated on re-import.
 _ASSET_FIELDS: dict[str, tuple[str, str]] = {
@@ -146,6 +150,13 @@ def _city_areas(db: Session, city_id: int) -> tuple[np.ndarray, np.ndarray]:
     return shapely.from_wkb([bytes(row[1]) for row in rows]), ids
 
 
+def _prepared_areas(db: Session, city_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The city's areas, prepared for repeated point-in-area tests, with their ids."""
+    areas, ids = _city_areas(db, city_id)
+    shapely.prepare(areas)
+    return areas, ids
+
+
 def _neighbourhood_ids(db: Session, city_id: int, geometries: np.ndarray, index: pd.Index) -> pd.Series:
     """Each location's neighbourhood: the smallest area of the city covering it (a point on an area's surface for
     areas), found in one query over the city's areas (geo.locate) rather than one search per row in SQL."""
@@ -194,16 +205,21 @@ def _bind(ctx: LoadContext) -> dict[str, Any]:
     }
 
 
+def _take_turn(db: Session, ctx: LoadContext, table: str) -> None:
+    """Imports of one layer into one city take turns: rows found new stay new until this transaction ends."""
+    db.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:lock), :city_id)"),
+        {"lock": f"assetmap import {table}", "city_id": ctx.city_id},
+    )
+
+
 def _match_existing(db: Session, ctx: LoadContext, table: str, key_match: str) -> int:
     """Note in the staging table which rows name an item that exists (by natural key); return how many are new.
 
     Imports of one layer into one city take turns (a transaction lock), so the rows found new here are still new
     when they are inserted, and no INSERT ... ON CONFLICT (which costs a speculative insert per row) is needed.
     """
-    db.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext(:lock), :city_id)"),
-        {"lock": f"assetmap import {table}", "city_id": ctx.city_id},
-    )
+    _take_turn(db, ctx, table)
     db.execute(text(f"UPDATE {STAGE} s SET item_id = t.id FROM {table} t WHERE {key_match}"), _bind(ctx))
     db.execute(text(f"ANALYZE {STAGE}"))
     return int(db.scalar(text(f"SELECT count(*) FROM {STAGE} WHERE item_id IS NULL")) or 0)
@@ -216,10 +232,10 @@ def _insert_new(
     table: str,
     values: dict[str, str],
     source_from: str,
-) -> None:
-    """Insert the staged rows that name no existing item, in one INSERT ... SELECT, and record them in the history
-    as one row naming them all (their ids as a multirange: one range when they are consecutive)."""
-    db.execute(
+) -> str | None:
+    """Insert the staged rows that name no existing item, in one INSERT ... SELECT; return their ids as a
+    multirange literal (one range when they are consecutive), None when there were none."""
+    return db.scalar(
         text(
             f"""
             WITH inserted AS (
@@ -229,16 +245,39 @@ def _insert_new(
             ), span AS (
                 SELECT min(id) AS lo, max(id) AS hi, count(*) AS n FROM inserted
             )
-            INSERT INTO change (kind, item_ids, city_id, action, version, user_id, import_id, message)
-            SELECT :kind,
-                   CASE WHEN n = hi - lo + 1 THEN int4multirange(int4range(lo, hi, '[]'))
-                        ELSE (SELECT range_agg(int4range(id, id, '[]')) FROM inserted) END,
-                   :city_id, 'import', 1, :user_id, :import_id, :message
+            SELECT CASE WHEN n = hi - lo + 1 THEN int4multirange(int4range(lo, hi, '[]'))
+                        ELSE (SELECT range_agg(int4range(id, id, '[]')) FROM inserted) END::text
             FROM span WHERE n > 0
             """
         ),
-        {**_bind(ctx), "kind": kind},
+        _bind(ctx),
     )
+
+
+def _record_new(db: Session, ctx: LoadContext, kind: str, item_ids: str | None) -> None:
+    """One history row naming every item the import created (item_ids: a multirange literal)."""
+    if item_ids is None:
+        return
+    db.execute(
+        text(
+            "INSERT INTO change (kind, item_ids, city_id, action, version, user_id, import_id, message) "
+            "VALUES (:kind, CAST(:item_ids AS int4multirange), :city_id, 'import', 1, :user_id, :import_id, :message)"
+        ),
+        {**_bind(ctx), "kind": kind, "item_ids": item_ids},
+    )
+
+
+def _multirange(ids: np.ndarray) -> str | None:
+    """A multirange literal of integer ids, consecutive runs as one range each: {[1,5),[9,10)}."""
+    if not len(ids):
+        return None
+    if ids[-1] - ids[0] + 1 == len(ids) and (np.diff(ids) == 1).all():
+        return f"{{[{ids[0]},{ids[-1] + 1})}}"  # the usual case: one run of ids taken together
+    ordered = np.unique(ids)
+    breaks = np.flatnonzero(np.diff(ordered) != 1)
+    starts = ordered[np.r_[0, breaks + 1]]
+    ends = ordered[np.r_[breaks, len(ordered) - 1]] + 1
+    return "{" + ",".join(f"[{a},{b})" for a, b in zip(starts.tolist(), ends.tolist(), strict=True)) + "}"
 
 
 def _update_changed(
@@ -318,33 +357,157 @@ def load_assets(
     service_type_ids: pd.Series | None,
     progress: Callable[[str], None],
 ) -> LoadResult:
-    """Upsert assets on (city, source, source_id); blurred location, neighbourhood and service types set-based."""
+    """Upsert assets on (city, source, source_id): new ones by COPY into the table, changed ones by one UPDATE."""
     _prepare_session(db)
-    geometries = rows.geometry.to_numpy()
-    stage = pd.DataFrame({"source_id": _text_or_none(rows["source_id"])}, index=rows.index)
-    for field, (column, sql_type) in _ASSET_FIELDS.items():
-        stage[column] = _stage_value(rows[field], sql_type)
-    stage["geom"] = points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
-    stage["blurred_location"] = points_ewkb_hex(rows["blur_lon"].to_numpy(), rows["blur_lat"].to_numpy())
-    stage["neighbourhood_id"] = _neighbourhood_ids(db, ctx.city_id, geometries, rows.index)
+    progress("locate")
+    # The city's areas are read and prepared here; each slice of rows is looked up in them while the server
+    # stores the slice before (the lookup is a few percent of the write).
+    areas = _prepared_areas(db, ctx.city_id)
+    progress("write")
+    _take_turn(db, ctx, "asset")
+    keys = _text_or_none(rows["source_id"])
+    existing = _existing_asset_ids(db, ctx, keys)
+    new = existing.isna().to_numpy()
+    link_services = service_type_ids is not None and "service_types" in ctx.mapped
+    new_ids = _take_ids(db, "asset", int(new.sum()))
+    columns = ["id", "neighbourhood_id", *(c for c, _t in _ASSET_FIELDS.values()), "geom", "blurred_location"]
+    columns.append("source_id")
+    copy_slices(
+        db,
+        "asset",
+        columns,
+        _asset_slices(rows[new], new_ids, areas, keys[new], defaults=True),
+        {
+            "city_id": ctx.city_id,
+            "source": ctx.source_label,
+            "status": "approved",
+            "version": 1,
+            "created_by": ctx.user_id,
+            "import_id": ctx.import_id,
+        },
+    )
+    if link_services and len(new_ids):
+        assert service_type_ids is not None
+        _copy_links(db, new_ids, service_type_ids[new])
+    progress("update")
+    updated = 0
+    if not new.all():
+        updated = _update_assets(db, ctx, rows[~new], existing[~new], areas, keys[~new], service_type_ids)
+    progress("history")
+    _record_new(db, ctx, "assets", _multirange(new_ids))
+    return LoadResult(len(new_ids), updated)
+
+
+def _existing_asset_ids(db: Session, ctx: LoadContext, keys: pd.Series) -> pd.Series:
+    """The id of the existing asset each row names by (city, source, source_id); missing for new ones."""
+    found = db.execute(
+        text("SELECT source_id, id FROM asset WHERE city_id = :city_id AND source = :source"), _bind(ctx)
+    ).all()
+    if not found:
+        return pd.Series(pd.array([pd.NA] * len(keys), dtype="Int64"), index=keys.index)
+    ids: dict[str, int] = {str(key): int(value) for key, value in found}
+    return pd.Series(pd.array(keys.map(ids).to_numpy(), dtype="Int64"), index=keys.index)
+
+
+def _take_ids(db: Session, table: str, count: int) -> np.ndarray:
+    """count new ids from the table's sequence (consecutive unless other sessions take ids at the same time)."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    sequence = str(db.scalar(text(f"SELECT pg_get_serial_sequence('{table}', 'id')")))
+    # The name goes in as a regclass literal, resolved once: looked up per call it costs 8x the nextval itself.
+    regclass = "'" + sequence.replace("'", "''") + "'::regclass"
+    lo, hi, listed = db.execute(
+        text(
+            f"""
+            WITH taken AS MATERIALIZED (
+                SELECT nextval({regclass}) AS id FROM generate_series(1, :n)
+            )
+            SELECT min(id), max(id),
+                   CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL
+                        ELSE (SELECT string_agg(id::text, ',') FROM taken) END
+            FROM taken
+            """
+        ),
+        {"n": count},
+    ).one()
+    if listed is None:
+        return np.arange(int(lo), int(hi) + 1, dtype=np.int64)
+    return np.array(listed.split(","), dtype=np.int64)
+
+
+def _asset_slices(
+    rows: pd.DataFrame,
+    ids: np.ndarray,
+    areas: tuple[np.ndarray, np.ndarray],
+    keys: pd.Series,
+    *,
+    defaults: bool,
+    id_column: str = "id",
+) -> Iterator[pd.DataFrame]:
+    """The rows as COPY-ready columns, one slice at a time (so each is formatted while the last one is stored)."""
+    for start in range(0, len(rows), COPY_SLICE_ROWS):
+        part = rows.iloc[start : start + COPY_SLICE_ROWS]
+        geometries = part.geometry.to_numpy()
+        out = pd.DataFrame({id_column: ids[start : start + COPY_SLICE_ROWS]}, index=part.index)
+        found = smallest_covering(anchor_points(geometries), *areas)
+        out["neighbourhood_id"] = pd.Series(_nullable_ids(found), index=part.index)
+        for field, (column, sql_type) in _ASSET_FIELDS.items():
+            values = _stage_value(part[field], sql_type)
+            if defaults and column in _DEFAULTS:
+                # verified and sensitive: an empty value in the file means false, as the column default says.
+                values = values.fillna(_DEFAULTS[column] == "true")
+            out[column] = values
+        out["geom"] = points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
+        out["blurred_location"] = points_ewkb_hex(part["blur_lon"].to_numpy(), part["blur_lat"].to_numpy())
+        out["source_id"] = keys.iloc[start : start + COPY_SLICE_ROWS]
+        yield out
+
+
+def _copy_links(db: Session, asset_ids: np.ndarray, service_type_ids: pd.Series) -> None:
+    """Link new assets to their service types: one COPY of (asset, service type) pairs."""
+    lists = service_type_ids.to_numpy()
+    counts = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
+    if not counts.sum():
+        return
+    pairs = pd.DataFrame(
+        {
+            "asset_id": np.repeat(asset_ids, counts),
+            "service_type_id": np.concatenate([np.asarray(v, dtype=np.int64) for v in lists if len(v)]),
+        }
+    ).drop_duplicates()
+    copy_frame(db, "asset_service_type", pairs)
+
+
+def _update_assets(
+    db: Session,
+    ctx: LoadContext,
+    rows: pd.DataFrame,
+    item_ids: pd.Series,
+    areas: tuple[np.ndarray, np.ndarray],
+    keys: pd.Series,
+    service_type_ids: pd.Series | None,
+) -> int:
+    """Stage the rows that name existing assets, update the changed ones (with a history row each) and their
+    service types; return how many changed."""
     link_services = service_type_ids is not None and "service_types" in ctx.mapped
     stage_types = [
-        ("source_id", "text"),
+        ("neighbourhood_id", "int"),
         *_ASSET_FIELDS.values(),
         ("geom", "geometry"),
         ("blurred_location", "geometry"),
-        ("neighbourhood_id", "int"),
+        ("source_id", "text"),
     ]
     if link_services:
-        assert service_type_ids is not None
-        stage["service_type_ids"] = service_type_ids.map(int_array_literal)
-        stage["service_types"] = rows["service_types"].map(sorted_text_array_literal)
         stage_types += [("service_type_ids", "int[]"), ("service_types", "text[]")]
     _create_work_tables(db, stage_types)
-    copy_frame(db, STAGE, stage)
-    progress("upsert")
-    key_match = "t.city_id = :city_id AND t.source = :source AND t.source_id = s.source_id"
-    inserted = _match_existing(db, ctx, "asset", key_match)
+    slices = _asset_slices(
+        rows, item_ids.to_numpy(dtype=np.int64), areas, keys, defaults=False, id_column="item_id"
+    )
+    if link_services:
+        assert service_type_ids is not None
+        slices = _with_links(slices, service_type_ids.loc[rows.index], rows["service_types"])
+    copy_slices(db, STAGE, ["item_id", *(name for name, _t in stage_types)], slices)
+    db.execute(text(f"ANALYZE {STAGE}"))
     source_from = f"{STAGE} s"
     sets = {
         column: _with_default(column) for field, (column, _t) in _ASSET_FIELDS.items() if field in ctx.mapped
@@ -374,18 +537,6 @@ def load_assets(
         after_join=f"JOIN {STAGE} s ON s.item_id = t.id" if link_services else "",
     )
     updated = _updated_count(db)
-    columns = {column: _with_default(column) for column, _t in _ASSET_FIELDS.values()}
-    values = {
-        "city_id": ":city_id",
-        "neighbourhood_id": "s.neighbourhood_id",
-        **columns,
-        "geom": "s.geom",
-        "blurred_location": "s.blurred_location",
-        "source": ":source",
-        "source_id": "s.source_id",
-        **_NEW_ITEM,
-    }
-    _insert_new(db, ctx, "assets", "asset", values, source_from)
     if link_services:
         db.execute(
             text(
@@ -399,16 +550,22 @@ def load_assets(
             text(
                 f"""
                 INSERT INTO asset_service_type (asset_id, service_type_id)
-                SELECT t.id, unnest(s.service_type_ids)
-                FROM {STAGE} s JOIN asset t ON {key_match}
-                WHERE s.item_id IS NULL OR s.item_id IN (SELECT id FROM {UPDATED})
+                SELECT s.item_id, unnest(s.service_type_ids) FROM {STAGE} s JOIN {UPDATED} d ON d.id = s.item_id
                 ON CONFLICT DO NOTHING
                 """
-            ),
-            _bind(ctx),
+            )
         )
     _drop_work_tables(db)
-    return LoadResult(inserted, updated)
+    return updated
+
+
+def _with_links(
+    slices: Iterator[pd.DataFrame], service_type_ids: pd.Series, slugs: pd.Series
+) -> Iterator[pd.DataFrame]:
+    for part in slices:
+        part["service_type_ids"] = service_type_ids.loc[part.index].map(int_array_literal)
+        part["service_types"] = slugs.loc[part.index].map(sorted_text_array_literal)
+        yield part
 
 
 def load_needs(
@@ -425,19 +582,30 @@ def load_needs(
         values = service_type_ids if field == "service_type" else rows[field]
         stage[column] = _stage_value(values, sql_type)
     stage["geom"] = geometries_ewkb_hex(rows.geometry.to_numpy())
+    progress("locate")
     stage["neighbourhood_id"] = _neighbourhood_ids(db, ctx.city_id, rows.geometry.to_numpy(), rows.index)
+    progress("write")
     _create_work_tables(
         db,
         [("source_ref", "text"), *_NEED_FIELDS.values(), ("geom", "geometry"), ("neighbourhood_id", "int")],
     )
     copy_frame(db, STAGE, stage)
-    progress("upsert")
     inserted = _match_existing(db, ctx, "need", "t.city_id = :city_id AND t.source_ref = s.source_ref")
     source_from = f"{STAGE} s"
     sets = {
         column: _with_default(column) for field, (column, _t) in _NEED_FIELDS.items() if field in ctx.mapped
     }
     sets |= {"neighbourhood_id": "s.neighbourhood_id"}
+    values = {
+        "city_id": ":city_id",
+        "neighbourhood_id": "s.neighbourhood_id",
+        **{column: _with_default(column) for column, _t in _NEED_FIELDS.values()},
+        "geom": "s.geom",
+        "source_ref": "s.source_ref",
+        **_NEW_ITEM,
+    }
+    new_ids = _insert_new(db, ctx, "needs", "need", values, source_from)
+    progress("update")
     _update_changed(
         db,
         ctx,
@@ -450,15 +618,8 @@ def load_needs(
         compare_new=["ST_AsBinary(s.geom)"],
     )
     updated = _updated_count(db)
-    values = {
-        "city_id": ":city_id",
-        "neighbourhood_id": "s.neighbourhood_id",
-        **{column: _with_default(column) for column, _t in _NEED_FIELDS.values()},
-        "geom": "s.geom",
-        "source_ref": "s.source_ref",
-        **_NEW_ITEM,
-    }
-    _insert_new(db, ctx, "needs", "need", values, source_from)
+    progress("history")
+    _record_new(db, ctx, "needs", new_ids)
     _drop_work_tables(db)
     return LoadResult(inserted, updated)
 
@@ -487,16 +648,10 @@ def load_resources(
             ("neighbourhood_id", "int"),
         ],
     )
+    progress("write")
     copy_frame(db, STAGE, stage)
-    progress("upsert")
     inserted = _match_existing(db, ctx, "resource", "t.city_id = :city_id AND t.source_ref = s.source_ref")
     source_from = f"{STAGE} s"
-    sets = {column: f"s.{column}" for field, (column, _t) in _RESOURCE_FIELDS.items() if field in ctx.mapped}
-    if {"asset_source_id", "neighbourhood_code"} & ctx.mapped:
-        sets |= {"asset_id": "s.asset_id", "neighbourhood_id": "s.neighbourhood_id"}
-    if sets:
-        _update_changed(db, ctx, Resource, "resources", source_from, sets)
-    updated = _updated_count(db)
     values = {
         "city_id": ":city_id",
         "asset_id": "s.asset_id",
@@ -505,19 +660,35 @@ def load_resources(
         "source_ref": "s.source_ref",
         **_NEW_ITEM,
     }
-    _insert_new(db, ctx, "resources", "resource", values, source_from)
+    new_ids = _insert_new(db, ctx, "resources", "resource", values, source_from)
+    progress("update")
+    sets = {column: f"s.{column}" for field, (column, _t) in _RESOURCE_FIELDS.items() if field in ctx.mapped}
+    if {"asset_source_id", "neighbourhood_code"} & ctx.mapped:
+        sets |= {"asset_id": "s.asset_id", "neighbourhood_id": "s.neighbourhood_id"}
+    if sets:
+        _update_changed(db, ctx, Resource, "resources", source_from, sets)
+    updated = _updated_count(db)
+    progress("history")
+    _record_new(db, ctx, "resources", new_ids)
     _drop_work_tables(db)
     return LoadResult(inserted, updated)
 
 
-def _population_json(rows: pd.DataFrame, groups: list[str]) -> pd.Series:
-    """Each row's mapped population counts as JSON text (nulls kept, so an emptied count is removed)."""
+def _population_json(rows: pd.DataFrame, groups: list[str], *, keep_nulls: bool = True) -> pd.Series:
+    """Each row's mapped population counts as JSON text; nulls kept (so an emptied count is removed on update)
+    unless keep_nulls is false (new rows store only the counts they have)."""
     table = rows[[POPULATION_PREFIX + g for g in groups]].astype(object)
     table = table.where(table.notna(), None)
     records = table.to_numpy().tolist()
     return pd.Series(
         [
-            json.dumps({g: (None if v is None else int(v)) for g, v in zip(groups, r, strict=True)})
+            json.dumps(
+                {
+                    g: (None if v is None else int(v))
+                    for g, v in zip(groups, r, strict=True)
+                    if keep_nulls or v is not None
+                }
+            )
             for r in records
         ],
         index=rows.index,
@@ -528,12 +699,73 @@ def _population_json(rows: pd.DataFrame, groups: list[str]) -> pd.Series:
 def load_neighbourhoods(
     db: Session, ctx: LoadContext, rows: pd.DataFrame, progress: Callable[[str], None]
 ) -> LoadResult:
-    """Upsert neighbourhoods on (city, code), link parents by code, then re-locate the city's assets and needs."""
+    """Upsert neighbourhoods on (city, code), link parents by code, then re-locate the city's assets and needs.
+
+    New areas are written by COPY straight into the table (parents found by code among the city's areas and the
+    file's, so they are stored with the row); areas the city has already go through the staging table.
+    """
     _prepare_session(db)
     groups = [
         f.removeprefix(POPULATION_PREFIX) for f in sorted(ctx.mapped) if f.startswith(POPULATION_PREFIX)
     ]
-    stage = pd.DataFrame({"code": _text_or_none(rows["code"])}, index=rows.index)
+    progress("write")
+    _take_turn(db, ctx, "neighbourhood")
+    codes = _text_or_none(rows["code"])
+    known: dict[str, int] = {
+        str(code): int(i)
+        for code, i in db.execute(
+            text("SELECT code, id FROM neighbourhood WHERE city_id = :city_id"), _bind(ctx)
+        ).all()
+    }
+    existing = pd.Series(pd.array(codes.map(known).to_numpy(), dtype="Int64"), index=rows.index)
+    new = existing.isna().to_numpy()
+    new_ids = _take_ids(db, "neighbourhood", int(new.sum()))
+    parents = _text_or_none(rows["parent_code"])
+    if "parent_code" in ctx.mapped:
+        by_code = {**known, **dict(zip(codes[new].tolist(), new_ids.tolist(), strict=True))}
+        parent_ids = pd.Series(pd.array(parents.map(by_code).to_numpy(), dtype="Int64"), index=rows.index)
+    else:
+        parent_ids = pd.Series(pd.array([pd.NA] * len(rows), dtype="Int64"), index=rows.index)
+    fresh = rows[new]
+    out = pd.DataFrame({"id": new_ids, "code": codes[new]}, index=fresh.index)
+    for field, (column, sql_type) in _NEIGHBOURHOOD_FIELDS.items():
+        out[column] = _stage_value(fresh[field], sql_type)
+    out["level"] = out["level"].fillna("neighbourhood")  # the column default, as for an empty value
+    out["parent_id"] = parent_ids[new]
+    out["population_by_group"] = _population_json(fresh, groups, keep_nulls=False) if groups else "{}"
+    copy_slices(
+        db,
+        "neighbourhood",
+        [*out.columns, "geom"],
+        _with_geometry(out, fresh.geometry.to_numpy()),
+        {"city_id": ctx.city_id, "version": 1, "import_id": ctx.import_id},
+    )
+    progress("update")
+    updated = 0
+    if not new.all():
+        updated = _update_neighbourhoods(db, ctx, rows[~new], existing[~new], groups)
+    progress("history")
+    _record_new(db, ctx, "neighbourhoods", _multirange(new_ids))
+    relocated_assets = relocated_needs = 0
+    if len(new_ids) or updated:
+        progress("relocate")
+        moved = relocate_items(db, ctx.city_id)
+        relocated_assets, relocated_needs = len(moved["assets"]), len(moved["needs"])
+    return LoadResult(len(new_ids), updated, relocated_assets, relocated_needs)
+
+
+def _with_geometry(frame: pd.DataFrame, geometries: np.ndarray) -> Iterator[pd.DataFrame]:
+    """Slices of frame with their geometries as EWKB, each encoded while the slice before is stored."""
+    for start in range(0, len(frame), AREA_SLICE_ROWS):
+        stop = start + AREA_SLICE_ROWS
+        yield frame.iloc[start:stop].assign(geom=geometries_ewkb_hex(geometries[start:stop]))
+
+
+def _update_neighbourhoods(
+    db: Session, ctx: LoadContext, rows: pd.DataFrame, item_ids: pd.Series, groups: list[str]
+) -> int:
+    """Stage the rows that name areas the city has, update the changed ones (a history row each); return how many."""
+    stage = pd.DataFrame({"item_id": item_ids, "code": _text_or_none(rows["code"])}, index=rows.index)
     for field, (column, sql_type) in _NEIGHBOURHOOD_FIELDS.items():
         stage[column] = _stage_value(rows[field], sql_type)
     stage["parent_code"] = _text_or_none(rows["parent_code"])
@@ -551,18 +783,7 @@ def load_neighbourhoods(
         ],
     )
     copy_frame(db, STAGE, stage)
-    progress("upsert")
-    inserted = _match_existing(db, ctx, "neighbourhood", "t.city_id = :city_id AND t.code = s.code")
-    values = {
-        "city_id": ":city_id",
-        "code": "s.code",
-        **{column: _with_default(column) for column, _t in _NEIGHBOURHOOD_FIELDS.values()},
-        "population_by_group": "jsonb_strip_nulls(coalesce(s.population_by_group, '{}'::jsonb))",
-        "geom": "s.geom",
-        "version": "1",
-        "import_id": ":import_id",
-    }
-    _insert_new(db, ctx, "neighbourhoods", "neighbourhood", values, f"{STAGE} s")
+    db.execute(text(f"ANALYZE {STAGE}"))
     sets = {
         column: _with_default(column)
         for field, (column, _t) in _NEIGHBOURHOOD_FIELDS.items()
@@ -574,22 +795,11 @@ def load_neighbourhoods(
             "jsonb_strip_nulls((t.population_by_group - CAST(:groups AS text[])) || s.population_by_group)"
         )
     if "parent_code" in ctx.mapped:
-        # Every code of the file exists now, so parents are found by code, also among the rows just inserted
-        # (which take theirs at once: they are still the version the import created).
+        # Every code of the file exists now (new areas were written first), so parents are found by code.
         db.execute(
             text(
                 f"UPDATE {STAGE} s SET parent_id = p.id FROM neighbourhood p "
                 "WHERE p.city_id = :city_id AND p.code = s.parent_code"
-            ),
-            _bind(ctx),
-        )
-        db.execute(
-            text(
-                f"""
-                UPDATE neighbourhood t SET parent_id = s.parent_id FROM {STAGE} s
-                WHERE s.item_id IS NULL AND t.city_id = :city_id AND t.code = s.code
-                  AND t.parent_id IS DISTINCT FROM s.parent_id
-                """
             ),
             _bind(ctx),
         )
@@ -607,19 +817,23 @@ def load_neighbourhoods(
         params={"groups": groups},
     )
     updated = _updated_count(db)
-    relocated_assets = relocated_needs = 0
-    if inserted or updated:
-        moved = relocate_items(db, ctx.city_id)
-        relocated_assets, relocated_needs = len(moved["assets"]), len(moved["needs"])
     _drop_work_tables(db)
-    return LoadResult(inserted, updated, relocated_assets, relocated_needs)
+    return updated
 
 
 def relocate_items(db: Session, city_id: int) -> dict[str, list[tuple[int, int | None]]]:
     """Boundaries changed: give the city's assets and needs the neighbourhood their location now falls in; returns,
     for "assets" and "needs", the (id, former neighbourhood id) of each item that moved."""
+    moved: dict[str, list[tuple[int, int | None]]] = {"assets": [], "needs": []}
+    has_items = db.scalar(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM asset WHERE city_id = :c) OR EXISTS (SELECT 1 FROM need WHERE city_id = :c)"
+        ),
+        {"c": city_id},
+    )
+    if not has_items:
+        return moved  # a new city's first boundaries: nothing to re-locate, so the areas are not read back
     areas, ids = _city_areas(db, city_id)
-    moved: dict[str, list[tuple[int, int | None]]] = {}
     for kind, table in (("assets", "asset"), ("needs", "need")):
         items = db.execute(
             text(f"SELECT id, neighbourhood_id, ST_AsBinary(geom) FROM {table} WHERE city_id = :c"),

@@ -56,7 +56,10 @@ from geo.validate import prepare_geometries
 log = logging.getLogger("assetmap.imports")
 
 ProgressHook = Callable[[str], None]
-STAGES = ("read", "validate", "stage", "upsert")
+# Progress stages in order (a load skips those it has no use for): read and check the file, type and encode the rows,
+# find their neighbourhoods, write the new ones, update the changed ones, record the history, re-locate items after
+# new boundaries, commit.
+STAGES = ("read", "validate", "stage", "locate", "write", "update", "history", "relocate", "commit")
 PREVIEW_ROWS = 10
 # The stored report lists at most this many problems (the counts always cover all of them).
 MAX_REPORTED_PROBLEMS = 10_000
@@ -415,6 +418,7 @@ def _run(
         "unchanged": len(rows) - result.inserted - result.updated,
         "relocated": {"assets": result.relocated_assets, "needs": result.relocated_needs},
     }
+    notify("commit")
     db.commit()
     db.refresh(run)
     notify("done")
@@ -458,7 +462,7 @@ def _run_join(
         message=f"joined from {pending.filename}",
         mapped=prepared.fields,
     )
-    notify("upsert")
+    notify("update")
     result = load.update_neighbourhood_fields(db, context, prepared.rows)
     run.updated = result.updated
     run.status = "succeeded"
@@ -468,6 +472,7 @@ def _run_join(
         "rows_loaded": len(prepared.rows),
         "unchanged": len(prepared.rows) - result.updated,
     }
+    notify("commit")
     db.commit()
     db.refresh(run)
     notify("done")
@@ -622,11 +627,16 @@ def _text_problems(rows: pd.DataFrame, layer: str) -> list[Problem]:
     for spec in LAYERS[layer].fields:
         if spec.kind not in _TEXT_KINDS or spec.name not in rows:
             continue
-        raw = rows[spec.name].to_numpy(dtype=object)
-        present = [v for v in raw.tolist() if isinstance(v, str)]
-        if len(present) == len(raw) - int(pd.isna(raw).sum()) and "\x00" not in "".join(present):
-            continue  # all text, and none of it holds a NUL: the usual case, settled by one search
-        values = rows[spec.name].astype(_STRING)
+        column = rows[spec.name]
+        if not isinstance(column.dtype, pd.StringDtype):
+            raw = column.to_numpy(dtype=object)
+            if pd.isna(raw).all():
+                continue  # an unmapped or empty field
+            present = [v for v in raw.tolist() if isinstance(v, str)]
+            if len(present) == len(raw) - int(pd.isna(raw).sum()) and "\x00" not in "".join(present):
+                continue  # all text, and none of it holds a NUL: the usual case, settled by one search
+        # Text columns (the usual case) are searched in one vectorised pass.
+        values = column if isinstance(column.dtype, pd.StringDtype) else column.astype(_STRING)
         has_nul = values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
         for index in np.flatnonzero(has_nul):
             problems.append(
