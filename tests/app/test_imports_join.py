@@ -377,11 +377,38 @@ def test_a_long_table_is_narrowed_with_where_before_codes_are_matched(
         mapping={"pop_female": "all_ages"},
     )
     assert record["report"]["dropped"] == {"where": 4, "outside_clip": 0}
+    assert record["report"]["join"]["repeated_rows_counted_once"] == 0
     assert record["report"]["join"]["matched"] == 2
     # The mapping names all_ages for pop_female, so the total (suggested from all_ages otherwise) is left alone.
     assert {a["population"] for a in areas(client).values()} == {1000}
     assert summary(client, "0110")["population_by_group"]["female"] == 16
     assert summary(client, "0120")["population_by_group"]["female"] == 26
+
+
+def test_rows_that_repeat_an_earlier_row_exactly_are_counted_once(
+    client: TestClient, berlin: Berlin, city: int
+) -> None:
+    # A lookup at a finer level: one row per output area, so each area's row comes several times, word for word.
+    rows = [["lsoa", "einwohner"], ["0110", 11], ["0110", 11], ["0120", 22], ["0110", 11], ["0120", 22]]
+    record = imported(client, berlin, csv_file(rows), city=CITY, layer="neighbourhoods", join="code=lsoa")
+    join = record["report"]["join"]
+    assert (join["matched"], join["repeated_rows_counted_once"]) == (2, 3)
+    assert any("3 rows repeat an earlier row exactly" in note for note in join["notes"])
+    assert {code: a["population"] for code, a in areas(client).items()} == {
+        "0110": 11,
+        "0120": 22,
+        "0130": 1000,
+    }
+    # The same code with another value is still refused, naming the code and its rows.
+    rows.append(["0120", 23])
+    response = post_import(
+        client, berlin, csv_file(rows), city=CITY, layer="neighbourhoods", join="code=lsoa"
+    )
+    assert response.status_code == 422
+    assert (
+        "'0120' in rows 3, 6" in response.json()["detail"]
+        and "different values" in response.json()["detail"]
+    )
 
 
 def test_a_city_without_neighbourhoods_has_nothing_to_join_onto(client: TestClient, berlin: Berlin) -> None:

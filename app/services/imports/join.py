@@ -8,7 +8,7 @@ UPDATE (load.update_neighbourhood_fields), with the same history and the same lo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -83,18 +83,31 @@ def prepare_join(
         raise InvalidInput(str(exc), field="join" if str(exc).startswith("--join") else "mapping") from None
     row_numbers = frame["row_number"].to_numpy()
     keys = join_codes(frame[plan.key_column], row_numbers, codes_in_city)
-    repeated = duplicate_codes(keys.codes, row_numbers)
-    if repeated:
-        listed = "; ".join(
-            f"{code!r} in rows {', '.join(map(str, rows[:10]))}" for code, rows in list(repeated.items())[:20]
-        )
-        raise InvalidInput(
-            f"the table gives {len(repeated):,} codes more than once ({listed}): a join needs one row per code; "
-            "remove or sum the repeated rows",
-            field="file",
-            extra={"duplicate_codes": {code: rows for code, rows in list(repeated.items())[:MAX_LISTED]}},
-        )
     values, problems = join_values(frame, plan, keys.codes)
+    if duplicate_codes(keys.codes, row_numbers):
+        # A lookup at a finer level (one row per output area) repeats each area's row word for word: a row equal
+        # to an earlier one in its code and every value says nothing new and is counted once.
+        same = values.duplicated(subset=[c for c in values.columns if c != "row_number"]).to_numpy()
+        echo = same & keys.codes.notna().to_numpy()
+        repeated = duplicate_codes(keys.codes[~echo], row_numbers[~echo])
+        if repeated:
+            listed = "; ".join(
+                f"{code!r} in rows {', '.join(map(str, rows[:10]))}"
+                for code, rows in list(repeated.items())[:20]
+            )
+            raise InvalidInput(
+                f"the table gives {len(repeated):,} codes more than once with different values ({listed}): a join "
+                "needs one row per code; narrow the table with --where, or remove or sum the repeated rows",
+                field="file",
+                extra={"duplicate_codes": {code: rows for code, rows in list(repeated.items())[:MAX_LISTED]}},
+            )
+        dropped = set(row_numbers[echo].tolist())
+        plan.notes.append(
+            f"{len(dropped):,} rows repeat an earlier row exactly (the same code and values) and are counted once"
+        )
+        values = values[~echo]
+        keys = replace(keys, codes=keys.codes[~echo])
+        problems = [p for p in problems if p.row_number not in dropped]
     # The table's geometry is ignored, so what is wrong with it does not matter here.
     problems = [*(p for p in read.problems if p.field != "geometry"), *problems]
     known = set(codes_in_city)
@@ -128,6 +141,7 @@ def prepare_join(
         "key_column": plan.key_column,
         "table_rows": len(frame),
         "matched": int(matched.sum()),
+        "repeated_rows_counted_once": int(len(frame) - len(values)),
         "rows_ready": len(ready),
         "unmatched_rows_total": len(unmatched),
         "unmatched_rows": unmatched[:MAX_LISTED],
