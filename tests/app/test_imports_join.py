@@ -406,8 +406,7 @@ def test_rows_that_repeat_an_earlier_row_exactly_are_counted_once(
     )
     assert response.status_code == 422
     assert (
-        "'0120' in rows 3, 6" in response.json()["detail"]
-        and "different values" in response.json()["detail"]
+        "'0120' in rows 3, 6" in response.json()["detail"] and "different values" in response.json()["detail"]
     )
 
 
