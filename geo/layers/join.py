@@ -25,10 +25,11 @@ from geo.vocab import POPULATION_BANDS
 JOIN_LAYER = "neighbourhoods"
 JOIN_KEY = "code"
 MAX_AGE = 120
-# Fields a join may write: all but the key and the parent (which comes with boundaries); never the geometry.
-JOINABLE_FIELDS = tuple(f for f in LAYERS[JOIN_LAYER].field_names if f not in (JOIN_KEY, "parent_code"))
-# Suggested from a table's column names: a column called "Bezirk" there names a district, not its code.
-_SUGGESTED_FIELDS = tuple(f for f in JOINABLE_FIELDS if f != "level")
+# Fields a join may write: all but the key; never the geometry.
+JOINABLE_FIELDS = tuple(f for f in LAYERS[JOIN_LAYER].field_names if f != JOIN_KEY)
+# Suggested from a table's column names: a column called "Bezirk" there names a district, not its code, and a
+# lookup's coarser unit is a parent only when the user says so (--map parent_code=COLUMN).
+_SUGGESTED_FIELDS = tuple(f for f in JOINABLE_FIELDS if f not in ("level", "parent_code"))
 _COUNT_FIELDS = tuple(
     spec.name for spec in LAYERS[JOIN_LAYER].fields if spec.kind == "int" and spec.name != JOIN_KEY
 )
@@ -274,8 +275,7 @@ def plan_join(columns: Sequence[str], join: str, given: Mapping[str, str] | None
     unknown = [t for t in given if t not in JOINABLE_FIELDS]
     if unknown:
         raise MappingError(
-            f"a join can fill {', '.join(JOINABLE_FIELDS)}; not {', '.join(repr(u[:40]) for u in unknown)} "
-            "(parents come with the boundaries: import them with the boundary file)"
+            f"a join can fill {', '.join(JOINABLE_FIELDS)}; not {', '.join(repr(u[:40]) for u in unknown)}"
         )
     sources: dict[str, FieldSource] = {}
     for target, text in given.items():

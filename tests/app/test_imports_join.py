@@ -410,6 +410,43 @@ def test_rows_that_repeat_an_earlier_row_exactly_are_counted_once(
     )
 
 
+def test_parents_come_from_a_lookup_and_the_district_adds_up_its_areas(
+    client: TestClient, berlin: Berlin, city: int
+) -> None:
+    # 0130 becomes the district of 0110 and 0120, as an output-area lookup says (each area's row repeated).
+    rows = [["oa", "lsoa", "msoa"], ["a1", "0110", "0130"], ["a2", "0110", "0130"], ["a3", "0120", "0130"]]
+    record = imported(
+        client,
+        berlin,
+        csv_file(rows),
+        city=CITY,
+        layer="neighbourhoods",
+        join="code=lsoa",
+        mapping={"parent_code": "msoa"},
+    )
+    assert record["report"]["join"]["fields"] == ["parent_code"]
+    assert record["counts"]["updated"] == 2
+    district = summary(client, "0130")
+    assert district["includes_children"]["areas"] == 2
+    # 0130 keeps its own 1,000 residents; its over-65s are its own figure too.
+    assert district["population"] == 1000 and district["population_source"] == "own"
+    # A parent the city lacks, or an area as its own parent, names the row and changes nothing.
+    for bad in (["b1", "0110", "0999"], ["b2", "0120", "0120"]):
+        response = post_import(
+            client,
+            berlin,
+            csv_file([rows[0], bad]),
+            city=CITY,
+            layer="neighbourhoods",
+            join="code=lsoa",
+            mapping={"parent_code": "msoa"},
+        )
+        assert response.status_code == 422, response.text
+        [problem] = [p for p in response.json()["problems"] if p["severity"] == "error"]
+        assert problem["field"] == "parent_code"
+    assert summary(client, "0130")["includes_children"]["areas"] == 2
+
+
 def test_a_city_without_neighbourhoods_has_nothing_to_join_onto(client: TestClient, berlin: Berlin) -> None:
     new_city(client, berlin, "Leerdorf")
     response = post_import(

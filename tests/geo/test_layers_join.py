@@ -128,8 +128,15 @@ def test_only_counts_can_be_sums_and_the_key_must_be_code() -> None:
         plan_join(["code", "a"], "id=code")
     with pytest.raises(MappingError, match="no column 'gebiet'"):
         plan_join(["code", "a"], "code=gebiet")
-    with pytest.raises(MappingError, match="parents come with the boundaries"):
-        plan_join(["code", "a"], "code=code", {"parent_code": "a"})
+    with pytest.raises(MappingError, match="a join can fill name, level, parent_code"):
+        plan_join(["code", "a"], "code=code", {"geometry": "a"})
+
+
+def test_a_parent_is_joined_only_when_named() -> None:
+    # A lookup's coarser unit is not guessed as the parent: the user names it.
+    assert "parent_code" not in plan_join(["lsoa", "parent_code", "einwohner"], "code=lsoa").sources
+    plan = plan_join(["lsoa", "msoa"], "code=lsoa", {"parent_code": "MSOA"})
+    assert plan.sources["parent_code"].columns == ["msoa"]
 
 
 def test_codes_stored_as_numbers_get_their_zeros_back_only_when_the_city_codes_agree() -> None:

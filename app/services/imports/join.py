@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from app.errors import InvalidInput
 from geo.io import MappingError, Problem, ReadResult, error_rows
 from geo.layers import dry_run_report
 from geo.layers.join import (
+    JOIN_KEY,
     JOIN_LAYER,
     JOINABLE_FIELDS,
     duplicate_codes,
@@ -26,6 +28,7 @@ from geo.layers.join import (
     join_values,
     plan_join,
 )
+from geo.problems import RowProblems
 
 # Lists in the report (unmatched rows, neighbourhoods the table leaves out, padded codes) stop at this length.
 MAX_LISTED = 1_000
@@ -57,6 +60,24 @@ def city_codes(db: Session, city_id: int) -> list[str]:
     return list(
         db.scalars(text("SELECT code FROM neighbourhood WHERE city_id = :c ORDER BY code"), {"c": city_id})
     )
+
+
+def _parent_problems(values: pd.DataFrame, codes_in_city: list[str]) -> list[Problem]:
+    """A parent named by a join must be another neighbourhood of the city (the table creates none)."""
+    problems = RowProblems(values["row_number"].to_numpy(), values[JOIN_KEY].to_numpy(dtype=object))
+    parents, codes = values["parent_code"], values[JOIN_KEY]
+    own = (parents.notna() & (parents == codes)).to_numpy(dtype=bool)
+    problems.add(own, "parent_code", "a neighbourhood cannot be its own parent")
+    missing = (parents.notna() & ~parents.isin(codes_in_city)).to_numpy(dtype=bool) & ~own
+    problems.add(
+        missing,
+        "parent_code",
+        [
+            f"parent_code {parents.iloc[i]!r} is not a neighbourhood of the city: import the parent areas first"
+            for i in np.flatnonzero(missing)
+        ],
+    )
+    return problems.problems
 
 
 def prepare_join(
@@ -108,6 +129,8 @@ def prepare_join(
         values = values[~echo]
         keys = replace(keys, codes=keys.codes[~echo])
         problems = [p for p in problems if p.row_number not in dropped]
+    if "parent_code" in plan.sources:
+        problems += _parent_problems(values, codes_in_city)
     # The table's geometry is ignored, so what is wrong with it does not matter here.
     problems = [*(p for p in read.problems if p.field != "geometry"), *problems]
     known = set(codes_in_city)

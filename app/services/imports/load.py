@@ -877,7 +877,14 @@ def update_neighbourhood_fields(db: Session, ctx: LoadContext, rows: pd.DataFram
     for field, (column, sql_type) in fields.items():
         stage[column] = _stage_value(rows[field], sql_type)
     stage["population_by_group"] = _population_json(rows, groups) if groups else None
-    _create_work_tables(db, [("code", "text"), *fields.values(), ("population_by_group", "jsonb")])
+    parents = "parent_code" in ctx.mapped
+    extra_columns = [("parent_code", "text"), ("parent_id", "int")] if parents else []
+    if parents:
+        stage["parent_code"] = _text_or_none(rows["parent_code"])
+        stage["parent_id"] = None
+    _create_work_tables(
+        db, [("code", "text"), *fields.values(), ("population_by_group", "jsonb"), *extra_columns]
+    )
     copy_frame(db, STAGE, stage)
     _match_existing(db, ctx, "neighbourhood", "t.city_id = :city_id AND t.code = s.code")
     sets = {column: _with_default(column) for column, _t in fields.values()}
@@ -885,6 +892,16 @@ def update_neighbourhood_fields(db: Session, ctx: LoadContext, rows: pd.DataFram
         sets["population_by_group"] = (
             "jsonb_strip_nulls((t.population_by_group - CAST(:groups AS text[])) || s.population_by_group)"
         )
+    if parents:
+        # The join checked that every parent is a neighbourhood of the city.
+        db.execute(
+            text(
+                f"UPDATE {STAGE} s SET parent_id = p.id FROM neighbourhood p "
+                "WHERE p.city_id = :city_id AND p.code = s.parent_code"
+            ),
+            _bind(ctx),
+        )
+        sets["parent_id"] = "s.parent_id"
     _update_changed(db, ctx, Neighbourhood, "neighbourhoods", f"{STAGE} s", sets, params={"groups": groups})
     updated = _updated_count(db)
     _drop_work_tables(db)
