@@ -9,13 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.main import create_app
+from app.settings import Settings
 from tests.conftest import Berlin
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "trafford"
@@ -46,6 +50,17 @@ def run(env: dict[str, str], *args: str, code: int = 0) -> str:
     return " ".join(result.output.split())
 
 
+def client_summary(env: dict[str, str], neighbourhood_id: int) -> dict[str, Any]:
+    """GET /api/neighbourhoods/{id}/summary as an anonymous reader of the same database."""
+    settings = Settings(
+        database_url=env["ASSETMAP_DATABASE_URL"], environment="test", secret_key=env["ASSETMAP_SECRET_KEY"]
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get(f"/api/neighbourhoods/{neighbourhood_id}/summary")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 def persons() -> pd.DataFrame:
     """The ONS mid-2024 LSOA table, one row per area: the 'Persons' rows."""
     table = pd.read_csv(DATA / "mid-year_2024_population_estimates_lsoa.csv", dtype={"area_code": str})
@@ -56,12 +71,24 @@ def test_a_second_city_from_the_terminal(env: dict[str, str], berlin: Berlin, tm
     # 1. The city.
     assert "added city" in run(env, "city", "add", CITY, "--country", "GB", "--crs", "EPSG:27700")
 
-    # 2. Its boundaries: 139 LSOAs; area_code and area_name are suggested as code and name.
+    # 2. Its boundaries: 28 MSOAs as districts, 139 LSOAs inside them; area_code and area_name are suggested as
+    # code and name. The LSOA file has no parent code: an output-area lookup for all of Greater Manchester has it,
+    # each LSOA's row repeated once per output area.
+    msoa = str(DATA / "trafford_msoa_generalised.geojson")
+    out = run(env, "import", msoa, "--city", CITY, "--layer", "neighbourhoods", "--default", "level=district")
+    assert "28 inserted" in out
     lsoa = str(DATA / "trafford_lsoa_generalised.geojson")
     out = run(
         env, "import", lsoa, "--city", CITY, "--layer", "neighbourhoods", "--default", "level=neighbourhood"
     )
     assert "139 inserted" in out
+    lookup = str(DATA / "statistical_lookup.csv")
+    out = run(
+        env,
+        *("import", lookup, "--city", CITY, "--layer", "neighbourhoods", "--join", "code=lsoa21cd"),
+        *("--map", "parent_code=msoa21cd", "--map", "name=", "--where", "lad22nm = 'Trafford'"),
+    )
+    assert "139 updated" in out and "139 matched" in out
 
     # 3. The population table, one row per area and sex, single years of age: narrowed to Persons and joined.
     table = str(DATA / "mid-year_2024_population_estimates_lsoa.csv")
@@ -80,6 +107,21 @@ def test_a_second_city_from_the_terminal(env: dict[str, str], berlin: Berlin, tm
             {"n": CITY},
         ).one()
     assert (stored[0], stored[1]) == (int(expected["all_ages"].sum()), under_6) == (241_025, 15_587)
+    # A district (MSOA) has no figure of its own: its summary adds up its LSOAs, as the lookup groups them.
+    lookup_rows = pd.read_csv(DATA / "statistical_lookup.csv", dtype=str).drop_duplicates("lsoa21cd")
+    in_025 = set(lookup_rows.loc[lookup_rows["msoa21nm"] == "Trafford 025", "lsoa21cd"])
+    with berlin.engine.connect() as conn:
+        district_id = conn.execute(
+            text(
+                "SELECT n.id FROM neighbourhood n JOIN city c ON c.id = n.city_id "
+                "WHERE c.name = :n AND n.name = 'Trafford 025'"
+            ),
+            {"n": CITY},
+        ).scalar_one()
+    district = client_summary(env, district_id)
+    assert district["population_source"] == "children"
+    assert district["includes_children"]["areas"] == len(in_025)
+    assert district["population"] == int(expected.loc[expected["area_code"].isin(in_025), "all_ages"].sum())
 
     # 4. A register of all of England's libraries (2016): refused as it is, with the way out in the message ...
     register = str(DATA / "england_libraries_2016.csv")
