@@ -37,6 +37,7 @@ from app.schemas.auth import (
     UserListed,
     UserOut,
 )
+from app.schemas.capacity import DefaultCapacityList, DefaultCapacityOut
 from app.schemas.health import Liveness, Readiness
 from app.schemas.imports import ImportRunList, ImportRunOut, ImportRunSummary
 from app.schemas.items import HistoryEntry, HistoryList, LinkList, LinkOut, ResourceList, ResourceOut
@@ -293,6 +294,10 @@ def test_run_results_and_scenarios_answer_as_their_models_say(client: TestClient
         "/api/service-types/childcare/default-capacity", json={"capacity": 60}, headers=planner
     )
     assert default.status_code == 200, default.text
+    holds_exactly(DefaultCapacityOut, default.json())
+    defaults = client.get("/api/default-capacities", headers=planner).json()
+    holds_exactly(DefaultCapacityList, defaults)
+    holds_exactly(DefaultCapacityOut, defaults["items"][0])
     body = {"city": "Berlin", "service_type": "childcare", "radius_m": 500, "resolution": 8}
     run = client.post("/api/analysis/runs", json=body, headers=planner)
     assert run.status_code == 201, run.text
