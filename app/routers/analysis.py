@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep
 from app.routers.common import GEOJSON, GeoJSONResponse, link_after
 from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media, openapi_links
 from app.schemas.analysis import RunCreate, SuggestSitesRequest, WhatIfRequest
+from app.schemas.analysis_results import Network, RunAssets, RunList, SiteSuggestionOut, WhatIfOut
 from app.schemas.analysis_runs import RunDocument
 from app.services import analysis
 from app.services.analysis import parents
@@ -23,6 +25,14 @@ router = APIRouter(prefix="/api/analysis", tags=["analysis"])
 RunId = Annotated[int, Path(ge=1, le=2_147_483_647, description="analysis run id")]
 CELL_PAGE_DEFAULT = 1000
 CELL_PAGE_MAX = 10_000
+# Documents are sent as the services build them, serialised as FastAPI does an un-modelled dict (NaN as null):
+# the models of app.schemas document them, and tests/app/test_openapi_contract.py holds each answer to its model.
+_AS_BUILT = TypeAdapter(dict[str, Any])
+
+
+def as_built(document: dict[str, Any]) -> JSONResponse:
+    """A service's document as the answer, no field coerced or left out by a response model."""
+    return JSONResponse(_AS_BUILT.dump_python(document, mode="json"))
 
 
 def get_session_factory(request: Request) -> Callable[[], Session]:
@@ -87,7 +97,12 @@ async def create_run(
     )
 
 
-@router.get("/runs", summary="List analysis runs, newest first", responses=errors(READ, 404))
+@router.get(
+    "/runs",
+    summary="List analysis runs, newest first",
+    response_model=RunList,
+    responses=errors(READ, 404),
+)
 def list_runs(
     db: SessionDep,
     settings: SettingsDep,
@@ -98,25 +113,28 @@ def list_runs(
         int | None, Query(ge=1, le=2_147_483_647, description="continue with runs older than this id")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Runs (status, parameters, data version, totals) newest first."""
     runs, next_before = analysis.list_runs(
         db, principal, city=city, service_slug=service_type, before=before, limit=limit
     )
-    return {
-        "items": [analysis.run_document(db, settings, principal, run) for run in runs],
-        "next_before": next_before,
-    }
+    return as_built(
+        {
+            "items": [analysis.run_document(db, settings, principal, run) for run in runs],
+            "next_before": next_before,
+        }
+    )
 
 
 @router.get(
     "/runs/{run_id}",
     summary="A run: status, parameters, data version, totals, timing",
+    response_model=RunDocument,
     responses=errors(READ, 404),
 )
-def get_run(run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic) -> dict[str, Any]:
+def get_run(run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic) -> JSONResponse:
     """Poll this until status is succeeded or failed."""
-    return analysis.run_document(db, settings, principal, analysis.get_run(db, principal, run_id))
+    return as_built(analysis.run_document(db, settings, principal, analysis.get_run(db, principal, run_id)))
 
 
 @router.get(
@@ -181,17 +199,23 @@ def get_run_cells(
     )
 
 
-@router.get("/runs/{run_id}/assets", summary="Per-asset results of a run", responses=errors(READ, 404, 409))
+@router.get(
+    "/runs/{run_id}/assets",
+    summary="Per-asset results of a run",
+    response_model=RunAssets,
+    responses=errors(READ, 404, 409),
+)
 def get_run_assets(
     run_id: RunId, db: SessionDep, settings: SettingsDep, principal: ReadPublic
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Capacity used, decay-weighted demand in reach, supply ratio and idle flag of each of the service's assets."""
-    return analysis.run_assets(db, settings, principal, run_id)
+    return as_built(analysis.run_assets(db, settings, principal, run_id))
 
 
 @router.post(
     "/runs/{run_id}/suggest-sites",
     summary="Suggest p new sites for a run's gaps",
+    response_model=SiteSuggestionOut,
     responses=errors(400, RESTRICTED, 404, 409, 429),
 )
 async def suggest_sites(
@@ -201,9 +225,9 @@ async def suggest_sites(
     db: SessionDep,
     settings: SettingsDep,
     principal: RunAnalysis,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Chosen sites (community spaces by name), objective, greedy objective, LP bound, and unmet need per area."""
-    return await analysis.off_the_loop(
+    suggestion = await analysis.off_the_loop(
         request.receive,
         lambda cancel: analysis.suggest_sites(
             db,
@@ -217,11 +241,13 @@ async def suggest_sites(
             cancel=cancel,
         ),
     )
+    return as_built(suggestion)
 
 
 @router.post(
     "/runs/{run_id}/what-if",
     summary="What if these assets closed",
+    response_model=WhatIfOut,
     responses=errors(400, RESTRICTED, 404, 409, 429),
 )
 async def what_if(
@@ -231,17 +257,19 @@ async def what_if(
     db: SessionDep,
     settings: SettingsDep,
     principal: RunAnalysis,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """People losing coverage and the change in unmet need per neighbourhood."""
-    return await analysis.off_the_loop(
+    closure = await analysis.off_the_loop(
         request.receive,
         lambda cancel: analysis.what_if(db, settings, principal, run_id, body.close, cancel=cancel),
     )
+    return as_built(closure)
 
 
 @router.get(
     "/network",
     summary="The relationship network of a city's published assets",
+    response_model=Network,
     responses=errors(READ, 404),
 )
 def get_network(
@@ -249,7 +277,7 @@ def get_network(
     settings: SettingsDep,
     principal: ReadPublic,
     city: Annotated[str, Query(min_length=1, max_length=200, description="city id or name")],
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Degree, betweenness (brokers), components, isolated assets and ties crossing neighbourhood borders."""
     view = analysis.network_view(db, settings, principal, city)
-    return analysis.network_document(view, principal, settings)
+    return as_built(analysis.network_document(view, principal, settings))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.deps import SESSION_COOKIE, Administer, SessionDep, SettingsDep, SignedIn, require_browser_origin
 from app.policy import ROLES
 from app.routers.responses import RESTRICTED, SIGNED_IN, errors
+from app.schemas.auth import ApiKeyCreated, ApiKeyList, Me, SessionOut, TokenOut, UserList, UserOut
 from app.services import auth as service
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -57,7 +58,7 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/auth/token", responses=errors(400, 401, 422, 429))
+@router.post("/auth/token", response_model=TokenOut, responses=errors(400, 401, 422, 429))
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     db: SessionDep,
@@ -74,7 +75,10 @@ def login(
 
 
 @router.post(
-    "/auth/session", dependencies=[Depends(require_browser_origin)], responses=errors(400, 401, 403, 422, 429)
+    "/auth/session",
+    response_model=SessionOut,
+    dependencies=[Depends(require_browser_origin)],
+    responses=errors(400, 401, 403, 422, 429),
 )
 def start_session(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -107,7 +111,7 @@ def logout(db: SessionDep, principal: SignedIn) -> Response:
     return response
 
 
-@router.get("/auth/me", responses=errors(401))
+@router.get("/auth/me", response_model=Me, responses=errors(401))
 def me(principal: SignedIn) -> dict[str, Any]:
     """Who the caller is, with role and assigned neighbourhoods."""
     return {
@@ -118,7 +122,7 @@ def me(principal: SignedIn) -> dict[str, Any]:
     }
 
 
-@router.get("/auth/api-keys", responses=errors(401))
+@router.get("/auth/api-keys", response_model=ApiKeyList, responses=errors(401))
 def list_api_keys(db: SessionDep, principal: SignedIn) -> dict[str, Any]:
     """The caller's API keys (never the keys themselves)."""
     assert principal.user_id is not None
@@ -136,7 +140,9 @@ def list_api_keys(db: SessionDep, principal: SignedIn) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/api-keys", status_code=201, responses=errors(400, SIGNED_IN))
+@router.post(
+    "/auth/api-keys", status_code=201, response_model=ApiKeyCreated, responses=errors(400, SIGNED_IN)
+)
 def create_api_key(
     body: ApiKeyCreate, db: SessionDep, settings: SettingsDep, principal: SignedIn
 ) -> dict[str, Any]:
@@ -152,19 +158,19 @@ def revoke_api_key(db: SessionDep, principal: SignedIn, key_id: int = Path(ge=1)
     return Response(status_code=204)
 
 
-@router.get("/users", responses=errors(401, 403))
+@router.get("/users", response_model=UserList, responses=errors(401, 403))
 def list_users(db: SessionDep, principal: Administer) -> dict[str, Any]:
     """All accounts (admins only)."""
     return {"items": [_user(u, codes) for u, codes in service.list_users(db)]}
 
 
-@router.post("/users", status_code=201, responses=errors(400, RESTRICTED, 409))
+@router.post("/users", status_code=201, response_model=UserOut, responses=errors(400, RESTRICTED, 409))
 def create_user(body: UserCreate, db: SessionDep, principal: Administer) -> dict[str, Any]:
     """Create an account."""
     return _user(service.add_user(db, body.username, body.password, body.role, body.full_name))
 
 
-@router.patch("/users/{user_id}", responses=errors(400, RESTRICTED, 404, 409))
+@router.patch("/users/{user_id}", response_model=UserOut, responses=errors(400, RESTRICTED, 404, 409))
 def update_user(
     body: UserUpdate, db: SessionDep, principal: Administer, user_id: int = Path(ge=1)
 ) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from app.schemas.features import (
     ServiceTypeOut,
     ServiceTypeUpdate,
 )
+from app.schemas.summary import NeighbourhoodSummary
 from app.services import catalogue
 from app.services.summary import neighbourhood_summary
 
@@ -170,7 +171,10 @@ def delete_service_type(slug: str, db: SessionDep, principal: Administer) -> Res
 
 
 @router.get(
-    "/neighbourhoods/{neighbourhood_id}/summary", tags=["neighbourhoods"], responses=errors(READ, 404)
+    "/neighbourhoods/{neighbourhood_id}/summary",
+    tags=["neighbourhoods"],
+    response_model=NeighbourhoodSummary,
+    responses=errors(READ, 404),
 )
 def get_neighbourhood_summary(
     db: SessionDep,

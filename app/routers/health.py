@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.routers.responses import media
-from app.schemas.health import Readiness
+from app.schemas.health import Liveness, Readiness
 from app.services.health import readiness
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Liveness)
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}

@@ -13,3 +13,9 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     database: Literal["reachable"]
     migration: str = Field(description="the database's Alembic revision")
+
+
+class Liveness(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"]
