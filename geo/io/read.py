@@ -420,7 +420,9 @@ def _read_gdal(
         with warnings.catch_warnings():
             # Unclosed rings are closed and reported per row below; GDAL's own warning would only repeat it.
             warnings.filterwarnings("ignore", message="Non closed ring", category=RuntimeWarning)
-            meta, fids, wkb, field_data = _read_raw(dataset.path, plan.layer, plan.gdal_encoding)
+            meta, fids, wkb, field_data = _read_raw(
+                dataset.path, plan.layer, plan.gdal_encoding, recode=plan.recode_from_latin1 is not None
+            )
     except UnicodeDecodeError:
         raise SourceEncodingError(
             f"{dataset.label}: the text is not valid {plan.encoding} ({plan.encoding_source}): pass the right "
@@ -439,7 +441,9 @@ def _read_gdal(
             name = name.encode("latin-1").decode(plan.recode_from_latin1)
             if values.dtype == object:
                 values = _recode(values, plan.recode_from_latin1)
-        if dtype.startswith("list") or (values.dtype == object and _holds_arrays(values)):
+        if not isinstance(values, np.ndarray):
+            pass  # a str array straight from Arrow: plain text, nothing to recode or unpack
+        elif dtype.startswith("list") or (values.dtype == object and _holds_arrays(values)):
             # List-valued properties (e.g. a GeoJSON bounding_box array) stay lists; no layer field maps them.
             values = np.array(
                 [v.tolist() if isinstance(v, np.ndarray) else v for v in values] + [None], dtype=object
@@ -456,6 +460,8 @@ def _read_gdal(
     return attributes, np.asarray(fids, dtype=np.int64), geometries, problems + geometry_problems
 
 
+# Whether pandas makes a str column of Python strings (pandas 3); then Arrow text is handed over as that column.
+_INFERS_STR = pd.Series(np.array(["a"], dtype=object)).dtype != object
 # What pandas infers for a column that cannot hold arrays; only other columns are looked at value by value.
 _PLAIN_KINDS = frozenset({"string", "empty", "integer", "floating", "boolean", "bytes", "date", "datetime"})
 
@@ -467,7 +473,7 @@ def _holds_arrays(values: np.ndarray) -> bool:
 
 
 def _read_raw(
-    path: Path, layer: str, encoding: str | None
+    path: Path, layer: str, encoding: str | None, *, recode: bool = False
 ) -> tuple[dict[str, Any], np.ndarray, Any, list[Any]]:
     import pyogrio.raw
 
@@ -484,12 +490,15 @@ def _read_raw(
         raise ValueError(f"unexpected Arrow columns {table.column_names} for fields {list(meta['fields'])}")
     fids = table.column(0).to_numpy()
     wkb = table.column(table.num_columns - 1).to_numpy(zero_copy_only=False) if has_geometry else None
-    field_data = [_arrow_to_numpy(table.column(1 + index)) for index in range(n_fields)]
+    field_data = [_arrow_to_numpy(table.column(1 + index), recode) for index in range(n_fields)]
     return meta, fids, wkb, field_data
 
 
-def _arrow_to_numpy(column: Any) -> np.ndarray:
-    """Return an Arrow column in the shape pyogrio's numpy reader gives (object text, float ints with nulls)."""
+def _arrow_to_numpy(column: Any, recode: bool = False) -> Any:
+    """Return an Arrow column in the shape pyogrio's numpy reader gives (object text, float ints with nulls).
+
+    Text becomes the str array pandas infers from it (unless it is to be recoded or is all missing).
+    """
     import pyarrow as pa
 
     kind = column.type
@@ -497,6 +506,9 @@ def _arrow_to_numpy(column: Any) -> np.ndarray:
         # The trailing None keeps numpy from turning equal-length lists into a 2D array.
         return np.array([*column.to_pylist(), None], dtype=object)[:-1]
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if _INFERS_STR and not recode and column.null_count < len(column):
+            # The Arrow text as the str column pandas would infer from Python strings, without making them.
+            return column.to_pandas().array
         # Python str objects, None for nulls (as to_pylist gives, in a third less time).
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
     if pa.types.is_boolean(kind) and column.null_count:
@@ -628,6 +640,6 @@ def _checked(
         crs,
         label,
         frame["row_number"].to_numpy(),
-        frame["source_fid"].to_numpy().astype(str),
+        frame["source_fid"].to_numpy(),  # made text only for the rows a problem names
         expected_bounds,
     )

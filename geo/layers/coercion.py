@@ -40,8 +40,24 @@ def _numeric_as_text(values: pd.Series) -> pd.Series:
     return text.where(~pd.Series(whole, index=values.index), as_int).mask(~np.isfinite(numbers))
 
 
+def _plain_text(values: pd.Series) -> np.ndarray | None:
+    """The values as an object array of str and None when they are all text or missing (else None)."""
+    if not isinstance(values.dtype, pd.StringDtype) and values.dtype != object:
+        return None
+    raw = values.to_numpy(dtype=object, na_value=None)
+    if values.dtype == object and pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+        return None
+    return raw
+
+
 def as_text(values: pd.Series) -> pd.Series:
     """Return values as stripped text (StringDtype); empty text is missing."""
+    raw = _plain_text(values)
+    if raw is not None:
+        # Text already (the usual case): stripped straight from Python strings, without a copy as StringDtype.
+        out = np.empty(len(raw), dtype=object)
+        out[:] = [(v.strip() or None) if v is not None else None for v in raw.tolist()]
+        return pd.Series(pd.arrays.StringArray(out, dtype=_STRING), index=values.index)
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         text = _numeric_as_text(values)
     elif pd.api.types.is_datetime64_any_dtype(values):
@@ -169,7 +185,7 @@ def _coerce_text(values: pd.Series, spec: FieldSpec, rows: RowProblems) -> pd.Se
         too_long = (text.str.len() > spec.max_length).fillna(False).to_numpy(dtype=bool)
         rows.add(too_long, spec.name, f"is longer than {spec.max_length} characters")
         text = text.mask(pd.Series(too_long, index=text.index))
-    return text.astype(object).where(text.notna(), None)
+    return pd.Series(text.to_numpy(dtype=object, na_value=None), index=text.index, dtype=object)
 
 
 def _coerce_number(values: pd.Series, spec: FieldSpec, rows: RowProblems) -> pd.Series:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import secrets
 import zipfile
@@ -220,6 +221,23 @@ def test_the_import_reports_its_stages_in_order(
     )
     assert run.status == "succeeded" and run.inserted == 2
     assert stages == ["read", "validate", "stage", "locate", "write", "update", "history", "commit", "done"]
+
+
+def test_the_import_runs_with_the_garbage_collector_paused_and_restores_it(
+    client: object, berlin: Berlin, db: Session, tmp_path: Path
+) -> None:
+    db.execute(text("INSERT INTO city (name) VALUES ('Paused')"))
+    collecting: dict[str, bool] = {}
+    run = run_import(
+        db,
+        berlin.settings,
+        ImportRequest(city="Paused", layer="assets"),
+        loose_shapefile(tmp_path, ["A", "B"]),
+        progress=lambda stage: collecting.setdefault(stage, gc.isenabled()),
+    )
+    assert run.status == "succeeded" and run.inserted == 2
+    assert collecting and not any(collecting.values())
+    assert gc.isenabled()
 
 
 def test_a_dry_run_without_a_mapping_shows_the_columns_and_exits_3(

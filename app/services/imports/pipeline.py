@@ -37,6 +37,7 @@ from geo.io import (
     read_source,
 )
 from geo.io.detect import TABLE_FORMATS
+from geo.io.gc_pause import collector_paused
 from geo.io.spreadsheet import SheetChoiceError
 from geo.io.stage import display_name
 from geo.layers import (
@@ -187,7 +188,8 @@ def run_import(
     pending.options.update(row_filter.options())
     notify = progress or (lambda _stage: None)
     try:
-        return _run(db, settings, request, city, layer, path_list, names, pending, notify, row_filter)
+        with collector_paused():
+            return _run(db, settings, request, city, layer, path_list, names, pending, notify, row_filter)
     except Exception as exc:
         db.rollback()
         run_id = _record_failure(db, pending, exc)
@@ -397,8 +399,11 @@ def _run(
     db.flush()
     notify("stage")
     keep = ~checked.rows["row_number"].isin(list(bad_rows)).to_numpy()
-    rows = checked.rows[keep]
-    extras = {name: values[keep] for name, values in checked.extras.items()}
+    if keep.all():
+        rows, extras = checked.rows, dict(checked.extras)  # every row is kept: no copy of the frame
+    else:
+        rows = checked.rows[keep]
+        extras = {name: values[keep] for name, values in checked.extras.items()}
     mapped = frozenset(checked.mapping) | frozenset(request.defaults or {})
     context = load.LoadContext(
         city_id=city.id,
@@ -629,11 +634,12 @@ def _text_problems(rows: pd.DataFrame, layer: str) -> list[Problem]:
             continue
         column = rows[spec.name]
         if not isinstance(column.dtype, pd.StringDtype):
-            raw = column.to_numpy(dtype=object)
-            if pd.isna(raw).all():
+            raw = column.to_numpy(dtype=object, na_value=None)
+            kind = pd.api.types.infer_dtype(raw, skipna=True)
+            if kind == "empty":
                 continue  # an unmapped or empty field
-            present = [v for v in raw.tolist() if isinstance(v, str)]
-            if len(present) == len(raw) - int(pd.isna(raw).sum()) and "\x00" not in "".join(present):
+            # filter(None, ...) drops the missing values (and empty text, which holds no NUL) in C.
+            if kind == "string" and "\x00" not in "".join(filter(None, raw.tolist())):
                 continue  # all text, and none of it holds a NUL: the usual case, settled by one search
         # Text columns (the usual case) are searched in one vectorised pass.
         values = column if isinstance(column.dtype, pd.StringDtype) else column.astype(_STRING)
@@ -652,17 +658,20 @@ def _text_problems(rows: pd.DataFrame, layer: str) -> list[Problem]:
 
 def _duplicate_keys(rows: pd.DataFrame, key: str) -> list[Problem]:
     """Keys made up for rows without one could meet a real id such as 'row-3'; each key must be unique."""
-    duplicated = rows[key].duplicated(keep=False).to_numpy() & rows[key].notna().to_numpy()
-    already = {p for p in np.flatnonzero(duplicated)}
+    # Only keys that look made up are reported (apply_mapping reports the others), and such a key can only repeat
+    # another such key: the search runs on those few.
+    keys = rows[key].to_numpy(dtype=object, na_value=None)
+    prefix = checks.ROW_KEY_PREFIX
+    made_up = np.flatnonzero([k is not None and str(k).startswith(prefix) for k in keys.tolist()])
+    duplicated = made_up[pd.Series(keys[made_up], dtype=object).duplicated(keep=False).to_numpy(dtype=bool)]
     return [
         Problem(
             int(rows["row_number"].iloc[i]),
-            str(rows[key].iloc[i]),
+            str(keys[i]),
             key,
-            f"{key} {rows[key].iloc[i]!r} is used by more than one row",
+            f"{key} {keys[i]!r} is used by more than one row",
         )
-        for i in sorted(already)
-        if str(rows[key].iloc[i]).startswith(checks.ROW_KEY_PREFIX)
+        for i in duplicated
     ]
 
 
@@ -691,7 +700,7 @@ def _load(
 ) -> load.LoadResult:
     if layer == "assets":
         geometries = rows.geometry.to_numpy()
-        rows = rows.copy()
+        rows = rows.copy(deep=False)  # copy-on-write: the blurred columns are added without copying the rest
         rows["blur_lon"], rows["blur_lat"] = blur_points(
             shapely.get_x(geometries), shapely.get_y(geometries), settings.privacy_h3_resolution
         )
