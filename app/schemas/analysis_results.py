@@ -1,6 +1,6 @@
 """Answers of a run's results and scenarios: run lists, per-asset rows, suggested sites, closures, the network.
 
-Columns come from geo/ (geo/gaps.py GapResult, geo/siting.py, geo/network.py); a figure that cannot be computed
+Columns come from geo/ (geo/gap_params.py GapResult, geo/siting/, geo/network.py); a figure that cannot be computed
 (NaN there, e.g. unmet need while capacity is unknown) is null here.
 """
 

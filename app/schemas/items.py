@@ -1,6 +1,6 @@
 """Answers of the resource and link routes and of every kind's history, as the database and services build them.
 
-The routes send JSON built by the database (app/db/queries.py) or by the services; these models describe it in
+The routes send JSON built by the database (app/db/features.py) or by the services; these models describe it in
 /openapi.json and the fuzz suite checks every answer against them.
 """
 

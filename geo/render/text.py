@@ -33,7 +33,7 @@ _JSON_ESCAPES = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
 
-# A symbol drawn in the legend: {"kind": "swatch" | "dot" | "line", ...}, built by geo.render.elements.
+# A symbol drawn in the legend: {"kind": "swatch" | "dot" | "line", ...}, built by geo.render.styles.
 Symbol = dict[str, Any]
 # One line of a title box: plain text, or (text, bold) segments.
 TitleLine = str | Sequence[tuple[str, bool]]
