@@ -10,19 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.db.queries import domain_error
 from app.errors import AssetmapError, InvalidInput, PayloadTooLarge
-from app.services.imports.report import (
-    _new_run,
-    _now,
-)
-from app.services.imports.request import (
-    _Pending,
-)
-from geo.io import (
-    GeoFileError,
-    LayerChoiceError,
-    MappingError,
-    SourceTooLargeError,
-)
+from app.services.imports.report import _new_run, _now
+from app.services.imports.request import _Pending
+from geo.io import GeoFileError, LayerChoiceError, MappingError, SourceTooLargeError
 from geo.io.spreadsheet import SheetChoiceError
 
 log = logging.getLogger("assetmap.imports")

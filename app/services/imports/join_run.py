@@ -10,22 +10,9 @@ from sqlalchemy.orm import Session
 from app.db.models import City, ImportRun
 from app.services.imports import join, load
 from app.services.imports.failures import RowsInvalid
-from app.services.imports.report import (
-    PREVIEW_ROWS,
-    _limited,
-    _new_run,
-    _now,
-    _record_dry_run,
-    _verdict,
-)
-from app.services.imports.request import (
-    ImportRequest,
-    ProgressHook,
-    _Pending,
-)
-from geo.io import (
-    ReadResult,
-)
+from app.services.imports.report import PREVIEW_ROWS, _limited, _new_run, _now, _record_dry_run, _verdict
+from app.services.imports.request import ImportRequest, ProgressHook, _Pending
+from geo.io import ReadResult
 
 
 def _run_join(

@@ -19,13 +19,7 @@ from app.services.catalogue import resolve_city
 from app.services.imports import filtering, load
 from app.services.imports.failures import RowsInvalid, _domain_error, _record_failure
 from app.services.imports.join_run import _run_join
-from app.services.imports.report import (
-    _new_run,
-    _now,
-    _record_dry_run,
-    _report,
-    _verdict,
-)
+from app.services.imports.report import _new_run, _now, _record_dry_run, _report, _verdict
 from app.services.imports.request import (
     _HASH_CHUNK,
     STAGES,
@@ -40,21 +34,10 @@ from app.services.imports.request import (
 )
 from app.services.imports.validation import _check_rows, _Checked, _final_mapping
 from app.settings import Settings
-from geo.io import (
-    GeoFileError,
-    ImportLimits,
-    MappingError,
-    error_rows,
-    read_source,
-)
+from geo.io import GeoFileError, ImportLimits, MappingError, error_rows, read_source
 from geo.io.detect import TABLE_FORMATS
 from geo.io.gc_pause import collector_paused
-from geo.layers import (
-    explain_mapping,
-    mapping_report,
-    profile_columns,
-    unmapped_required_reason,
-)
+from geo.layers import explain_mapping, mapping_report, profile_columns, unmapped_required_reason
 from geo.privacy import blur_points
 
 __all__ = [

@@ -9,18 +9,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db.models import ImportRun
-from app.services.imports.request import (
-    ImportRequest,
-    _Pending,
-)
+from app.services.imports.request import ImportRequest, _Pending
 from app.services.imports.validation import _Checked
-from geo.io import (
-    ReadResult,
-)
-from geo.layers import (
-    ColumnProfile,
-    dry_run_report,
-)
+from geo.io import ReadResult
+from geo.layers import ColumnProfile, dry_run_report
 
 PREVIEW_ROWS = 10
 

@@ -13,9 +13,7 @@ from app.db.models import City
 from app.errors import InvalidInput
 from app.services.imports import join
 from geo.io.stage import display_name
-from geo.layers import (
-    LAYERS,
-)
+from geo.layers import LAYERS
 
 ProgressHook = Callable[[str], None]
 

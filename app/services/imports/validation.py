@@ -11,23 +11,9 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from app.services.imports import checks
-from app.services.imports.request import (
-    ImportRequest,
-    _Pending,
-)
-from geo.io import (
-    MappingError,
-    Problem,
-    ReadResult,
-)
-from geo.layers import (
-    LAYERS,
-    ColumnProfile,
-    apply_mapping,
-    explain_mapping,
-    mapping_report,
-    merge_mapping,
-)
+from app.services.imports.request import ImportRequest, _Pending
+from geo.io import MappingError, Problem, ReadResult
+from geo.layers import LAYERS, ColumnProfile, apply_mapping, explain_mapping, mapping_report, merge_mapping
 from geo.validate import prepare_geometries
 
 _TEXT_KINDS = ("text", "code")
