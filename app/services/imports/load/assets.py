@@ -1,0 +1,250 @@
+"""The assets layer's load: new assets by COPY straight into the table, changed ones by one UPDATE, and their
+service types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.db.bulk import COPY_SLICE_ROWS, copy_frame, copy_slices, int_array_literal, sorted_text_array_literal
+from app.db.models import Asset
+from app.services.imports.load.staging import (
+    _DEFAULTS,
+    STAGE,
+    UPDATED,
+    LoadContext,
+    LoadResult,
+    _bind,
+    _create_work_tables,
+    _drop_work_tables,
+    _multirange,
+    _nullable_ids,
+    _prepare_session,
+    _prepared_areas,
+    _record_new,
+    _stage_value,
+    _take_ids,
+    _take_turn,
+    _text_or_none,
+    _update_changed,
+    _updated_count,
+    _with_default,
+)
+from geo.io.wkb import points_ewkb_hex
+from geo.locate import anchor_points, smallest_covering
+
+# Layer field -> (table column, staging type). Only mapped fields are updated on re-import.
+_ASSET_FIELDS: dict[str, tuple[str, str]] = {
+    "category": ("category", "text"),
+    "name": ("name", "text"),
+    "description": ("description", "text"),
+    "capacity": ("capacity", "float8"),
+    "capacity_unit": ("capacity_unit", "text"),
+    "ownership": ("ownership", "text"),
+    "contact": ("contact", "text"),
+    "opening_hours": ("opening_hours", "text"),
+    "verified": ("verified", "boolean"),
+    "sensitive": ("sensitive", "boolean"),
+}
+
+_CURRENT_SLUGS = (
+    "(SELECT coalesce(jsonb_agg(st.slug ORDER BY st.slug), '[]'::jsonb) FROM asset_service_type x "
+    "JOIN service_type st ON st.id = x.service_type_id WHERE x.asset_id = t.id)"
+)
+
+
+def load_assets(
+    db: Session,
+    ctx: LoadContext,
+    rows: pd.DataFrame,
+    service_type_ids: pd.Series | None,
+    progress: Callable[[str], None],
+) -> LoadResult:
+    """Upsert assets on (city, source, source_id): new ones by COPY into the table, changed ones by one UPDATE."""
+    _prepare_session(db)
+    progress("locate")
+    # The city's areas are read and prepared here; each slice of rows is looked up in them while the server
+    # stores the slice before (the lookup is a few percent of the write).
+    areas = _prepared_areas(db, ctx.city_id)
+    progress("write")
+    _take_turn(db, ctx, "asset")
+    keys = _text_or_none(rows["source_id"])
+    existing = _existing_asset_ids(db, ctx, keys)
+    new = existing.isna().to_numpy()
+    link_services = service_type_ids is not None and "service_types" in ctx.mapped
+    new_ids = _take_ids(db, "asset", int(new.sum()))
+    columns = ["id", "neighbourhood_id", *(c for c, _t in _ASSET_FIELDS.values()), "geom", "blurred_location"]
+    columns.append("source_id")
+    copy_slices(
+        db,
+        "asset",
+        columns,
+        _asset_slices(rows[new], new_ids, areas, keys[new], defaults=True),
+        {
+            "city_id": ctx.city_id,
+            "source": ctx.source_label,
+            "status": "approved",
+            "version": 1,
+            "created_by": ctx.user_id,
+            "import_id": ctx.import_id,
+        },
+    )
+    if link_services and len(new_ids):
+        assert service_type_ids is not None
+        _copy_links(db, new_ids, service_type_ids[new])
+    progress("update")
+    updated = 0
+    if not new.all():
+        updated = _update_assets(db, ctx, rows[~new], existing[~new], areas, keys[~new], service_type_ids)
+    progress("history")
+    _record_new(db, ctx, "assets", _multirange(new_ids))
+    return LoadResult(len(new_ids), updated)
+
+
+def _existing_asset_ids(db: Session, ctx: LoadContext, keys: pd.Series) -> pd.Series:
+    """The id of the existing asset each row names by (city, source, source_id); missing for new ones."""
+    found = db.execute(
+        text("SELECT source_id, id FROM asset WHERE city_id = :city_id AND source = :source"), _bind(ctx)
+    ).all()
+    if not found:
+        return pd.Series(pd.array([pd.NA] * len(keys), dtype="Int64"), index=keys.index)
+    ids: dict[str, int] = {str(key): int(value) for key, value in found}
+    return pd.Series(pd.array(keys.map(ids).to_numpy(), dtype="Int64"), index=keys.index)
+
+
+def _asset_slices(
+    rows: pd.DataFrame,
+    ids: np.ndarray,
+    areas: tuple[np.ndarray, np.ndarray],
+    keys: pd.Series,
+    *,
+    defaults: bool,
+    id_column: str = "id",
+) -> Iterator[pd.DataFrame]:
+    """The rows as COPY-ready columns, one slice at a time (so each is formatted while the last one is stored)."""
+    for start in range(0, len(rows), COPY_SLICE_ROWS):
+        part = rows.iloc[start : start + COPY_SLICE_ROWS]
+        geometries = part.geometry.to_numpy()
+        out = pd.DataFrame({id_column: ids[start : start + COPY_SLICE_ROWS]}, index=part.index)
+        found = smallest_covering(anchor_points(geometries), *areas)
+        out["neighbourhood_id"] = pd.Series(_nullable_ids(found), index=part.index)
+        for field, (column, sql_type) in _ASSET_FIELDS.items():
+            values = _stage_value(part[field], sql_type)
+            if defaults and column in _DEFAULTS:
+                # verified and sensitive: an empty value in the file means false, as the column default says.
+                values = values.fillna(_DEFAULTS[column] == "true")
+            out[column] = values
+        out["geom"] = points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
+        out["blurred_location"] = points_ewkb_hex(part["blur_lon"].to_numpy(), part["blur_lat"].to_numpy())
+        out["source_id"] = keys.iloc[start : start + COPY_SLICE_ROWS]
+        yield out
+
+
+def _copy_links(db: Session, asset_ids: np.ndarray, service_type_ids: pd.Series) -> None:
+    """Link new assets to their service types: one COPY of (asset, service type) pairs."""
+    lists = service_type_ids.to_numpy()
+    counts = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
+    if not counts.sum():
+        return
+    pairs = pd.DataFrame(
+        {
+            "asset_id": np.repeat(asset_ids, counts),
+            "service_type_id": np.concatenate([np.asarray(v, dtype=np.int64) for v in lists if len(v)]),
+        }
+    ).drop_duplicates()
+    copy_frame(db, "asset_service_type", pairs)
+
+
+def _update_assets(
+    db: Session,
+    ctx: LoadContext,
+    rows: pd.DataFrame,
+    item_ids: pd.Series,
+    areas: tuple[np.ndarray, np.ndarray],
+    keys: pd.Series,
+    service_type_ids: pd.Series | None,
+) -> int:
+    """Stage the rows that name existing assets, update the changed ones (with a history row each) and their
+    service types; return how many changed."""
+    link_services = service_type_ids is not None and "service_types" in ctx.mapped
+    stage_types = [
+        ("neighbourhood_id", "int"),
+        *_ASSET_FIELDS.values(),
+        ("geom", "geometry"),
+        ("blurred_location", "geometry"),
+        ("source_id", "text"),
+    ]
+    if link_services:
+        stage_types += [("service_type_ids", "int[]"), ("service_types", "text[]")]
+    _create_work_tables(db, stage_types)
+    slices = _asset_slices(
+        rows, item_ids.to_numpy(dtype=np.int64), areas, keys, defaults=False, id_column="item_id"
+    )
+    if link_services:
+        assert service_type_ids is not None
+        slices = _with_links(slices, service_type_ids.loc[rows.index], rows["service_types"])
+    copy_slices(db, STAGE, ["item_id", *(name for name, _t in stage_types)], slices)
+    db.execute(text(f"ANALYZE {STAGE}"))
+    source_from = f"{STAGE} s"
+    sets = {
+        column: _with_default(column) for field, (column, _t) in _ASSET_FIELDS.items() if field in ctx.mapped
+    }
+    sets["neighbourhood_id"] = "s.neighbourhood_id"
+    compare_old = ["ST_AsBinary(t.geom)", "ST_AsBinary(t.blurred_location)"]
+    compare_new = ["ST_AsBinary(s.geom)", "ST_AsBinary(s.blurred_location)"]
+    if link_services:
+        compare_old.append(
+            "(SELECT coalesce(array_agg(x.service_type_id ORDER BY x.service_type_id), '{}') "
+            "FROM asset_service_type x WHERE x.asset_id = t.id)"
+        )
+        compare_new.append("s.service_type_ids")
+    _update_changed(
+        db,
+        ctx,
+        Asset,
+        "assets",
+        source_from,
+        sets,
+        also_set={"geom": "s.geom", "blurred_location": "s.blurred_location"},
+        compare_old=compare_old,
+        compare_new=compare_new,
+        history_extra={"service_types": _CURRENT_SLUGS},
+        # The history shows the staged service types: they are what the links become just below.
+        after_extra={"service_types": "to_jsonb(s.service_types)"} if link_services else None,
+        after_join=f"JOIN {STAGE} s ON s.item_id = t.id" if link_services else "",
+    )
+    updated = _updated_count(db)
+    if link_services:
+        db.execute(
+            text(
+                f"""
+                DELETE FROM asset_service_type x USING {UPDATED} d, {STAGE} s
+                WHERE x.asset_id = d.id AND s.item_id = d.id AND NOT (x.service_type_id = ANY(s.service_type_ids))
+                """
+            )
+        )
+        db.execute(
+            text(
+                f"""
+                INSERT INTO asset_service_type (asset_id, service_type_id)
+                SELECT s.item_id, unnest(s.service_type_ids) FROM {STAGE} s JOIN {UPDATED} d ON d.id = s.item_id
+                ON CONFLICT DO NOTHING
+                """
+            )
+        )
+    _drop_work_tables(db)
+    return updated
+
+
+def _with_links(
+    slices: Iterator[pd.DataFrame], service_type_ids: pd.Series, slugs: pd.Series
+) -> Iterator[pd.DataFrame]:
+    for part in slices:
+        part["service_type_ids"] = service_type_ids.loc[part.index].map(int_array_literal)
+        part["service_types"] = slugs.loc[part.index].map(sorted_text_array_literal)
+        yield part
