@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
-import shapely
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +37,6 @@ from geo.io import GeoFileError, ImportLimits, MappingError, error_rows, read_so
 from geo.io.detect import TABLE_FORMATS
 from geo.io.gc_pause import collector_paused
 from geo.layers import explain_mapping, mapping_report, profile_columns, unmapped_required_reason
-from geo.privacy import blur_points
 
 __all__ = [
     "STAGES",
@@ -256,12 +254,15 @@ def _load(
     notify: ProgressHook,
 ) -> load.LoadResult:
     if layer == "assets":
-        geometries = rows.geometry.to_numpy()
-        rows = rows.copy(deep=False)  # copy-on-write: the blurred columns are added without copying the rest
-        rows["blur_lon"], rows["blur_lat"] = blur_points(
-            shapely.get_x(geometries), shapely.get_y(geometries), settings.privacy_h3_resolution
+        # Each slice's blurred locations are found while the server stores the slice before.
+        return load.load_assets(
+            db,
+            context,
+            rows,
+            extras.get("service_type_ids"),
+            notify,
+            blur_resolution=settings.privacy_h3_resolution,
         )
-        return load.load_assets(db, context, rows, extras.get("service_type_ids"), notify)
     if layer == "needs":
         return load.load_needs(db, context, rows, extras["service_type_id"], notify)
     if layer == "resources":

@@ -37,6 +37,7 @@ from app.services.imports.load.staging import (
 )
 from geo.io.wkb import points_ewkb_hex
 from geo.locate import anchor_points, smallest_covering
+from geo.privacy import blur_points
 
 # Layer field -> (table column, staging type). Only mapped fields are updated on re-import.
 _ASSET_FIELDS: dict[str, tuple[str, str]] = {
@@ -64,8 +65,13 @@ def load_assets(
     rows: pd.DataFrame,
     service_type_ids: pd.Series | None,
     progress: Callable[[str], None],
+    *,
+    blur_resolution: int,
 ) -> LoadResult:
-    """Upsert assets on (city, source, source_id): new ones by COPY into the table, changed ones by one UPDATE."""
+    """Upsert assets on (city, source, source_id): new ones by COPY into the table, changed ones by one UPDATE.
+
+    Every asset gets its blurred location: the centre of its H3 cell at `blur_resolution`.
+    """
     _prepare_session(db)
     progress("locate")
     # The city's areas are read and prepared here; each slice of rows is looked up in them while the server
@@ -84,7 +90,7 @@ def load_assets(
         db,
         "asset",
         columns,
-        _asset_slices(rows[new], new_ids, areas, keys[new], defaults=True),
+        _asset_slices(rows[new], new_ids, areas, keys[new], blur_resolution, defaults=True),
         {
             "city_id": ctx.city_id,
             "source": ctx.source_label,
@@ -100,7 +106,9 @@ def load_assets(
     progress("update")
     updated = 0
     if not new.all():
-        updated = _update_assets(db, ctx, rows[~new], existing[~new], areas, keys[~new], service_type_ids)
+        updated = _update_assets(
+            db, ctx, rows[~new], existing[~new], areas, keys[~new], service_type_ids, blur_resolution
+        )
     progress("history")
     _record_new(db, ctx, "assets", _multirange(new_ids))
     return LoadResult(len(new_ids), updated)
@@ -122,6 +130,7 @@ def _asset_slices(
     ids: np.ndarray,
     areas: tuple[np.ndarray, np.ndarray],
     keys: pd.Series,
+    blur_resolution: int,
     *,
     defaults: bool,
     id_column: str = "id",
@@ -139,8 +148,9 @@ def _asset_slices(
                 # verified and sensitive: an empty value in the file means false, as the column default says.
                 values = values.fillna(_DEFAULTS[column] == "true")
             out[column] = values
-        out["geom"] = points_ewkb_hex(shapely.get_x(geometries), shapely.get_y(geometries))
-        out["blurred_location"] = points_ewkb_hex(part["blur_lon"].to_numpy(), part["blur_lat"].to_numpy())
+        lon, lat = shapely.get_x(geometries), shapely.get_y(geometries)
+        out["geom"] = points_ewkb_hex(lon, lat)
+        out["blurred_location"] = points_ewkb_hex(*blur_points(lon, lat, blur_resolution))
         out["source_id"] = keys.iloc[start : start + COPY_SLICE_ROWS]
         yield out
 
@@ -168,6 +178,7 @@ def _update_assets(
     areas: tuple[np.ndarray, np.ndarray],
     keys: pd.Series,
     service_type_ids: pd.Series | None,
+    blur_resolution: int,
 ) -> int:
     """Stage the rows that name existing assets, update the changed ones (with a history row each) and their
     service types; return how many changed."""
@@ -183,7 +194,13 @@ def _update_assets(
         stage_types += [("service_type_ids", "int[]"), ("service_types", "text[]")]
     _create_work_tables(db, stage_types)
     slices = _asset_slices(
-        rows, item_ids.to_numpy(dtype=np.int64), areas, keys, defaults=False, id_column="item_id"
+        rows,
+        item_ids.to_numpy(dtype=np.int64),
+        areas,
+        keys,
+        blur_resolution,
+        defaults=False,
+        id_column="item_id",
     )
     if link_services:
         assert service_type_ids is not None
