@@ -15,6 +15,7 @@ import pyproj
 from geo.access import DECAYS, DEFAULT_STEP_WEIGHTS, decay_weight, step_zones_for
 from geo.coverage import check_radius_m
 from geo.crs import AnalysisInputError
+from geo.streets.distance import STRAIGHT, DistanceSource
 from geo.vocab import group_population_columns
 
 
@@ -100,6 +101,9 @@ class GapResult:
       assets_within_radius, unmet_need, gap_share, access_score (need-weighted mean a_i), desert.
     assets (input order): id, name, capacity (as given), capacity_used, capacity_unknown, closed,
       units_in_reach, demand_in_reach (decay-weighted need), ratio (R_j), idle.
+    distance: where every distance came from (geo.streets): the straight line, or walks on a street network;
+      with a network, units also hold snap_m (the straight step to the nearest street, NaN off the network)
+      and distance_m is the walk to the nearest open asset (NaN when none can be reached on foot).
     Where capacity is unknown and no default is set (geo.capacity), access, access_score, shortfall, unmet_need,
     gap_share and the neighbourhood access_score are NaN, and so are capacity_used and ratio of those assets.
     """
@@ -111,3 +115,4 @@ class GapResult:
     totals: dict[str, Any]
     params: GapParams
     source_assets: gpd.GeoDataFrame = field(repr=False)
+    distance: DistanceSource = field(default=STRAIGHT, repr=False)  # straight line or walks on the streets

@@ -11,7 +11,15 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo.coverage import AnalysisStopped, Deadline, FloatArray, check_deadline, check_radius_m, pairs_within
+from geo.coverage import (
+    AnalysisStopped,
+    Deadline,
+    FloatArray,
+    ReachPairs,
+    check_deadline,
+    check_radius_m,
+    pairs_within,
+)
 from geo.crs import AnalysisInputError
 
 # Sizes (nonzeros + rows + columns of the merged problem) up to which the exact MILP is attempted by default.
@@ -37,9 +45,14 @@ class SiteSuggestion:
 
 
 def _coverage_matrix(
-    units_xy: FloatArray, candidates_xy: FloatArray, radius_m: float, keep_unit: NDArray[np.bool_]
+    units_xy: FloatArray,
+    candidates_xy: FloatArray,
+    radius_m: float,
+    keep_unit: NDArray[np.bool_],
+    pairs: ReachPairs | None = None,
 ) -> tuple[sparse.csr_matrix, int]:
-    pairs = pairs_within(units_xy, candidates_xy, radius_m)
+    if pairs is None:
+        pairs = pairs_within(units_xy, candidates_xy, radius_m)
     pairs = pairs.subset(keep_unit[pairs.unit_index])
     matrix = sparse.csr_matrix(
         (np.ones(len(pairs), dtype=np.int8), (pairs.unit_index, pairs.asset_index)),
@@ -123,8 +136,12 @@ def suggest_sites(
     exact_time_limit_s: float = 10.0,
     exact_max_size: int = DEFAULT_EXACT_MAX_SIZE,
     deadline: Deadline | None = None,
+    pairs: ReachPairs | None = None,
 ) -> SiteSuggestion:
     """Choose up to p candidates (projected x/y, metres) maximising shortfall within `radius_m` of a site.
+
+    `pairs` gives the unit-candidate pairs within the radius when they come from elsewhere (walking distances
+    on a street network, geo.streets); by default they are the straight-line pairs.
 
     With a `deadline`, AnalysisStopped is raised between stages and greedy steps once its time is up; HiGHS
     (LP bound and exact solver) gets the time left as its own time limit.
@@ -143,7 +160,7 @@ def suggest_sites(
         raise AnalysisInputError("there are no candidate sites: give at least one")
 
     check_deadline(deadline)
-    coverage, n_pairs = _coverage_matrix(units_metric_xy, candidates_xy, radius_m, weight_all > 0)
+    coverage, n_pairs = _coverage_matrix(units_metric_xy, candidates_xy, radius_m, weight_all > 0, pairs)
     check_deadline(deadline)
     reachable = np.diff(coverage.indptr) > 0
     by_row, group = _merge_identical_rows(coverage[reachable])
