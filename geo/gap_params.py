@@ -15,7 +15,7 @@ import pyproj
 from geo.access import DECAYS, DEFAULT_STEP_WEIGHTS, decay_weight, step_zones_for
 from geo.coverage import check_radius_m
 from geo.crs import AnalysisInputError
-from geo.streets.distance import STRAIGHT, DistanceSource
+from geo.streets.distance import STRAIGHT, DistanceSource, distance_source_kind
 from geo.vocab import group_population_columns
 
 
@@ -35,6 +35,7 @@ class GapParams:
     desert_min_people: float = 100.0
     desert_min_share: float = 0.5
     default_capacity: float | None = None  # given to assets whose capacity is unknown; None: none is invented
+    distance: str = "straight"  # "straight" line or "network" (walks on the city's streets, geo.streets)
 
     def __post_init__(self) -> None:
         group_population_columns(self.group)
@@ -72,6 +73,7 @@ class GapParams:
             raise AnalysisInputError(
                 f"desert_min_share must be a share from 0 to 1, got {self.desert_min_share!r}"
             )
+        distance_source_kind(self.distance)
         if self.default_capacity is not None:
             value = float(self.default_capacity)
             if not math.isfinite(value) or value <= 0:

@@ -107,6 +107,15 @@ def _analyse_units(
     distance: DistanceSource = STRAIGHT,
 ) -> GapResult:
     check_deadline(deadline)
+    if distance.kind != params.distance:
+        raise AnalysisInputError(
+            f"these parameters ask for {params.distance} distances but the run was given {distance.kind} ones: "
+            + (
+                "give it the city's street network (geo.streets.StreetNetwork)"
+                if params.distance == "network"
+                else "set distance='network' in the parameters"
+            )
+        )
     radius_m = params.radius_m
     units_xy = points_xy(units, crs, what="demand units")
     need = units["need"].to_numpy(dtype=np.float64)

@@ -35,11 +35,19 @@ OPTION_NAMES = {
     "candidates": "--candidates",
     "close": "--close",
     "out": "--out",
+    "distance": "--distance",
 }
 
 RunOption = Annotated[int | None, typer.Option("--run", help="analysis run id")]
 CityOption = Annotated[str | None, typer.Option("--city", help="city id or name")]
 ServiceOption = Annotated[str | None, typer.Option("--service", help="service type slug, e.g. childcare")]
+DistanceOption = Annotated[
+    str,
+    typer.Option(
+        "--distance",
+        help="straight (line) or network (walking distances on the city's street network, `assetmap streets import`)",
+    ),
+]
 
 
 @contextmanager
@@ -79,13 +87,15 @@ def _print_warnings(document: dict[str, Any]) -> None:
         console.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True)
 
 
-def _run_ref(run: int | None, city: str | None, service: str | None) -> int | tuple[str, str]:
-    """The run a command works on: --run ID, or the latest default run of --city and --service."""
+def _run_ref(
+    run: int | None, city: str | None, service: str | None, distance: str = "straight"
+) -> int | tuple[str, str, str]:
+    """The run a command works on: --run ID, or the latest default run of --city and --service (and --distance)."""
     if run is not None:
         return run
     if not city or not service:
         raise AssetmapError("give --run ID, or --city and --service")
-    return city, service
+    return city, service, distance
 
 
 @app.command("analyse")
@@ -97,6 +107,7 @@ def analyse(
     resolution: Annotated[
         int | None, typer.Option("--resolution", help="H3 resolution of demand units")
     ] = None,
+    distance: DistanceOption = "straight",
     include_pending: Annotated[bool, typer.Option(help="also analyse entries waiting for review")] = False,
     top: Annotated[int, typer.Option(help="how many neighbourhoods to list")] = 10,
     out: Annotated[
@@ -116,6 +127,7 @@ def analyse(
             radius_m=radius_m,
             decay=decay,
             resolution=resolution,
+            distance=distance,
             include_pending=include_pending,
         )
         with console.status("analysing..."):
@@ -126,7 +138,8 @@ def analyse(
         Text.assemble(
             (f"run {analysed.run_id}", "bold"),
             f": {params['service_type']} in {params['city']}, radius {params['radius_m']:,.0f} m, "
-            f"decay {params['decay']}, H3 resolution {params['resolution']}, group {params['group']}, "
+            f"decay {params['decay']}, {params.get('distance', 'straight')} distances, "
+            f"H3 resolution {params['resolution']}, group {params['group']}, "
             f"data {document['data_version']}",
         ),
         highlight=False,
@@ -171,6 +184,7 @@ def suggest_sites_command(
     city: CityOption = None,
     service: ServiceOption = None,
     candidates: Annotated[str, typer.Option(help="physical_spaces or h3")] = "physical_spaces",
+    distance: DistanceOption = "straight",
 ) -> None:
     """Suggest p sites (existing community spaces, or H3 cell centres) that would close the most gap."""
     from app.schemas.analysis import SuggestSitesRequest
@@ -180,7 +194,7 @@ def suggest_sites_command(
     with _readable_errors():
         request = SuggestSitesRequest(p=p, candidates=candidates)
         result = terminal.suggest_sites(
-            settings, CLI_PRINCIPAL, _run_ref(run, city, service), request.p, request.candidates
+            settings, CLI_PRINCIPAL, _run_ref(run, city, service, distance), request.p, request.candidates
         )
     gained = "unmet need covered" if result.get("unmet_need_computable", True) else "beyond reach covered"
     table = Table(title=f"Suggested sites for run {result['run']} ({result['candidates']})")
@@ -210,13 +224,14 @@ def what_if_command(
     run: RunOption = None,
     city: CityOption = None,
     service: ServiceOption = None,
+    distance: DistanceOption = "straight",
 ) -> None:
     """What if these assets closed: people losing coverage and unmet need per neighbourhood."""
     from app.services.analysis import terminal
 
     settings = load_settings()
     with _readable_errors():
-        result = terminal.what_if(settings, CLI_PRINCIPAL, _run_ref(run, city, service), close)
+        result = terminal.what_if(settings, CLI_PRINCIPAL, _run_ref(run, city, service, distance), close)
     names = ", ".join(f"{a['name']} ({a['id']})" for a in result["closed"])
     totals = result["totals"]
     console.print(

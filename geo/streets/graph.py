@@ -92,15 +92,30 @@ def _adjacency(n_nodes: int, source: IntArray, target: IntArray, length: FloatAr
 
 def build_street_graph(lines: object) -> StreetGraph:
     """Split lines (LineString/MultiLineString, projected metres) at shared vertices into a StreetGraph."""
-    geoms = np.asarray(getattr(lines, "values", lines), dtype=object)
-    if geoms.size:
-        geoms = shapely.get_parts(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
-    if geoms.size and (shapely.get_type_id(geoms) != shapely.GeometryType.LINESTRING).any():
-        raise AnalysisInputError("a street network is made of lines: some geometries are not lines")
+    node_xy, source, target, pieces, _ = split_at_shared_vertices(lines)
+    return StreetGraph.from_edges(node_xy, source, target, pieces)
+
+
+def split_at_shared_vertices(
+    lines: object,
+) -> tuple[FloatArray, IntArray, IntArray, NDArray[np.object_], IntArray]:
+    """Nodes (x/y), edge source and target nodes, edge lines, and each edge's input line (its position).
+
+    Nodes are the ends of every line and every vertex two lines (or one line twice) share; each edge is the
+    piece of one input line between two consecutive nodes on it. Empty and missing geometries are skipped;
+    MultiLineStrings are taken part by part (their edges name the input line they came from).
+    """
+    geoms = np.asarray(getattr(lines, "values", lines), dtype=object).reshape(-1)
+    empty = np.empty(0, dtype=np.int64)
     if geoms.size == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return StreetGraph.from_edges(np.empty((0, 2)), empty, empty, np.empty(0, dtype=object))
-    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
+        return np.empty((0, 2)), empty, empty, np.empty(0, dtype=object), empty
+    present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    parts, part_of = shapely.get_parts(geoms[present], return_index=True)
+    if parts.size and (shapely.get_type_id(parts) != shapely.GeometryType.LINESTRING).any():
+        raise AnalysisInputError("a street network is made of lines: some geometries are not lines")
+    if parts.size == 0:
+        return np.empty((0, 2)), empty, empty, np.empty(0, dtype=object), empty
+    coords, line_of = shapely.get_coordinates(parts, return_index=True)
     if not np.isfinite(coords).all():
         raise AnalysisInputError("some street vertices have no finite x/y in metres: check the CRS")
     keys = np.round(coords / NODE_PRECISION_M).astype(np.int64)
@@ -121,12 +136,12 @@ def build_street_graph(lines: object) -> StreetGraph:
     offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     flat = np.repeat(piece_start, sizes) + offsets
     pieces = shapely.linestrings(coords[flat], indices=piece_of)
-    used, node_index = np.unique(key_id[at], return_inverse=True)
+    used = np.unique(key_id[at])
     node_of_key = np.full(key_id.max() + 1, -1, dtype=np.int64)
     node_of_key[used] = np.arange(len(used))
     node_xy = np.zeros((len(used), 2))
     node_xy[node_of_key[key_id[at]]] = coords[at]
-    del node_index
     source = node_of_key[key_id[piece_start]]
     target = node_of_key[key_id[piece_end]]
-    return StreetGraph.from_edges(node_xy, source, target, pieces)
+    line_index = present[part_of[line_of[piece_start]]].astype(np.int64)
+    return node_xy, source, target, pieces, line_index

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
+from geo.crs import AnalysisInputError
 from geo.gaps import GapParams, analyse_units, reanalyse
 from geo.siting.scenarios import close_assets, suggest_sites_for_gaps
 from geo.streets import StreetNetwork, build_street_graph
@@ -40,8 +41,9 @@ def case(points):
 def test_straight_line_covers_across_the_river_but_the_walk_does_not(case, network) -> None:
     units, assets = case
     params = GapParams(radius_m=500.0, decay="none")
+    on_foot = GapParams(radius_m=500.0, decay="none", distance="network")
     straight = analyse_units(units, assets, params, crs="EPSG:25833")
-    walking = analyse_units(units, assets, params, crs="EPSG:25833", distance=network)
+    walking = analyse_units(units, assets, on_foot, crs="EPSG:25833", distance=network)
     assert straight.units["covered"].tolist() == [True, True]
     assert walking.units["covered"].tolist() == [True, False]
     assert walking.units["distance_m"].tolist() == pytest.approx([100.0, 1600.0])
@@ -57,7 +59,7 @@ def test_straight_line_covers_across_the_river_but_the_walk_does_not(case, netwo
 
 def test_reanalyse_closures_and_suggestions_keep_the_walking_distances(case, network, points) -> None:
     units, assets = case
-    params = GapParams(radius_m=500.0, decay="none")
+    params = GapParams(radius_m=500.0, decay="none", distance="network")
     walking = analyse_units(units, assets, params, crs="EPSG:25833", distance=network)
     again = reanalyse(walking, walking.source_assets)
     assert again.totals["distance"] == "network"
@@ -72,3 +74,13 @@ def test_reanalyse_closures_and_suggestions_keep_the_walking_distances(case, net
     assert suggestion.sites["candidate_id"].tolist() == ["north"]
     assert suggestion.after.totals["distance"] == "network"
     assert np.isclose(suggestion.after.units["covered"].sum(), 2)
+
+
+def test_parameters_and_distances_must_agree(case, network) -> None:
+    units, assets = case
+    with pytest.raises(AnalysisInputError, match="street network"):
+        analyse_units(units, assets, GapParams(radius_m=500.0, distance="network"), crs="EPSG:25833")
+    with pytest.raises(AnalysisInputError, match="distance='network'"):
+        analyse_units(units, assets, GapParams(radius_m=500.0), crs="EPSG:25833", distance=network)
+    with pytest.raises(AnalysisInputError, match="unknown distance"):
+        GapParams(radius_m=500.0, distance="crow")
