@@ -1,10 +1,11 @@
 """Distances along the streets: reach pairs within a radius and the nearest asset, by multi-source Dijkstra.
 
 A walk from a demand unit to an asset is: straight to the unit's nearest street (its snapping distance), along
-the streets, and straight from the street to the asset. Each snapped point is a node of its own, joined to the
-two ends of its edge, so one scipy.sparse.csgraph.dijkstra call per block of sources (with `limit` set to the
-radius, so the search stops there) finds every pair within reach. Two points on the same edge may also walk
-straight along it, which the joins to the ends alone would miss: those pairs are added directly.
+the streets, and straight from the street to the asset. The smaller set of points are the sources: each is a
+node of its own, joined to the two ends of its edge, and one scipy.sparse.csgraph.dijkstra call per block of
+sources (with `limit` set to the radius, so the search stops there) gives the distance to every street node in
+reach; a destination point is then reached through the nearer end of its own edge. Two points on the same edge
+may also walk straight along it, which the ends alone would miss: those pairs are added directly.
 
 `StraightLine` and `StreetNetwork` give an analysis its distances through the same two calls (`pairs` and
 `nearest`), so coverage, E2SFCA, the gap index, site suggestion and closures run unchanged on either.
@@ -168,11 +169,13 @@ def _same_edge_pairs(
 
 
 def _shortest_per_pair(unit_i: NDArray[np.int64], asset_j: NDArray[np.int64], dist: FloatArray) -> ReachPairs:
-    order = np.lexsort((dist, asset_j, unit_i))
-    unit_i, asset_j, dist = unit_i[order], asset_j[order], dist[order]
-    first = np.ones(len(unit_i), dtype=bool)
-    first[1:] = (unit_i[1:] != unit_i[:-1]) | (asset_j[1:] != asset_j[:-1])
-    return ReachPairs(unit_i[first].astype(np.int32), asset_j[first].astype(np.int32), dist[first])
+    n_assets = int(asset_j.max()) + 1 if len(asset_j) else 1
+    key = unit_i * n_assets + asset_j
+    order = np.lexsort((dist, key))
+    key, dist = key[order], dist[order]
+    first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.empty(0, dtype=bool)
+    key, dist = key[first], dist[first]
+    return ReachPairs((key // n_assets).astype(np.int32), (key % n_assets).astype(np.int32), dist)
 
 
 def network_pairs(graph: StreetGraph, units: Snapped, assets: Snapped, radius_m: float) -> ReachPairs:
@@ -180,25 +183,40 @@ def network_pairs(graph: StreetGraph, units: Snapped, assets: Snapped, radius_m:
     radius_m = check_radius_m(radius_m)
     if not len(units) or not len(assets):
         return ReachPairs(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0))
-    matrix, (unit_nodes, asset_nodes) = _virtual_graph(graph, units, assets)
-    # Search from the smaller side; the graph is undirected, so either way gives the same distances.
+    # Search from the smaller side; the graph is undirected, so either way gives the same distances. Only the
+    # sources get nodes of their own: a destination is reached through either end of its edge.
     from_assets = assets.on_network.sum() <= units.on_network.sum()
-    src_points = np.flatnonzero((assets if from_assets else units).on_network)
-    src_nodes = (asset_nodes if from_assets else unit_nodes)[src_points]
-    dst_nodes = unit_nodes if from_assets else asset_nodes
-    parts_u, parts_a, parts_d = [], [], []
-    for start in range(0, len(src_nodes), _SOURCE_BLOCK):
-        block = src_nodes[start : start + _SOURCE_BLOCK]
-        found = csgraph.dijkstra(matrix, directed=True, indices=block, limit=radius_m)[:, dst_nodes]
-        row, col = np.nonzero(found <= radius_m)
-        src = src_points[start + row]
-        parts_d.append(found[row, col])
-        if from_assets:
-            parts_u.append(col.astype(np.int64))
-            parts_a.append(src.astype(np.int64))
-        else:
-            parts_u.append(src.astype(np.int64))
-            parts_a.append(col.astype(np.int64))
+    sources, targets = (assets, units) if from_assets else (units, assets)
+    matrix, (source_nodes,) = _virtual_graph(graph, sources)
+    src_points = np.flatnonzero(sources.on_network)
+    dst_points = np.flatnonzero(targets.on_network)
+    dst_edge = targets.edge[dst_points]
+    dst_source_node = graph.edge_source[dst_edge]
+    dst_target_node = graph.edge_target[dst_edge]
+    to_source = targets.snap_m[dst_points] + targets.along_m[dst_points]
+    to_target = targets.snap_m[dst_points] + graph.edge_length_m[dst_edge] - targets.along_m[dst_points]
+    # Destinations by street node (either end of their edge), as CSR rows over the street nodes.
+    ends = np.concatenate([dst_source_node, dst_target_node])
+    by_node = np.argsort(ends, kind="stable")
+    end_step = np.concatenate([to_source, to_target])[by_node]
+    end_point = np.concatenate([dst_points, dst_points])[by_node]
+    indptr = np.searchsorted(ends[by_node], np.arange(graph.n_nodes + 1))
+    parts_src, parts_dst, parts_d = [], [], []
+    for start in range(0, len(src_points), _SOURCE_BLOCK):
+        block = source_nodes[src_points[start : start + _SOURCE_BLOCK]]
+        found = csgraph.dijkstra(matrix, directed=True, indices=block, limit=radius_m)[:, : graph.n_nodes]
+        row, node = np.nonzero(found <= radius_m)
+        counts = indptr[node + 1] - indptr[node]
+        reached = np.repeat(np.arange(len(node)), counts)
+        at = np.repeat(indptr[node], counts) + (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        walk = found[row[reached], node[reached]] + end_step[at]
+        keep = walk <= radius_m
+        parts_src.append(src_points[start + row[reached][keep]].astype(np.int64))
+        parts_dst.append(end_point[at][keep].astype(np.int64))
+        parts_d.append(walk[keep])
+    parts_u, parts_a = (parts_dst, parts_src) if from_assets else (parts_src, parts_dst)
     same_u, same_a, same_d = _same_edge_pairs(units, assets, radius_m)
     return _shortest_per_pair(
         np.concatenate([*parts_u, same_u]),
