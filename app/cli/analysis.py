@@ -294,6 +294,10 @@ def map_command(
     city: CityOption = None,
     service: ServiceOption = None,
     png: Annotated[Path | None, typer.Option("--png", help="also write a static PNG")] = None,
+    distance: DistanceOption = "straight",
+    walk_from: Annotated[
+        int | None, typer.Option("--walk-from", help="asset id: draw its 5, 10 and 15 minute walks")
+    ] = None,
     exact_locations: Annotated[
         bool,
         typer.Option(help="show people's and sensitive assets' exact locations (do not publish the file)"),
@@ -306,6 +310,12 @@ def map_command(
     viewer = CLI_PRINCIPAL if exact_locations else ANONYMOUS
     with _readable_errors():
         run_id = terminal.write_gap_map(
-            settings, CLI_PRINCIPAL, _run_ref(run, city, service), out, png, viewer=viewer
+            settings,
+            CLI_PRINCIPAL,
+            _run_ref(run, city, service, distance),
+            out,
+            png,
+            viewer=viewer,
+            walk_from=walk_from,
         )
     console.print(f"wrote {out}" + (f" and {png}" if png else "") + f" (run {run_id})", highlight=False)

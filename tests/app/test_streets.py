@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.db.models import AnalysisRun
-from tests.app.test_analysis_api import start_run
+from tests.app.test_analysis_api import LONE_KINDERGARTEN, asset_id_named, start_run
 from tests.conftest import Berlin
 from tests.geo.test_streets import river_grid
 
@@ -203,3 +203,30 @@ def test_a_run_on_foot_in_a_city_without_a_network_is_a_422(
     assert response.status_code == 422, response.text
     assert "has no street network" in response.text
     assert response.json()["errors"][0]["field"] == "distance"
+
+
+def test_the_gap_map_on_foot_shows_where_the_straight_line_misleads_and_walking_times(
+    client: TestClient, berlin: Berlin
+) -> None:
+    walking = start_run(client, berlin, resolution=8, distance="network")
+    alone = client.get(f"/maps/gaps?run={walking['id']}", headers=berlin.headers("planner"))
+    assert alone.status_code == 200, alone.text
+    assert "Distances: on foot along the streets (80 m a minute)" in alone.text
+    assert "To see where the straight line misleads" in alone.text
+    straight = start_run(client, berlin, resolution=8)
+    kita = asset_id_named(client, LONE_KINDERGARTEN)
+    page = client.get(f"/maps/gaps?run={walking['id']}&walk_from={kita}", headers=berlin.headers("planner"))
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Covered by the straight line but not on foot" in html
+    assert f"(run {straight['id']}) are farther on foot" in html
+    for minutes in (5, 10, 15):
+        assert f"{minutes} min on foot" in html
+    assert "Walking time from" in html
+    plain = client.get(f"/maps/gaps?run={straight['id']}", headers=berlin.headers("planner"))
+    assert "Distances: straight line" in plain.text
+    assert "Covered by the straight line but not on foot" not in plain.text
+    missing = client.get(
+        f"/maps/gaps?run={walking['id']}&walk_from=2147483647", headers=berlin.headers("planner")
+    )
+    assert missing.status_code == 404

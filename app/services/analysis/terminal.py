@@ -82,13 +82,20 @@ def prune_runs(settings: Settings, older_than: dt.timedelta, *, dry_run: bool = 
 
 
 def write_gap_map(
-    settings: Settings, principal: Principal, run: RunRef, out: Path, png: Path | None, *, viewer: Principal
+    settings: Settings,
+    principal: Principal,
+    run: RunRef,
+    out: Path,
+    png: Path | None,
+    *,
+    viewer: Principal,
+    walk_from: int | None = None,
 ) -> int:
     """Write the gap map page of a run, found as `principal`, drawn as `viewer` sees it (and a PNG if asked);
     returns the run's id."""
     with session_scope(settings) as db:
         found = _find_run(db, settings, principal, run)
-        html = analysis.gap_map_html(db, settings, viewer, found)
+        html = analysis.gap_map_html(db, settings, viewer, found, walk_from=walk_from)
         out.write_text(html, encoding="utf-8")
         if png is not None:
             analysis.write_gap_map_png(db, settings, viewer, found, png)
