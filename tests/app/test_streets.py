@@ -230,3 +230,39 @@ def test_the_gap_map_on_foot_shows_where_the_straight_line_misleads_and_walking_
         f"/maps/gaps?run={walking['id']}&walk_from=2147483647", headers=berlin.headers("planner")
     )
     assert missing.status_code == 404
+
+
+def test_the_command_line_runs_on_foot(assetmap: CliRunner, client: TestClient) -> None:
+    out = invoke(assetmap, "analyse", "--city", "Berlin", "--service", "childcare", "--distance", "network")
+    assert "network distances" in out
+    kita = asset_id_named(client, LONE_KINDERGARTEN)
+    closing = invoke(
+        assetmap,
+        "what-if",
+        "--city",
+        "Berlin",
+        "--service",
+        "childcare",
+        "--distance",
+        "network",
+        "--close",
+        str(kita),
+    )
+    assert "people lose coverage" in closing
+    sites = invoke(
+        assetmap,
+        "suggest-sites",
+        "--city",
+        "Berlin",
+        "--service",
+        "childcare",
+        "--distance",
+        "network",
+        "--p",
+        "2",
+    )
+    assert "Suggested sites" in sites
+    result = assetmap.invoke(
+        cli, ["analyse", "--city", "Berlin", "--service", "childcare", "--distance", "crow"]
+    )
+    assert result.exit_code != 0
