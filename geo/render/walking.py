@@ -74,8 +74,10 @@ def add_isochrone_layer(
         }
 
     names = text_column(shapes, "name", "(unnamed)")
+    # Layer names are folium template source: they carry counts only, never a name someone typed.
+    times = ", ".join(f"{value:g}" for value in sorted(set(minutes)))
     layer = folium.GeoJson(
-        feature_collection(shapes, {}), name=f"Walking time from {names[0]}", style_function=style
+        feature_collection(shapes, {}), name=f"Walking time, {times} min", style_function=style
     ).add_to(m)
     add_layer_text(
         m,
@@ -89,7 +91,8 @@ def add_isochrone_layer(
         rows.append(
             (
                 swatch(colour),
-                f"{value:g} min on foot ({format_count(value * speed_m_per_min, 'm')} at {speed_m_per_min:g} m/min)",
+                f"{value:g} min on foot from {names[0]} "
+                f"({format_count(value * speed_m_per_min, 'm')} at {speed_m_per_min:g} m/min)",
                 "assetmap-isochrone",
             )
         )

@@ -222,7 +222,7 @@ def test_the_gap_map_on_foot_shows_where_the_straight_line_misleads_and_walking_
     assert f"(run {straight['id']}) are farther on foot" in html
     for minutes in (5, 10, 15):
         assert f"{minutes} min on foot" in html
-    assert "Walking time from" in html
+    assert "Walking time, 5, 10, 15 min" in html and "min on foot from Der Friedrichshagener" in html
     plain = client.get(f"/maps/gaps?run={straight['id']}", headers=berlin.headers("planner"))
     assert "Distances: straight line" in plain.text
     assert "Covered by the straight line but not on foot" not in plain.text
