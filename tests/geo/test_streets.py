@@ -206,3 +206,38 @@ def test_walkable_ways_from_osm_tags() -> None:
     assert not is_walkable({"highway": "residential", "access": "private"})
     assert not is_walkable({"highway": "pedestrian", "area": "yes"})
     assert not is_walkable({"building": "yes"})
+
+
+def test_reading_layers_keeps_lines_and_walkable_ways(tmp_path) -> None:
+    import geopandas as gpd
+
+    from geo.streets.read import read_street_lines
+
+    lines = gpd.GeoDataFrame(
+        {"highway": ["residential", "motorway", "footway", None], "foot": [None, None, "no", None]},
+        geometry=[
+            shapely.LineString([(13.40, 52.50), (13.41, 52.50)]),
+            shapely.LineString([(13.40, 52.51), (13.41, 52.51)]),
+            shapely.LineString([(13.40, 52.52), (13.41, 52.52)]),
+            shapely.LineString([(13.40, 52.53), (13.41, 52.53)]),
+        ],
+        crs="EPSG:4326",
+    )
+    tagged = tmp_path / "osm_export.geojson"
+    lines.to_file(tagged, driver="GeoJSON")
+    read = read_street_lines(tagged)
+    assert read.counts == {"features_read": 4, "not_lines": 0, "not_walkable": 3, "kept": 1}
+    assert read.lines["highway"].tolist() == ["residential"]
+    # A shapefile without a highway column (a council's own network) is taken whole; points are left out.
+    plain = tmp_path / "council.shp"
+    mixed = gpd.GeoDataFrame(
+        {"kind": ["street", "street"]},
+        geometry=[shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(100, 0), (100, 100)])],
+        crs="EPSG:25833",
+    )
+    mixed.to_file(plain)
+    read = read_street_lines(plain)
+    assert read.counts["kept"] == 2 and read.source_format == "ESRI Shapefile"
+    assert build_street_graph(read.lines.geometry).n_edges == 2
+    with pytest.raises(AnalysisInputError, match="no street file"):
+        read_street_lines(tmp_path / "missing.gpkg")
