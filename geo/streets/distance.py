@@ -27,8 +27,16 @@ from geo.crs import AnalysisInputError
 from geo.streets.graph import StreetGraph, _adjacency
 from geo.streets.snap import Snapped, snap_points
 
-# Sources per Dijkstra call: scipy returns a dense (sources x nodes) block, so this bounds its memory.
+# Sources per Dijkstra call: scipy returns a dense (sources x nodes) block of doubles, so at most 128 sources and
+# about 4 million cells (32 MB) a call: 128 sources on a district's network, fewer on a whole city's OSM network.
 _SOURCE_BLOCK = 128
+_BLOCK_CELLS = 4_000_000
+
+
+def _source_block(n_nodes: int) -> int:
+    return max(1, min(_SOURCE_BLOCK, _BLOCK_CELLS // max(n_nodes, 1)))
+
+
 DISTANCE_KINDS = ("straight", "network")
 
 
@@ -202,8 +210,9 @@ def network_pairs(graph: StreetGraph, units: Snapped, assets: Snapped, radius_m:
     end_point = np.concatenate([dst_points, dst_points])[by_node]
     indptr = np.searchsorted(ends[by_node], np.arange(graph.n_nodes + 1))
     parts_src, parts_dst, parts_d = [], [], []
-    for start in range(0, len(src_points), _SOURCE_BLOCK):
-        block = source_nodes[src_points[start : start + _SOURCE_BLOCK]]
+    step = _source_block(matrix.shape[0])
+    for start in range(0, len(src_points), step):
+        block = source_nodes[src_points[start : start + step]]
         found = csgraph.dijkstra(matrix, directed=True, indices=block, limit=radius_m)[:, : graph.n_nodes]
         row, node = np.nonzero(found <= radius_m)
         counts = indptr[node + 1] - indptr[node]

@@ -241,3 +241,19 @@ def test_reading_layers_keeps_lines_and_walkable_ways(tmp_path) -> None:
     assert build_street_graph(read.lines.geometry).n_edges == 2
     with pytest.raises(AnalysisInputError, match="no street file"):
         read_street_lines(tmp_path / "missing.gpkg")
+
+
+def test_blocks_of_sources_give_the_same_pairs(grid, monkeypatch) -> None:
+    from geo.streets import distance
+
+    graph, _, _ = grid
+    rng = np.random.default_rng(5)
+    units = snap_points(graph, rng.uniform(0, 900, size=(40, 2)))
+    assets = snap_points(graph, rng.uniform(0, 900, size=(30, 2)))
+    whole = network_pairs(graph, units, assets, 500.0)
+    monkeypatch.setattr(distance, "_BLOCK_CELLS", 1)  # one source per Dijkstra call
+    assert distance._source_block(graph.n_nodes) == 1
+    one_by_one = network_pairs(graph, units, assets, 500.0)
+    assert one_by_one.unit_index.tolist() == whole.unit_index.tolist()
+    assert one_by_one.asset_index.tolist() == whole.asset_index.tolist()
+    assert one_by_one.distance_m == pytest.approx(whole.distance_m)
