@@ -266,3 +266,27 @@ def test_the_command_line_runs_on_foot(assetmap: CliRunner, client: TestClient) 
         cli, ["analyse", "--city", "Berlin", "--service", "childcare", "--distance", "crow"]
     )
     assert result.exit_code != 0
+
+
+def test_the_command_line_writes_the_walking_map(
+    assetmap: CliRunner, client: TestClient, tmp_path: Path
+) -> None:
+    kita = asset_id_named(client, LONE_KINDERGARTEN)
+    out = tmp_path / "walk.html"
+    invoke(
+        assetmap,
+        "map",
+        "--city",
+        "Berlin",
+        "--service",
+        "childcare",
+        "--distance",
+        "network",
+        "--walk-from",
+        str(kita),
+        "--out",
+        str(out),
+    )
+    html = out.read_text(encoding="utf-8")
+    assert "Distances: on foot along the streets" in html
+    assert "15 min on foot from Der Friedrichshagener Kinderladen" in html
