@@ -137,6 +137,27 @@ def _kicked_restarts(
     return best, best_objective
 
 
+def _undominated(block: sparse.spmatrix, columns: NDArray[np.int64], p: int) -> NDArray[np.int64]:
+    """Drop candidates whose units another candidate also reaches (a superset serves at least as well).
+
+    Of candidates reaching the same units, the first is kept. At least p candidates are kept, so an answer
+    of p distinct sites stays possible.
+    """
+    pattern = sparse.csc_matrix(block, dtype=np.float64)
+    pattern.data[:] = 1.0
+    degree = np.asarray(pattern.sum(axis=0)).ravel()
+    shared = (pattern.T @ pattern).tocoo()
+    j, k = shared.row, shared.col
+    # k covers all of j's units: strictly more, or the same set and k comes first.
+    covers = (j != k) & (shared.data >= degree[j] - 0.5) & ((degree[k] > degree[j] + 0.5) | (k < j))
+    dominated = np.zeros(len(columns), dtype=bool)
+    dominated[j[covers]] = True
+    dominated |= degree < 0.5
+    if len(columns) - int(dominated.sum()) < p:
+        return columns
+    return columns[~dominated]
+
+
 def _exact_on_reduced(
     by_row: sparse.csr_matrix,
     weight: FloatArray,
@@ -157,6 +178,8 @@ def _exact_on_reduced(
     constant = float(weight[fixed_on].sum())
     free = np.setdiff1d(keep, forced)
     budget_left = p - len(forced)
+    live_rows = np.flatnonzero(~fixed_on)
+    free = _undominated(by_col[live_rows][:, free], free, budget_left)
     sub = by_col[:, free].tocsr()
     live = (np.diff(sub.indptr) > 0) & ~fixed_on
     block, group = merge_identical_rows(sub[np.flatnonzero(live)])
