@@ -122,3 +122,13 @@ def test_no_candidate_in_reach_and_zero_demand() -> None:
     assert far.chosen.tolist() == [] and far.objective == 0.0 and far.exact
     none = suggest_sites(units, np.zeros(len(units)), units[:5], 500.0, 2)
     assert none.objective == 0.0 and none.exact
+
+
+def test_dominated_candidates_are_dropped_but_never_below_p() -> None:
+    from geo.siting.optimise import _undominated
+
+    # Columns: 0 reaches {0, 1}, 1 reaches {0, 1, 2} (dominates 0), 2 reaches {3}, 3 reaches {3} (same as 2).
+    block = sparse.csc_matrix(np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]]))
+    names = np.array([10, 11, 12, 13])
+    assert _undominated(block, names, 2).tolist() == [11, 12]
+    assert _undominated(block, names, 3).tolist() == [10, 11, 12, 13]
