@@ -559,7 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-mclp", action="store_true")
     parser.add_argument(
-        "--siting-only", action="store_true", help="only the site-suggestion cases (easy and hard), no E2SFCA"
+        "--siting-only",
+        action="store_true",
+        help="only the site-suggestion cases (easy and hard; with --skip-mclp the hard ones), no E2SFCA",
     )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -585,7 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.siting_only:
         with tempfile.TemporaryDirectory(prefix="assetmap-bench-") as tmp:
             workdir = Path(tmp)
-            run_mclp(QUICK_MCLP_CASES if args.quick else FULL_MCLP_CASES, workdir)
+            if not args.skip_mclp:
+                run_mclp(QUICK_MCLP_CASES if args.quick else FULL_MCLP_CASES, workdir)
             hard = run_hard_mclp(QUICK_HARD_MCLP_CASES if args.quick else FULL_HARD_MCLP_CASES, workdir)
         _print_hard_targets(hard)
         return 0
