@@ -29,7 +29,10 @@ from geo.siting.merge import merge_identical_rows
 # Sizes (variables + constraint nonzeros of the merged MILP) up to which the exact solver is tried by default.
 DEFAULT_CAPACITATED_MAX_SIZE = 600_000
 # Closed sites, best estimated first, tried in place of each open one by the swap pass.
-_SWAP_TRIES = 6
+_SWAP_TRIES = 4
+# The swap pass stops after this many rounds over the open sites, or once a round starts after this many seconds.
+_SWAP_PASSES = 3
+_SWAP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,9 @@ def _heuristic(
             break
         opened.append(best)
         value, _, left = assign(by_col, weight, capacity, np.asarray(opened))
-    improved = True
-    while improved and opened:
-        improved = False
+    improved, passes, started = True, 0, time.perf_counter()
+    while improved and opened and passes < _SWAP_PASSES and time.perf_counter() - started < _SWAP_SECONDS:
+        improved, passes = False, passes + 1
         for slot in range(len(opened)):
             check_deadline(deadline)
             others = opened[:slot] + opened[slot + 1 :]
