@@ -484,6 +484,8 @@ def run_hard_mclp(cases: list[tuple[str, int, int, float, int, int]], workdir: P
                 print(line + f"  spopt {peer['error']}" + tail)
             else:
                 peer_gap = (bound - peer["objective"]) / bound if bound > 0 else 0.0
+                if abs(peer_gap) < 1e-9:  # the same answer, to rounding (not "-0.0000 %")
+                    peer_gap = 0.0
                 as_good = ours["objective"] >= peer["objective"] * (1 - 1e-9)
                 ratio = peer["seconds"] / ours["seconds"]
                 record.update(as_good=as_good, ratio=ratio if as_good else None, peer_gap=peer_gap)
