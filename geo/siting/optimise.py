@@ -39,7 +39,7 @@ _KICK_SIZE = 3
 class SiteSuggestion:
     """Chosen candidate indices and how good the choice is (objective and bounds in shortfall, people)."""
 
-    chosen: NDArray[np.int64]  # candidate indices: pick order for greedy, ascending for an exact solution
+    chosen: NDArray[np.int64]  # greedy pick order (swapped sites in place); ascending from the MILP
     objective: float  # shortfall within reach of a chosen site
     greedy_objective: float
     lp_upper_bound: float  # LP (Lagrangian) relaxation: no choice of p sites can cover more
