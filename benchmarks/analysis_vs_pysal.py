@@ -6,7 +6,7 @@ E2SFCA (step decay: zones r/3, 2r/3, r with weights 1, 0.68, 0.22) against PySAL
 (`Access.two_stage_fca` with `access.weights.step_fn`), and site suggestion (maximal covering) against PySAL
 `spopt` (`MCLP.from_cost_matrix(...).solve(PULP_CBC_CMD)`). Inputs are a seeded synthetic city, 40 km x 40 km in
 UTM 33N: clustered demand units with need weights and sites with capacities (5 % zero, i.e. closed).
-The hard siting cases (`HARD_MCLP_CASES`) are cities where greedy falls short of the LP bound: demand over a few
+The hard siting cases (`FULL_HARD_MCLP_CASES`) are cities where greedy falls short of the LP bound: demand over a few
 wide, overlapping clusters with lognormal populations and candidates spread over the whole city; each line gives
 the gap of greedy, of our final answer and of spopt's answer to our proven bound, and the time of each.
 
