@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from geo.coverage import FloatArray, ReachPairs, check_radius_m, pairs_within, search_band_m
 from geo.crs import AnalysisInputError
+from geo.reach_grid import borrowed_buffers
 
 Decay = Literal["none", "step", "gaussian"]
 DECAYS: tuple[str, ...] = get_args(Decay)
@@ -226,13 +227,21 @@ def _straight_two_steps(
         code = kernels.DECAY_CODES[decay]
         return _pairs_two_steps(pairs, need, supply, radius_m, code, zones, weights, None)
     code = kernels.DECAY_CODES[decay]
-    start, qx, qy, qn, order = kernels.bucket_units(units_xy, need, grid.x0, grid.y0, grid.cell_m, grid.side)
     geometry = (grid.x0, grid.y0, grid.cell_m, grid.side, radius_m, band_m, code, zones, weights)
     demand = np.empty(n_assets)
-    n_pairs = kernels.straight_demand(assets_xy, start, qx, qy, qn, *geometry, demand)
-    ratio = _ratio(supply, demand)
     access = np.empty(n_units)
-    kernels.straight_access(assets_xy, start, qx, qy, order, *geometry, ratio, access)
+    with borrowed_buffers() as buffers:
+        start = buffers.get("cell_start", grid.side * grid.side + 1, np.int64)
+        qx, qy, qn, work = (
+            buffers.get(name, n_units, np.float64) for name in ("unit_x", "unit_y", "unit_need", "unit_work")
+        )
+        order = buffers.get("unit_order", n_units, np.int64)
+        kernels.bucket_units(
+            units_xy, need, grid.x0, grid.y0, grid.cell_m, grid.side, start, qx, qy, qn, order
+        )
+        n_pairs = kernels.straight_demand(assets_xy, start, qx, qy, qn, *geometry, demand)
+        ratio = _ratio(supply, demand)
+        kernels.straight_access(assets_xy, start, qx, qy, order, *geometry, ratio, work, access)
     return demand, ratio, access, int(n_pairs)
 
 

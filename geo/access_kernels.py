@@ -104,37 +104,45 @@ def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> Un
 
 @_compiled()
 def bucket_units(
-    units_xy: FloatArray, need: FloatArray, x0: float, y0: float, cell_m: float, side: int
-) -> tuple[NDArray[np.int64], FloatArray, FloatArray, FloatArray, NDArray[np.int64]]:
-    """Counting sort of the units by cell: start of each cell's run (side^2 + 1 entries), x, y and need in
-    cell order, and the input index of each."""
+    units_xy: FloatArray,
+    need: FloatArray,
+    x0: float,
+    y0: float,
+    cell_m: float,
+    side: int,
+    start: NDArray[np.int64],
+    qx: FloatArray,
+    qy: FloatArray,
+    qn: FloatArray,
+    order: NDArray[np.int64],
+) -> None:
+    """Counting sort of the units by cell, into the given arrays: start of each cell's run (side^2 + 1
+    entries), x, y and need in cell order, and the input index of each."""
     n = units_xy.shape[0]
     inv = 1.0 / cell_m
     top = side - 1.0
-    cell = np.empty(n, np.int64)
-    start = np.zeros(side * side + 1, np.int64)
+    start[:] = 0
+    # The cell of a unit is found twice (counting, then placing): cheaper than writing it down.
     for i in range(n):
         fx = min(max((units_xy[i, 0] - x0) * inv, 0.0), top)
         fy = min(max((units_xy[i, 1] - y0) * inv, 0.0), top)
-        cell[i] = int(fy) * side + int(fx)
-    for i in range(n):
-        start[cell[i] + 1] += 1
+        start[int(fy) * side + int(fx) + 1] += 1
     for c in range(side * side):
         start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    qx = np.empty(n)
-    qy = np.empty(n)
-    qn = np.empty(n)
-    order = np.empty(n, np.int64)
+    # start[c] is now where cell c begins; it is moved along as the cell fills, to where the next begins.
     for i in range(n):
-        c = cell[i]
-        q = fill[c]
-        fill[c] = q + 1
+        fx = min(max((units_xy[i, 0] - x0) * inv, 0.0), top)
+        fy = min(max((units_xy[i, 1] - y0) * inv, 0.0), top)
+        c = int(fy) * side + int(fx)
+        q = start[c]
+        start[c] = q + 1
         qx[q] = units_xy[i, 0]
         qy[q] = units_xy[i, 1]
         qn[q] = need[i]
         order[q] = i
-    return start, qx, qy, qn, order
+    for c in range(side * side, 0, -1):
+        start[c] = start[c - 1]
+    start[0] = 0
 
 
 @numba.njit(inline="always")
@@ -241,27 +249,29 @@ def straight_demand(
         count = 0
         for row in range(row0, row1 + 1):
             a, b = _row_run(xs, ys, row, x0, y0, cell_m, side, reach2, margin, start)
+            # Slices, not offsets into the arrays: the compiler vectorises loops over them.
+            x, y, n = qx[a:b], qy[a:b], qn[a:b]
             near_edge = 0
-            for u in range(a, b):
-                dx = qx[u] - xs
-                dy = qy[u] - ys
+            for u in range(b - a):
+                dx = x[u] - xs
+                dy = y[u] - ys
                 d2 = dx * dx + dy * dy
                 inside = d2 <= inner2
                 near_edge += (d2 > inner2) & (d2 <= reach2)
                 count += inside
                 w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
-                total += qn[u] * w if inside else 0.0
+                total += n[u] * w if inside else 0.0
             if near_edge:
                 # Within a hair of the radius: the exact distance decides, as in geo.coverage.
-                for u in range(a, b):
-                    dx = qx[u] - xs
-                    dy = qy[u] - ys
+                for u in range(b - a):
+                    dx = x[u] - xs
+                    dy = y[u] - ys
                     d2 = dx * dx + dy * dy
                     if d2 > inner2 and d2 <= reach2:
                         d = math.hypot(dx, dy)
                         if d <= radius_m:
                             count += 1
-                            total += qn[u] * _weight(d, d * d, decay, inv_2r2, zones, weights)
+                            total += n[u] * _weight(d, d * d, decay, inv_2r2, zones, weights)
         demand[j] = total
         n_pairs += count
     return n_pairs
@@ -284,10 +294,12 @@ def straight_access(
     zones: FloatArray,
     weights: FloatArray,
     ratio: FloatArray,
+    sorted_access: FloatArray,
     access: FloatArray,
 ) -> None:
     """Step 2 from coordinates: access[i] = sum of f(d) x ratio[j] over the assets within the radius of unit
-    i (assets with ratio 0 add nothing and are skipped); `access` is in input order."""
+    i (assets with ratio 0 add nothing and are skipped); `access` is in input order, `sorted_access` is
+    work space in cell order."""
     reach = radius_m + band_m
     reach2 = reach * reach
     inner = radius_m - band_m
@@ -295,7 +307,7 @@ def straight_access(
     inv_2r2 = 0.5 / (radius_m * radius_m)
     margin = 1e-6 + cell_m * 1e-9
     inv = 1.0 / cell_m
-    sorted_access = np.zeros(qx.size)
+    sorted_access[:] = 0.0
     for j in range(assets_xy.shape[0]):
         rj = ratio[j]
         if rj == 0.0:
@@ -306,24 +318,25 @@ def straight_access(
         row1 = min(math.floor((ys + reach - y0) * inv), side - 1)
         for row in range(row0, row1 + 1):
             a, b = _row_run(xs, ys, row, x0, y0, cell_m, side, reach2, margin, start)
+            x, y, out = qx[a:b], qy[a:b], sorted_access[a:b]
             near_edge = 0
-            for u in range(a, b):
-                dx = qx[u] - xs
-                dy = qy[u] - ys
+            for u in range(b - a):
+                dx = x[u] - xs
+                dy = y[u] - ys
                 d2 = dx * dx + dy * dy
                 inside = d2 <= inner2
                 near_edge += (d2 > inner2) & (d2 <= reach2)
                 w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
-                sorted_access[u] += w * rj if inside else 0.0
+                out[u] += w * rj if inside else 0.0
             if near_edge:
-                for u in range(a, b):
-                    dx = qx[u] - xs
-                    dy = qy[u] - ys
+                for u in range(b - a):
+                    dx = x[u] - xs
+                    dy = y[u] - ys
                     d2 = dx * dx + dy * dy
                     if d2 > inner2 and d2 <= reach2:
                         d = math.hypot(dx, dy)
                         if d <= radius_m:
-                            sorted_access[u] += _weight(d, d * d, decay, inv_2r2, zones, weights) * rj
+                            out[u] += _weight(d, d * d, decay, inv_2r2, zones, weights) * rj
     for q in range(order.size):
         access[order[q]] = sorted_access[q]
 
