@@ -235,13 +235,13 @@ def _straight_two_steps(
         qx, qy, qn, work = (
             buffers.get(name, n_units, np.float64) for name in ("unit_x", "unit_y", "unit_need", "unit_work")
         )
-        order = buffers.get("unit_order", n_units, np.int64)
+        place = buffers.get("unit_place", n_units, np.int64)
         kernels.bucket_units(
-            units_xy, need, grid.x0, grid.y0, grid.cell_m, grid.side, start, qx, qy, qn, order
+            units_xy, need, grid.x0, grid.y0, grid.cell_m, grid.side, start, qx, qy, qn, place
         )
         n_pairs = kernels.straight_demand(assets_xy, start, qx, qy, qn, *geometry, demand)
         ratio = _ratio(supply, demand)
-        kernels.straight_access(assets_xy, start, qx, qy, order, *geometry, ratio, work, access)
+        kernels.straight_access(assets_xy, start, qx, qy, place, *geometry, ratio, work, access)
     return demand, ratio, access, int(n_pairs)
 
 

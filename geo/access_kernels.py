@@ -114,10 +114,10 @@ def bucket_units(
     qx: FloatArray,
     qy: FloatArray,
     qn: FloatArray,
-    order: NDArray[np.int64],
+    place: NDArray[np.int64],
 ) -> None:
     """Counting sort of the units by cell, into the given arrays: start of each cell's run (side^2 + 1
-    entries), x, y and need in cell order, and the input index of each."""
+    entries), x, y and need in cell order, and where each unit (in input order) was placed."""
     n = units_xy.shape[0]
     inv = 1.0 / cell_m
     top = side - 1.0
@@ -139,7 +139,7 @@ def bucket_units(
         qx[q] = units_xy[i, 0]
         qy[q] = units_xy[i, 1]
         qn[q] = need[i]
-        order[q] = i
+        place[i] = q  # written in order, where the input index by place would be one more random write
     for c in range(side * side, 0, -1):
         start[c] = start[c - 1]
     start[0] = 0
@@ -283,7 +283,7 @@ def straight_access(
     start: NDArray[np.int64],
     qx: FloatArray,
     qy: FloatArray,
-    order: NDArray[np.int64],
+    place: NDArray[np.int64],
     x0: float,
     y0: float,
     cell_m: float,
@@ -337,8 +337,8 @@ def straight_access(
                         d = math.hypot(dx, dy)
                         if d <= radius_m:
                             out[u] += _weight(d, d * d, decay, inv_2r2, zones, weights) * rj
-    for q in range(order.size):
-        access[order[q]] = sorted_access[q]
+    for i in range(place.size):
+        access[i] = sorted_access[place[i]]
 
 
 @_compiled(fastmath=_FAST)
