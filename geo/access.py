@@ -227,7 +227,7 @@ def _straight_two_steps(
         code = kernels.DECAY_CODES[decay]
         return _pairs_two_steps(pairs, need, supply, radius_m, code, zones, weights, None)
     code = kernels.DECAY_CODES[decay]
-    geometry = (grid.x0, grid.y0, grid.cell_m, grid.side, radius_m, band_m, code, zones, weights)
+    geometry = (grid.x0, grid.y0, grid.cell_m, grid.side, radius_m, band_m, code, zones, weights, grid.visit)
     demand = np.empty(n_assets)
     access = np.empty(n_units)
     with borrowed_buffers() as buffers:

@@ -66,6 +66,9 @@ class UnitGrid:
     y0: float
     cell_m: float
     side: int
+    visit: NDArray[
+        np.int64
+    ]  # assets in strips a reach high, west to east in each: neighbours read alike runs
 
 
 def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> UnitGrid | None:
@@ -99,7 +102,9 @@ def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> Un
     # are clipped in.
     pad = reach_m + 2 * cell
     side = math.ceil((max(box_x, box_y) - 2 * reach_m + 2 * pad) / cell) + 2
-    return UnitGrid(x0=float(lo_x) - pad, y0=float(lo_y) - pad, cell_m=cell, side=side)
+    strip = np.floor((assets_xy[:, 1] - lo_y) / max(reach_m, cell)) * (2.0 * (box_x + 1.0))
+    visit = np.argsort(strip + (assets_xy[:, 0] - lo_x), kind="stable").astype(np.int64)
+    return UnitGrid(x0=float(lo_x) - pad, y0=float(lo_y) - pad, cell_m=cell, side=side, visit=visit)
 
 
 @_compiled()
@@ -228,10 +233,11 @@ def straight_demand(
     decay: int,
     zones: FloatArray,
     weights: FloatArray,
+    visit: NDArray[np.int64],
     demand: FloatArray,
 ) -> int:
-    """Step 1 from coordinates: demand[j] = sum of need x f(d) over the units within the radius of asset j.
-    Returns the number of (unit, asset) pairs within the radius."""
+    """Step 1 from coordinates: demand[j] = sum of need x f(d) over the units within the radius of asset j,
+    the assets taken in the order `visit`. Returns the number of (unit, asset) pairs within the radius."""
     reach = radius_m + band_m
     reach2 = reach * reach
     inner = radius_m - band_m
@@ -240,7 +246,8 @@ def straight_demand(
     margin = 1e-6 + cell_m * 1e-9
     inv = 1.0 / cell_m
     n_pairs = 0
-    for j in range(assets_xy.shape[0]):
+    for v in range(visit.size):
+        j = visit[v]
         xs = assets_xy[j, 0]
         ys = assets_xy[j, 1]
         row0 = max(math.floor((ys - reach - y0) * inv), 0)
@@ -293,13 +300,14 @@ def straight_access(
     decay: int,
     zones: FloatArray,
     weights: FloatArray,
+    visit: NDArray[np.int64],
     ratio: FloatArray,
     sorted_access: FloatArray,
     access: FloatArray,
 ) -> None:
     """Step 2 from coordinates: access[i] = sum of f(d) x ratio[j] over the assets within the radius of unit
-    i (assets with ratio 0 add nothing and are skipped); `access` is in input order, `sorted_access` is
-    work space in cell order."""
+    i, the assets taken in the order `visit` (those with ratio 0 add nothing and are skipped); `access` is in
+    input order, `sorted_access` is work space in cell order."""
     reach = radius_m + band_m
     reach2 = reach * reach
     inner = radius_m - band_m
@@ -308,7 +316,8 @@ def straight_access(
     margin = 1e-6 + cell_m * 1e-9
     inv = 1.0 / cell_m
     sorted_access[:] = 0.0
-    for j in range(assets_xy.shape[0]):
+    for v in range(visit.size):
+        j = visit[v]
         rj = ratio[j]
         if rj == 0.0:
             continue
