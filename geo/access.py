@@ -156,22 +156,23 @@ def e2sfca(
     supply, unknown = capacity_in_use(capacity)
     if supply.shape != (len(assets_xy),):
         raise AnalysisInputError("capacity must hold one value per asset")
-    zones, weights = _kernel_decay(radius_m, decay, step_zones_m, step_weights)
-    if pairs is None and zones is not None:
+    compiled_decay = _kernel_decay(radius_m, decay, step_zones_m, step_weights)
+    if pairs is None and compiled_decay is not None:
         demand, ratio, access, n_pairs = _straight_two_steps(
-            units_xy, need, assets_xy, supply, radius_m, decay, zones, weights
+            units_xy, need, assets_xy, supply, radius_m, decay, *compiled_decay
         )
     else:
         if pairs is None:
             pairs = pairs_within(units_xy, assets_xy, radius_m)
-        if zones is None:  # more step zones than the compiled loops take: weights in numpy
+        pair_weight: FloatArray | None
+        if compiled_decay is None:  # more step zones than the compiled loops take: weights in numpy
             zones, weights = np.zeros(4), np.zeros(4)
             pair_weight = decay_weight(
                 pairs.distance_m, radius_m, decay, step_zones_m=step_zones_m, step_weights=step_weights
             )
             code = -1
         else:
-            pair_weight, code = None, _kernels().DECAY_CODES[decay]
+            (zones, weights), pair_weight, code = compiled_decay, None, _kernels().DECAY_CODES[decay]
         demand, ratio, access, n_pairs = _pairs_two_steps(
             pairs, need, supply, radius_m, code, zones, weights, pair_weight
         )
@@ -187,7 +188,7 @@ def _kernels() -> ModuleType:
 
 def _kernel_decay(
     radius_m: float, decay: str, step_zones_m: Sequence[float] | None, step_weights: Sequence[float]
-) -> tuple[FloatArray, FloatArray] | tuple[None, None]:
+) -> tuple[FloatArray, FloatArray] | None:
     """Step zones and weights as the compiled loops take them (padded to four with bound -1, weight 0),
     checked; None when there are more zones than that."""
     zones = np.full(4, -1.0)
@@ -196,7 +197,7 @@ def _kernel_decay(
         bounds = step_zones_for(radius_m, step_zones_m)
         checked = _check_step_weights(step_weights, len(bounds))
         if len(bounds) > 4:
-            return None, None
+            return None
         zones[: len(bounds)] = bounds
         weights[: len(bounds)] = checked
     return zones, weights
@@ -276,9 +277,8 @@ def _pairs_two_steps(
             demand,
         )
     else:
-        demand = np.bincount(
-            pairs.asset_index, weights=need[pairs.unit_index] * pair_weight, minlength=len(supply)
-        )
+        weighted = need[pairs.unit_index] * pair_weight
+        demand = np.bincount(pairs.asset_index, weights=weighted, minlength=len(supply)).astype(np.float64)
     ratio = _ratio(supply, demand)
     kernels.pairs_access(pairs.unit_index, pairs.asset_index, pair_weight, ratio, access)
     n_pairs = int(np.count_nonzero(pairs.distance_m <= radius_m))
