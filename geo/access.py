@@ -322,3 +322,14 @@ def _result(
         reference_ratio=reference,
         n_pairs=n_pairs,
     )
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every loop e2sfca uses, on a tiny input: a server or an image
+    build calls this once so that the first real run does not wait for the compiler (seconds)."""
+    units = np.array([[0.0, 0.0], [300.0, 0.0], [900.0, 0.0]])
+    assets = np.array([[100.0, 0.0], [800.0, 0.0]])
+    pairs = pairs_within(units, assets, 500.0)
+    for decay in DECAYS:
+        e2sfca(units, np.ones(3), assets, [1.0, 2.0], 500.0, decay=decay)
+        e2sfca(units, np.ones(3), assets, [1.0, 2.0], 500.0, decay=decay, pairs=pairs)

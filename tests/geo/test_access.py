@@ -322,3 +322,9 @@ def test_gaussian_of_the_compiled_loops_matches_numpy_within_a_few_units_in_the_
     np.testing.assert_allclose(
         result.demand_in_reach, decay_weight(d, radius_m, "gaussian"), rtol=0, atol=1e-15
     )
+
+
+def test_warm_up_runs_every_compiled_loop() -> None:
+    from geo.access import warm_up
+
+    warm_up()  # raises if a loop does not compile
