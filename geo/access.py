@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
-from geo.coverage import FloatArray, ReachPairs, check_radius_m, pairs_within
+from geo.coverage import FloatArray, ReachPairs, check_radius_m, pairs_within, search_band_m
 from geo.crs import AnalysisInputError
+from geo.reach_grid import borrowed_buffers
 
 Decay = Literal["none", "step", "gaussian"]
 DECAYS: tuple[str, ...] = get_args(Decay)
@@ -123,8 +124,7 @@ class AccessResult:
     capacity_unknown: NDArray[np.bool_]
     idle: NDArray[np.bool_]  # open asset with no weighted demand in reach: its capacity serves no one
     reference_ratio: float  # sum S over open assets / sum N
-    n_pairs: int
-    weights: sparse.coo_matrix = field(repr=False)  # W, units x assets
+    n_pairs: int  # (unit, asset) pairs within the radius
 
 
 def e2sfca(
@@ -139,36 +139,176 @@ def e2sfca(
     step_weights: Sequence[float] = DEFAULT_STEP_WEIGHTS,
     pairs: ReachPairs | None = None,
 ) -> AccessResult:
-    """E2SFCA on projected x/y in metres: R = S / (W N) (0 where W N = 0), A = W R, a = A / (sum S/sum N)."""
+    """E2SFCA on projected x/y in metres: R = S / (W N) (0 where W N = 0), A = W R, a = A / (sum S/sum N).
+
+    Distances: without `pairs`, straight lines between the coordinates, computed inside the two steps
+    (geo.access_kernels; no pair table is built). With `pairs`, the distances they carry, whatever measured
+    them (pairs_within, or a street network): pairs beyond `radius_m` are ignored, and the coordinates are
+    then only counted, not read.
+    """
     radius_m = check_radius_m(radius_m)
     if decay not in DECAYS:
         raise AnalysisInputError(f"unknown decay {decay!r}: use one of {', '.join(DECAYS)}")
-    need = np.asarray(need, dtype=np.float64)
+    need = np.ascontiguousarray(need, dtype=np.float64)
     # min >= 0 fails for NaN or a negative value, and a finite max rules out inf: no temporary arrays.
     if need.shape != (len(units_xy),) or (need.size and not (need.min() >= 0 and np.isfinite(need.max()))):
         raise AnalysisInputError("need must be one number >= 0 per demand unit")
     supply, unknown = capacity_in_use(capacity)
     if supply.shape != (len(assets_xy),):
         raise AnalysisInputError("capacity must hold one value per asset")
-    if pairs is None:
+    compiled_decay = _kernel_decay(radius_m, decay, step_zones_m, step_weights)
+    if pairs is None and compiled_decay is not None:
+        demand, ratio, access, n_pairs = _straight_two_steps(
+            units_xy, need, assets_xy, supply, radius_m, decay, *compiled_decay
+        )
+    else:
+        if pairs is None:
+            pairs = pairs_within(units_xy, assets_xy, radius_m)
+        pair_weight: FloatArray | None
+        if compiled_decay is None:  # more step zones than the compiled loops take: weights in numpy
+            zones, weights = np.zeros(4), np.zeros(4)
+            pair_weight = decay_weight(
+                pairs.distance_m, radius_m, decay, step_zones_m=step_zones_m, step_weights=step_weights
+            )
+            code = -1
+        else:
+            (zones, weights), pair_weight, code = compiled_decay, None, _kernels().DECAY_CODES[decay]
+        demand, ratio, access, n_pairs = _pairs_two_steps(
+            pairs, need, supply, radius_m, code, zones, weights, pair_weight
+        )
+    return _result(need, supply, unknown, demand, ratio, access, n_pairs)
+
+
+def _kernels() -> ModuleType:
+    # Imported on first use: loading numba takes a moment that importing geo.access should not.
+    import geo.access_kernels
+
+    return geo.access_kernels
+
+
+def _kernel_decay(
+    radius_m: float, decay: str, step_zones_m: Sequence[float] | None, step_weights: Sequence[float]
+) -> tuple[FloatArray, FloatArray] | None:
+    """Step zones and weights as the compiled loops take them (padded to four with bound -1, weight 0),
+    checked; None when there are more zones than that."""
+    zones = np.full(4, -1.0)
+    weights = np.zeros(4)
+    if decay == "step":
+        bounds = step_zones_for(radius_m, step_zones_m)
+        checked = _check_step_weights(step_weights, len(bounds))
+        if len(bounds) > 4:
+            return None
+        zones[: len(bounds)] = bounds
+        weights[: len(bounds)] = checked
+    return zones, weights
+
+
+def _straight_two_steps(
+    units_xy: FloatArray,
+    need: FloatArray,
+    assets_xy: FloatArray,
+    supply: FloatArray,
+    radius_m: float,
+    decay: str,
+    zones: FloatArray,
+    weights: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, int]:
+    """Both steps on straight-line distances from the coordinates: (W N) and R per asset, A per unit, and
+    the number of pairs within the radius."""
+    kernels = _kernels()
+    n_units, n_assets = len(units_xy), len(assets_xy)
+    if n_units == 0 or n_assets == 0:
+        return np.zeros(n_assets), np.zeros(n_assets), np.zeros(n_units), 0
+    units_xy = np.ascontiguousarray(units_xy, dtype=np.float64)
+    assets_xy = np.ascontiguousarray(assets_xy, dtype=np.float64)
+    band_m = search_band_m(radius_m)
+    grid = kernels.plan_grid(units_xy, assets_xy, radius_m + band_m)
+    if grid is None:  # non-finite coordinates: the pair search says which
         pairs = pairs_within(units_xy, assets_xy, radius_m)
-    f = decay_weight(pairs.distance_m, radius_m, decay, step_zones_m=step_zones_m, step_weights=step_weights)
-    # COO: the two products below need no row order, so the sort a CSR build would do is skipped.
-    weights = sparse.coo_matrix(
-        (f, (pairs.unit_index, pairs.asset_index)), shape=(len(units_xy), len(assets_xy))
-    )
-    demand = weights.T @ need
+        code = kernels.DECAY_CODES[decay]
+        return _pairs_two_steps(pairs, need, supply, radius_m, code, zones, weights, None)
+    code = kernels.DECAY_CODES[decay]
+    geometry = (grid.x0, grid.y0, grid.cell_m, grid.side, radius_m, band_m, code, zones, weights, grid.visit)
+    demand = np.empty(n_assets)
+    access = np.empty(n_units)
+    with borrowed_buffers() as buffers:
+        start = buffers.get("cell_start", grid.side * grid.side + 1, np.int64)
+        qx, qy, qn, work = (
+            buffers.get(name, n_units, np.float64) for name in ("unit_x", "unit_y", "unit_need", "unit_work")
+        )
+        place = buffers.get("unit_place", n_units, np.int64)
+        kernels.bucket_units(
+            units_xy, need, grid.x0, grid.y0, grid.cell_m, grid.side, start, qx, qy, qn, place
+        )
+        n_pairs = kernels.straight_demand(assets_xy, start, qx, qy, qn, *geometry, demand)
+        ratio = _ratio(supply, demand)
+        kernels.straight_access(assets_xy, start, qx, qy, place, *geometry, ratio, work, access)
+    return demand, ratio, access, int(n_pairs)
+
+
+def _pairs_two_steps(
+    pairs: ReachPairs,
+    need: FloatArray,
+    supply: FloatArray,
+    radius_m: float,
+    code: int,
+    zones: FloatArray,
+    weights: FloatArray,
+    pair_weight: FloatArray | None,
+) -> tuple[FloatArray, FloatArray, FloatArray, int]:
+    """Both steps over given pairs; `pair_weight` None computes f(d) in the loop (decay `code`)."""
+    kernels = _kernels()
+    demand = np.zeros(len(supply))
+    access = np.zeros(len(need))
+    if len(pairs) == 0:
+        return demand, np.zeros(len(supply)), access, 0
+    if pair_weight is None:
+        pair_weight = np.empty(len(pairs))
+        kernels.pairs_demand(
+            pairs.unit_index,
+            pairs.asset_index,
+            pairs.distance_m,
+            need,
+            radius_m,
+            code,
+            zones,
+            weights,
+            pair_weight,
+            demand,
+        )
+    else:
+        weighted = need[pairs.unit_index] * pair_weight
+        demand = np.bincount(pairs.asset_index, weights=weighted, minlength=len(supply)).astype(np.float64)
+    ratio = _ratio(supply, demand)
+    kernels.pairs_access(pairs.unit_index, pairs.asset_index, pair_weight, ratio, access)
+    n_pairs = int(np.count_nonzero(pairs.distance_m <= radius_m))
+    return demand, ratio, access, n_pairs
+
+
+def _ratio(supply: FloatArray, demand: FloatArray) -> FloatArray:
+    """R_j = S_j / (W N)_j, 0 where no weighted need is in reach."""
+    ratio = np.zeros(len(supply))
+    np.divide(supply, demand, out=ratio, where=demand > 0)
+    return ratio
+
+
+def _result(
+    need: FloatArray,
+    supply: FloatArray,
+    unknown: NDArray[np.bool_],
+    demand: FloatArray,
+    ratio: FloatArray,
+    access: FloatArray,
+    n_pairs: int,
+) -> AccessResult:
     reached = demand > 0
-    ratio = np.zeros(len(assets_xy))
-    ratio[reached] = supply[reached] / demand[reached]
-    access = weights @ ratio
     total_need = float(need.sum())
     open_supply = float(supply.sum())  # closed assets add 0
     reference = open_supply / total_need if total_need > 0 else float("nan")
     if total_need == 0:
-        score = np.full(len(units_xy), np.nan)
+        score = np.full(len(need), np.nan)
     elif open_supply == 0:
-        score = np.zeros(len(units_xy))
+        score = np.zeros(len(need))
     else:
         score = access / reference
     return AccessResult(
@@ -180,6 +320,16 @@ def e2sfca(
         capacity_unknown=unknown,
         idle=(supply > 0) & ~reached,
         reference_ratio=reference,
-        n_pairs=len(pairs),
-        weights=weights,
+        n_pairs=n_pairs,
     )
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every loop e2sfca uses, on a tiny input: a server or an image
+    build calls this once so that the first real run does not wait for the compiler (seconds)."""
+    units = np.array([[0.0, 0.0], [300.0, 0.0], [900.0, 0.0]])
+    assets = np.array([[100.0, 0.0], [800.0, 0.0]])
+    pairs = pairs_within(units, assets, 500.0)
+    for decay in DECAYS:
+        e2sfca(units, np.ones(3), assets, [1.0, 2.0], 500.0, decay=decay)
+        e2sfca(units, np.ones(3), assets, [1.0, 2.0], 500.0, decay=decay, pairs=pairs)

@@ -149,7 +149,7 @@ def pairs_within(units_xy: FloatArray, assets_xy: FloatArray, radius_m: float) -
         return empty
     units_xy = np.asarray(units_xy, dtype=np.float64)
     assets_xy = np.asarray(assets_xy, dtype=np.float64)
-    reach_m = radius_m + _search_band_m(radius_m)
+    reach_m = radius_m + search_band_m(radius_m)
     if len(assets_xy) <= len(units_xy):
         found = grid_pairs(units_xy, assets_xy, reach_m)
         if found is not None:
@@ -164,7 +164,7 @@ def pairs_within(units_xy: FloatArray, assets_xy: FloatArray, radius_m: float) -
     return _settle_edge(units_xy, assets_xy, radius_m, unit_i, asset_j, dist)
 
 
-def _search_band_m(radius_m: float) -> float:
+def search_band_m(radius_m: float) -> float:
     # Searches run a hair wider than the radius; pairs that close to the radius get their distance from
     # distances_m, so a tie is decided exactly as the nearest-asset query decides it.
     return radius_m * 1e-9 + 1e-6
@@ -180,7 +180,7 @@ def _settle_edge(
 ) -> ReachPairs:
     """Pairs found within the radius plus the search band: recompute the distance of those near the radius
     with distances_m (in place) and drop the ones it puts beyond."""
-    band_m = _search_band_m(radius_m)
+    band_m = search_band_m(radius_m)
     near_edge = np.flatnonzero(dist >= radius_m - band_m)
     if near_edge.size:
         dist[near_edge] = distances_m(units_xy[unit_i[near_edge]], assets_xy[asset_j[near_edge]])
@@ -193,7 +193,7 @@ def _settle_edge(
 def _kdtree_pairs(units_xy: FloatArray, assets_xy: FloatArray, radius_m: float) -> ReachPairs:
     """pairs_within by two KD-trees (assets, then units chunk by chunk) and scipy's sparse distance matrix."""
     asset_tree = cKDTree(assets_xy, **_TREE_OPTIONS)
-    band_m = _search_band_m(radius_m)
+    band_m = search_band_m(radius_m)
     parts_i, parts_j, parts_d = [], [], []
     for start in range(0, len(units_xy), _PAIR_CHUNK_UNITS):
         chunk = units_xy[start : start + _PAIR_CHUNK_UNITS]

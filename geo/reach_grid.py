@@ -148,8 +148,8 @@ def _gap_sq(low: NDArray[np.floating], at: FloatArray, width: float) -> NDArray[
     return gap
 
 
-class _Buffers:
-    """Named work arrays, grown on demand; one set is kept between calls (see _borrowed_buffers)."""
+class Buffers:
+    """Named work arrays, grown on demand; one set is kept between calls (see borrowed_buffers)."""
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
@@ -173,12 +173,12 @@ class _Buffers:
         self._arrays = {name: array for name, array in self._arrays.items() if array.nbytes <= KEEP_BYTES}
 
 
-_KEPT_BUFFERS = _Buffers()
+_KEPT_BUFFERS = Buffers()
 _KEPT_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _borrowed_buffers() -> Iterator[_Buffers]:
+def borrowed_buffers() -> Iterator[Buffers]:
     """The kept buffers, or a fresh set while another thread is using them."""
     if _KEPT_LOCK.acquire(blocking=False):
         try:
@@ -187,7 +187,7 @@ def _borrowed_buffers() -> Iterator[_Buffers]:
             _KEPT_BUFFERS.trim()
             _KEPT_LOCK.release()
     else:
-        yield _Buffers()
+        yield Buffers()
 
 
 def pairs_in_reach(
@@ -211,7 +211,7 @@ def pairs_in_reach(
     dist_sq = np.empty(capacity)
     n_pairs = 0
     block = BLOCK_PAIRS
-    with _borrowed_buffers() as buffers:
+    with borrowed_buffers() as buffers:
         zcell = buffers.get("zcell", size_c, np.complex128)
         ixy = buffers.get("ixy", 2 * size_c, np.intp).reshape(size_c, 2)
         cell = buffers.get("cell", size_c, np.intp)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from geo.access import DEFAULT_STEP_WEIGHTS, decay_weight, e2sfca, step_zones_for
-from geo.coverage import pairs_within
+from geo.coverage import ReachPairs, pairs_within
 from geo.crs import AnalysisInputError
 
 GAUSSIAN_AT_HALF_RADIUS = (math.exp(-1 / 8) - math.exp(-1 / 2)) / (1 - math.exp(-1 / 2))  # 0.70137
@@ -192,3 +192,139 @@ def test_matches_pysal_access_on_random_inputs(decay: str) -> None:
     ours = e2sfca(units, need, assets, capacity, radius_m, decay=decay)
     assert np.count_nonzero(peer) > 1000
     np.testing.assert_allclose(ours.access, peer, rtol=1e-9, atol=1e-12)
+
+
+def _dense_e2sfca(units, need, assets, capacity, radius_m, decay, **step):
+    """E2SFCA the slow way: every distance (np.hypot), W dense, both steps as matrix products."""
+    d = np.hypot(units[:, None, 0] - assets[None, :, 0], units[:, None, 1] - assets[None, :, 1])
+    w = decay_weight(d.ravel(), radius_m, decay, **step).reshape(d.shape)
+    demand = w.T @ need
+    ratio = np.divide(capacity, demand, out=np.zeros(len(assets)), where=demand > 0)
+    return demand, ratio, w @ ratio, int(np.count_nonzero(d <= radius_m))
+
+
+def _clustered_case(seed: int, n_units: int = 3000, n_assets: int = 150):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 8000, size=(6, 2))
+    units = centres[rng.integers(0, 6, n_units)] + rng.normal(0, 700, size=(n_units, 2))
+    units[: n_units // 4] = rng.uniform(-2000, 10_000, size=(n_units // 4, 2))  # some far from every asset
+    units += 390_000.0  # projected coordinates of a real size: rounding as in a city
+    assets = rng.uniform(0, 8000, size=(n_assets, 2)) + 390_000.0
+    need = rng.gamma(2.0, 10.0, n_units)
+    need[::13] = 0.0
+    capacity = rng.integers(0, 50, n_assets).astype(float)
+    return units, need, assets, capacity
+
+
+@pytest.mark.parametrize("decay", ["none", "step", "gaussian"])
+@pytest.mark.parametrize("radius_m", [350.0, 900.0, 2500.0])
+def test_every_decay_equals_a_dense_computation(decay: str, radius_m: float) -> None:
+    units, need, assets, capacity = _clustered_case(int(radius_m))
+    demand, ratio, access, n_pairs = _dense_e2sfca(units, need, assets, capacity, radius_m, decay)
+    for pairs in (None, pairs_within(units, assets, radius_m)):
+        result = e2sfca(units, need, assets, capacity, radius_m, decay=decay, pairs=pairs)
+        np.testing.assert_allclose(result.demand_in_reach, demand, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(result.ratio, ratio, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(result.access, access, rtol=1e-12, atol=1e-15)
+        assert result.n_pairs == n_pairs
+
+
+def test_from_coordinates_and_from_pairs_agree_with_more_assets_than_units() -> None:
+    units, need, assets, capacity = _clustered_case(5, n_units=200, n_assets=900)
+    for decay in ("none", "step", "gaussian"):
+        straight = e2sfca(units, need, assets, capacity, 1200.0, decay=decay)
+        given = e2sfca(
+            units, need, assets, capacity, 1200.0, decay=decay, pairs=pairs_within(units, assets, 1200.0)
+        )
+        np.testing.assert_allclose(straight.access, given.access, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(straight.demand_in_reach, given.demand_in_reach, rtol=1e-12, atol=1e-12)
+        assert straight.n_pairs == given.n_pairs
+
+
+def test_pairs_exactly_at_the_radius_and_at_a_zone_bound_count_as_in_the_pair_search() -> None:
+    # Units on a circle of radius r around each asset (a few rounded just inside or outside), and on the
+    # zone bounds r/3 and 2r/3: the two paths must decide every one of them alike.
+    rng = np.random.default_rng(3)
+    radius_m = 900.0
+    assets = rng.uniform(0, 20_000, size=(40, 2)) + 500_000.0
+    angles = rng.uniform(0, 2 * np.pi, size=(40, 30))
+    rings = []
+    for scale in (1.0, 1 / 3, 2 / 3):
+        ring = assets[:, None, :] + scale * radius_m * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+        rings.append(ring.reshape(-1, 2))
+    shift = np.array([radius_m, 0.0])
+    units = np.vstack([*rings, assets + shift, assets - shift[::-1]])  # exact ties too
+    need = rng.uniform(1, 5, len(units))
+    capacity = rng.uniform(1, 9, len(assets))
+    pairs = pairs_within(units, assets, radius_m)
+    for decay in ("none", "step", "gaussian"):
+        straight = e2sfca(units, need, assets, capacity, radius_m, decay=decay)
+        given = e2sfca(units, need, assets, capacity, radius_m, decay=decay, pairs=pairs)
+        assert straight.n_pairs == given.n_pairs == len(pairs)
+        np.testing.assert_allclose(straight.access, given.access, rtol=1e-12, atol=1e-15)
+
+
+def test_more_step_zones_than_the_compiled_loops_take_still_compute() -> None:
+    units, need, assets, capacity = _clustered_case(8, n_units=800, n_assets=60)
+    zones = (100.0, 200.0, 300.0, 450.0, 600.0, 800.0)
+    step = {"step_zones_m": zones, "step_weights": (1.0, 0.9, 0.7, 0.5, 0.3, 0.1)}
+    _, _, access, n_pairs = _dense_e2sfca(units, need, assets, capacity, 800.0, "step", **step)
+    result = e2sfca(units, need, assets, capacity, 800.0, decay="step", **step)
+    np.testing.assert_allclose(result.access, access, rtol=1e-12, atol=1e-15)
+    assert result.n_pairs == n_pairs
+
+
+def test_assets_spread_far_apart_still_find_every_pair() -> None:
+    # Two clusters 3,000 km apart with a 300 m radius: the grid's cells are made wider than the radius.
+    rng = np.random.default_rng(4)
+    units = np.vstack([rng.uniform(0, 2000, (300, 2)), rng.uniform(0, 2000, (300, 2)) + 3e6])
+    assets = np.vstack([rng.uniform(0, 2000, (20, 2)), rng.uniform(0, 2000, (20, 2)) + 3e6])
+    need, capacity = rng.uniform(1, 9, 600), rng.uniform(1, 9, 40)
+    for decay in ("none", "gaussian"):
+        _, _, access, n_pairs = _dense_e2sfca(units, need, assets, capacity, 300.0, decay)
+        result = e2sfca(units, need, assets, capacity, 300.0, decay=decay)
+        np.testing.assert_allclose(result.access, access, rtol=1e-12, atol=1e-15)
+        assert result.n_pairs == n_pairs
+
+
+def test_empty_inputs_and_network_style_pairs() -> None:
+    assets = np.array([[0.0, 0.0], [1000.0, 0.0]])
+    none_in_reach = e2sfca(np.zeros((0, 2)), np.zeros(0), assets, [1.0, 2.0], 500.0)
+    assert none_in_reach.access.shape == (0,) and none_in_reach.idle.all() and none_in_reach.n_pairs == 0
+    # Pairs from another distance source (a street network, say) may be longer than the straight line and
+    # include pairs beyond the radius, which are ignored.
+    units = np.array([[0.0, 10.0], [900.0, 0.0]])
+    pairs = ReachPairs(
+        np.array([0, 1, 1], dtype=np.int32),
+        np.array([0, 1, 0], dtype=np.int32),
+        np.array([300.0, 150.0, 950.0]),
+    )
+    result = e2sfca(units, np.array([10.0, 30.0]), assets, [4.0, 6.0], 500.0, decay="none", pairs=pairs)
+    assert result.n_pairs == 2
+    assert result.demand_in_reach.tolist() == [10.0, 30.0]
+    assert result.access == pytest.approx([0.4, 0.2])
+
+
+def test_gaussian_of_the_compiled_loops_matches_numpy_within_a_few_units_in_the_last_place() -> None:
+    radius_m = 1000.0
+    d = np.linspace(0.0, radius_m, 20_001)
+    pairs = ReachPairs(np.zeros(d.size, dtype=np.int32), np.arange(d.size, dtype=np.int32), d)
+    result = e2sfca(
+        np.zeros((1, 2)),
+        np.ones(1),
+        np.zeros((d.size, 2)),
+        np.ones(d.size),
+        radius_m,
+        decay="gaussian",
+        pairs=pairs,
+    )
+    # With one unit of need 1, demand in reach of asset j is f(d_j).
+    np.testing.assert_allclose(
+        result.demand_in_reach, decay_weight(d, radius_m, "gaussian"), rtol=0, atol=1e-15
+    )
+
+
+def test_warm_up_runs_every_compiled_loop() -> None:
+    from geo.access import warm_up
+
+    warm_up()  # raises if a loop does not compile

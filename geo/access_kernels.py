@@ -1,0 +1,388 @@
+"""Compiled loops of E2SFCA (geo.access): the two steps straight from coordinates, and from given pairs.
+
+From coordinates (straight-line distance), nothing of size units x assets is built. The demand units are
+bucketed on a grid of square cells a fraction of the radius wide (a counting sort, so the units of one cell
+lie side by side); each asset then reads, row of cells by row of cells, the one run of units whose cells come
+within reach, and tests and weighs them in a loop the compiler turns into vector instructions. Step 1 sums
+need x weight per asset; step 2 walks the same runs and adds weight x R_j to each unit. Distances near the
+radius are decided as geo.coverage decides them (squared distance first; within a hair of the radius the
+exact hypot), so a pair counts here exactly when pairs_within finds it.
+
+From pairs (any distance: straight, or a network's), the same two steps run over the pair arrays.
+
+Decay codes: 0 none, 1 step (up to MAX_STEP_ZONES zones, padded), 2 Gaussian (see geo.access). The Gaussian
+uses its own exponential (a Taylor polynomial, exact to a few units in the last place on the catchment's
+range [-1/2, 0]), which vectorises where a call to the C library's would not.
+Coordinates are x/y in metres of one projected CRS.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+NONE, STEP, GAUSSIAN = 0, 1, 2
+DECAY_CODES = {"none": NONE, "step": STEP, "gaussian": GAUSSIAN}
+MAX_STEP_ZONES = 4
+_EXP_HALF = math.exp(-0.5)
+_GAUSS_SCALE = 1.0 / (1.0 - _EXP_HALF)
+# Cells per radius tried, and the cost model that picks one: a row of cells read by an asset costs about
+# ROW_COST distance tests, and each cell of the grid CELL_COST (zeroing and the running sum of the sort).
+CELLS_PER_REACH = (1, 2, 3, 4)
+ROW_COST = 6.0
+CELL_COST = 0.5
+# Largest grid built (at least; more for many points): beyond it cells are made wider than reach / 1.
+MAX_CELLS = 1 << 21
+# Reductions may be reordered into vector lanes (the only freedom taken): sums differ from a plain
+# left-to-right sum in the last bits, the same for the same input on the same machine.
+_FAST = {"reassoc", "nsz", "contract"}
+
+
+def _compiled(**options: Any) -> Any:
+    """numba.njit releasing the GIL and caching the machine code beside the module (in memory only when
+    no cache directory can be written)."""
+
+    def wrap(function: Any) -> Any:
+        try:
+            return numba.njit(nogil=True, cache=True, **options)(function)
+        except RuntimeError:  # no writable cache location
+            return numba.njit(nogil=True, **options)(function)
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class UnitGrid:
+    """Square cells of side `cell_m` over the assets' box and a margin; cell = row * side + column."""
+
+    x0: float  # lower left corner of cell 0
+    y0: float
+    cell_m: float
+    side: int
+    visit: NDArray[
+        np.int64
+    ]  # assets in strips a reach high, west to east in each: neighbours read alike runs
+
+
+def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> UnitGrid | None:
+    """The grid for these inputs (cells reach/k wide, k by the cost model), or None for non-finite input."""
+    # A sum is finite only if every term is.
+    if not (np.isfinite(np.sum(units_xy)) and np.isfinite(np.sum(assets_xy))):
+        return None
+    n_units, n_assets = len(units_xy), len(assets_xy)
+    lo_x, lo_y = assets_xy.min(axis=0)
+    hi_x, hi_y = assets_xy.max(axis=0)
+    box_x, box_y = float(hi_x - lo_x) + 2 * reach_m, float(hi_y - lo_y) + 2 * reach_m
+    # Pairs to expect were the units spread evenly over the assets' box (more where they cluster).
+    pairs = n_units * n_assets * math.pi * reach_m**2 / (box_x * box_y)
+    max_cells = max(MAX_CELLS, 8 * (n_units + n_assets))
+    best: tuple[float, float] | None = None
+    for k in CELLS_PER_REACH:
+        cell = reach_m / k
+        cells = ((max(box_x, box_y) + 2 * cell) / cell + 2) ** 2
+        # An asset reads about 2k + 2 rows; cells reach/k wide add about 4/(pi k) + 1/(pi k^2) times the
+        # pairs as candidates that fail the distance test.
+        cost = (
+            ROW_COST * n_assets * (2 * k + 2) * 2
+            + pairs * (1 + 4 / (math.pi * k) + 1 / (math.pi * k * k)) * 2
+            + CELL_COST * cells
+        )
+        if cells <= max_cells and (best is None or cost < best[0]):
+            best = (cost, cell)
+    # Spread too far for cells reach wide: wider cells, more candidates, the same pairs.
+    cell = best[1] if best is not None else (max(box_x, box_y) + 2 * reach_m) / (math.sqrt(max_cells) - 4)
+    # Margin all round so that no asset's rows of cells reach the outer ring, where units beyond the grid
+    # are clipped in.
+    pad = reach_m + 2 * cell
+    side = math.ceil((max(box_x, box_y) - 2 * reach_m + 2 * pad) / cell) + 2
+    strip = np.floor((assets_xy[:, 1] - lo_y) / max(reach_m, cell)) * (2.0 * (box_x + 1.0))
+    visit = np.argsort(strip + (assets_xy[:, 0] - lo_x), kind="stable").astype(np.int64)
+    return UnitGrid(x0=float(lo_x) - pad, y0=float(lo_y) - pad, cell_m=cell, side=side, visit=visit)
+
+
+@_compiled()
+def bucket_units(
+    units_xy: FloatArray,
+    need: FloatArray,
+    x0: float,
+    y0: float,
+    cell_m: float,
+    side: int,
+    start: NDArray[np.int64],
+    qx: FloatArray,
+    qy: FloatArray,
+    qn: FloatArray,
+    place: NDArray[np.int64],
+) -> None:
+    """Counting sort of the units by cell, into the given arrays: start of each cell's run (side^2 + 1
+    entries), x, y and need in cell order, and where each unit (in input order) was placed."""
+    n = units_xy.shape[0]
+    inv = 1.0 / cell_m
+    top = side - 1.0
+    start[:] = 0
+    # The cell of a unit is found twice (counting, then placing): cheaper than writing it down.
+    for i in range(n):
+        fx = min(max((units_xy[i, 0] - x0) * inv, 0.0), top)
+        fy = min(max((units_xy[i, 1] - y0) * inv, 0.0), top)
+        start[int(fy) * side + int(fx) + 1] += 1
+    for c in range(side * side):
+        start[c + 1] += start[c]
+    # start[c] is now where cell c begins; it is moved along as the cell fills, to where the next begins.
+    for i in range(n):
+        fx = min(max((units_xy[i, 0] - x0) * inv, 0.0), top)
+        fy = min(max((units_xy[i, 1] - y0) * inv, 0.0), top)
+        c = int(fy) * side + int(fx)
+        q = start[c]
+        start[c] = q + 1
+        qx[q] = units_xy[i, 0]
+        qy[q] = units_xy[i, 1]
+        qn[q] = need[i]
+        place[i] = q  # written in order, where the input index by place would be one more random write
+    for c in range(side * side, 0, -1):
+        start[c] = start[c - 1]
+    start[0] = 0
+
+
+@numba.njit(inline="always")
+def _gaussian(d2: float, inv_2r2: float) -> float:
+    # (exp(-d^2 / 2r^2) - exp(-1/2)) / (1 - exp(-1/2)); exp by its Taylor polynomial of degree 15, whose
+    # error on [-1/2, 0] is below 2e-17 (past the radius it is not used).
+    x = -d2 * inv_2r2
+    p = 1.0 / 1307674368000.0
+    p = p * x + 1.0 / 87178291200.0
+    p = p * x + 1.0 / 6227020800.0
+    p = p * x + 1.0 / 479001600.0
+    p = p * x + 1.0 / 39916800.0
+    p = p * x + 1.0 / 3628800.0
+    p = p * x + 1.0 / 362880.0
+    p = p * x + 1.0 / 40320.0
+    p = p * x + 1.0 / 5040.0
+    p = p * x + 1.0 / 720.0
+    p = p * x + 1.0 / 120.0
+    p = p * x + 1.0 / 24.0
+    p = p * x + 1.0 / 6.0
+    p = p * x + 0.5
+    p = p * x + 1.0
+    p = p * x + 1.0
+    return max((p - _EXP_HALF) * _GAUSS_SCALE, 0.0)
+
+
+@numba.njit(inline="always")
+def _weight(d: float, d2: float, decay: int, inv_2r2: float, zones: FloatArray, weights: FloatArray) -> float:
+    """f(d) for a pair within the radius (d its distance, d2 its square)."""
+    if decay == NONE:
+        return 1.0
+    if decay == GAUSSIAN:
+        return _gaussian(d2, inv_2r2)
+    # Step: the weight of the first zone whose bound is >= d, as a chain of selects from the last zone
+    # (padded zones have bound -1 and weight 0).
+    w = weights[3] if d <= zones[3] else 0.0
+    w = weights[2] if d <= zones[2] else w
+    w = weights[1] if d <= zones[1] else w
+    return weights[0] if d <= zones[0] else w
+
+
+@numba.njit(inline="always")
+def _row_run(
+    xs: float,
+    ys: float,
+    row: int,
+    x0: float,
+    y0: float,
+    cell_m: float,
+    side: int,
+    reach2: float,
+    margin: float,
+    start: NDArray[np.int64],
+) -> tuple[int, int]:
+    """The run [a, b) of sorted units in the cells of `row` that come within reach of the asset (xs, ys)."""
+    low = y0 + row * cell_m - margin
+    gap = max(0.0, low - ys, ys - (low + cell_m + 2 * margin))
+    half2 = reach2 - gap * gap
+    if half2 < 0:
+        return 0, 0
+    half = math.sqrt(half2) + margin
+    inv = 1.0 / cell_m
+    c0 = max(math.floor((xs - half - x0) * inv), 0)
+    c1 = min(math.floor((xs + half - x0) * inv), side - 1)
+    if c1 < c0:
+        return 0, 0
+    return start[row * side + c0], start[row * side + c1 + 1]
+
+
+@_compiled(fastmath=_FAST)
+def straight_demand(
+    assets_xy: FloatArray,
+    start: NDArray[np.int64],
+    qx: FloatArray,
+    qy: FloatArray,
+    qn: FloatArray,
+    x0: float,
+    y0: float,
+    cell_m: float,
+    side: int,
+    radius_m: float,
+    band_m: float,
+    decay: int,
+    zones: FloatArray,
+    weights: FloatArray,
+    visit: NDArray[np.int64],
+    demand: FloatArray,
+) -> int:
+    """Step 1 from coordinates: demand[j] = sum of need x f(d) over the units within the radius of asset j,
+    the assets taken in the order `visit`. Returns the number of (unit, asset) pairs within the radius."""
+    reach = radius_m + band_m
+    reach2 = reach * reach
+    inner = radius_m - band_m
+    inner2 = inner * inner
+    inv_2r2 = 0.5 / (radius_m * radius_m)
+    margin = 1e-6 + cell_m * 1e-9
+    inv = 1.0 / cell_m
+    n_pairs = 0
+    for v in range(visit.size):
+        j = visit[v]
+        xs = assets_xy[j, 0]
+        ys = assets_xy[j, 1]
+        row0 = max(math.floor((ys - reach - y0) * inv), 0)
+        row1 = min(math.floor((ys + reach - y0) * inv), side - 1)
+        total = 0.0
+        count = 0
+        for row in range(row0, row1 + 1):
+            a, b = _row_run(xs, ys, row, x0, y0, cell_m, side, reach2, margin, start)
+            # Slices, not offsets into the arrays: the compiler vectorises loops over them.
+            x, y, n = qx[a:b], qy[a:b], qn[a:b]
+            near_edge = 0
+            for u in range(b - a):
+                dx = x[u] - xs
+                dy = y[u] - ys
+                d2 = dx * dx + dy * dy
+                inside = d2 <= inner2
+                near_edge += (d2 > inner2) & (d2 <= reach2)
+                count += inside
+                w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
+                total += n[u] * w if inside else 0.0
+            if near_edge:
+                # Within a hair of the radius: the exact distance decides, as in geo.coverage.
+                for u in range(b - a):
+                    dx = x[u] - xs
+                    dy = y[u] - ys
+                    d2 = dx * dx + dy * dy
+                    if d2 > inner2 and d2 <= reach2:
+                        d = math.hypot(dx, dy)
+                        if d <= radius_m:
+                            count += 1
+                            total += n[u] * _weight(d, d * d, decay, inv_2r2, zones, weights)
+        demand[j] = total
+        n_pairs += count
+    return n_pairs
+
+
+@_compiled(fastmath=_FAST)
+def straight_access(
+    assets_xy: FloatArray,
+    start: NDArray[np.int64],
+    qx: FloatArray,
+    qy: FloatArray,
+    place: NDArray[np.int64],
+    x0: float,
+    y0: float,
+    cell_m: float,
+    side: int,
+    radius_m: float,
+    band_m: float,
+    decay: int,
+    zones: FloatArray,
+    weights: FloatArray,
+    visit: NDArray[np.int64],
+    ratio: FloatArray,
+    sorted_access: FloatArray,
+    access: FloatArray,
+) -> None:
+    """Step 2 from coordinates: access[i] = sum of f(d) x ratio[j] over the assets within the radius of unit
+    i, the assets taken in the order `visit` (those with ratio 0 add nothing and are skipped); `access` is in
+    input order, `sorted_access` is work space in cell order."""
+    reach = radius_m + band_m
+    reach2 = reach * reach
+    inner = radius_m - band_m
+    inner2 = inner * inner
+    inv_2r2 = 0.5 / (radius_m * radius_m)
+    margin = 1e-6 + cell_m * 1e-9
+    inv = 1.0 / cell_m
+    sorted_access[:] = 0.0
+    for v in range(visit.size):
+        j = visit[v]
+        rj = ratio[j]
+        if rj == 0.0:
+            continue
+        xs = assets_xy[j, 0]
+        ys = assets_xy[j, 1]
+        row0 = max(math.floor((ys - reach - y0) * inv), 0)
+        row1 = min(math.floor((ys + reach - y0) * inv), side - 1)
+        for row in range(row0, row1 + 1):
+            a, b = _row_run(xs, ys, row, x0, y0, cell_m, side, reach2, margin, start)
+            x, y, out = qx[a:b], qy[a:b], sorted_access[a:b]
+            near_edge = 0
+            for u in range(b - a):
+                dx = x[u] - xs
+                dy = y[u] - ys
+                d2 = dx * dx + dy * dy
+                inside = d2 <= inner2
+                near_edge += (d2 > inner2) & (d2 <= reach2)
+                w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
+                out[u] += w * rj if inside else 0.0
+            if near_edge:
+                for u in range(b - a):
+                    dx = x[u] - xs
+                    dy = y[u] - ys
+                    d2 = dx * dx + dy * dy
+                    if d2 > inner2 and d2 <= reach2:
+                        d = math.hypot(dx, dy)
+                        if d <= radius_m:
+                            out[u] += _weight(d, d * d, decay, inv_2r2, zones, weights) * rj
+    for i in range(place.size):
+        access[i] = sorted_access[place[i]]
+
+
+@_compiled(fastmath=_FAST)
+def pairs_demand(
+    unit_index: NDArray[Any],
+    asset_index: NDArray[Any],
+    distance_m: FloatArray,
+    need: FloatArray,
+    radius_m: float,
+    decay: int,
+    zones: FloatArray,
+    weights: FloatArray,
+    pair_weight: FloatArray,
+    demand: FloatArray,
+) -> None:
+    """Step 1 from pairs: f(d) of each pair into `pair_weight` (0 beyond the radius) and need x f(d) summed
+    per asset into `demand` (zeroed first)."""
+    inv_2r2 = 0.5 / (radius_m * radius_m)
+    demand[:] = 0.0
+    for p in range(distance_m.size):
+        d = distance_m[p]
+        w = _weight(d, d * d, decay, inv_2r2, zones, weights) if d <= radius_m else 0.0
+        pair_weight[p] = w
+        demand[asset_index[p]] += need[unit_index[p]] * w
+
+
+@_compiled(fastmath=_FAST)
+def pairs_access(
+    unit_index: NDArray[Any],
+    asset_index: NDArray[Any],
+    pair_weight: FloatArray,
+    ratio: FloatArray,
+    access: FloatArray,
+) -> None:
+    """Step 2 from pairs: access[i] = sum of f(d) x ratio[j] over the pairs of unit i (zeroed first)."""
+    access[:] = 0.0
+    for p in range(pair_weight.size):
+        access[unit_index[p]] += pair_weight[p] * ratio[asset_index[p]]
