@@ -52,14 +52,20 @@ def points_from_wkb(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x, y, missing
 
 
-def points_ewkb_hex(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Hex EWKB (SRID 4326) of 2D points from coordinate arrays, built with numpy (no per-point objects)."""
+def points_ewkb(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """EWKB (SRID 4326) of 2D points from coordinate arrays as 25-byte records, built with numpy."""
     records = np.zeros(len(x), dtype=_EWKB_POINT)
     records["order"] = 1
     records["kind"] = _EWKB_POINT_WITH_SRID
     records["srid"] = 4326
     records["x"] = x
     records["y"] = y
+    return records
+
+
+def points_ewkb_hex(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Hex EWKB (SRID 4326) of 2D points from coordinate arrays, built with numpy (no per-point objects)."""
+    records = points_ewkb(x, y)
     hexed = binascii.hexlify(records.tobytes())
     return np.frombuffer(hexed, dtype=f"S{2 * _EWKB_POINT.itemsize}").astype(str).astype(object)
 
