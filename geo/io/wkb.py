@@ -89,3 +89,22 @@ def geometries_ewkb_hex(geometries: np.ndarray) -> np.ndarray:
             headers[kind] = "01" + flagged.to_bytes(4, "little").hex() + _SRID_4326_HEX
         out[index] = headers[kind] + hexed[10:]
     return out
+
+
+def geometries_ewkb(geometries: np.ndarray) -> np.ndarray:
+    """EWKB (SRID 4326) bytes of any geometries, missing as None: plain little-endian WKB with the SRID spliced
+    into each header (cheaper than setting the SRID on a copy of every geometry)."""
+    missing = shapely.is_missing(geometries)
+    raw = shapely.to_wkb(geometries, byte_order=1)
+    out = np.full(len(geometries), None, dtype=object)
+    headers: dict[bytes, bytes] = {}
+    srid = (4326).to_bytes(4, "little")
+    for index in np.flatnonzero(~missing).tolist():
+        wkb = raw[index]
+        kind = wkb[1:5]
+        if kind not in headers:
+            headers[kind] = (
+                b"\x01" + (int.from_bytes(kind, "little") | _SRID_FLAG).to_bytes(4, "little") + srid
+            )
+        out[index] = headers[kind] + wkb[5:]
+    return out

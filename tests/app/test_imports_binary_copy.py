@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from app.services.imports.load.binary_copy import copy_binary, encode_rows
+from geo.io.wkb import geometries_ewkb
 
 COLUMNS = [("i", "int4"), ("f", "float8"), ("b", "bool"), ("s", "text"), ("v", "text"), ("g", "point")]
 TEXTS = ["plain", "tab\there", "line\nbreak\r", "back\\slash", "Köpenicker Straße", "", None, "🌳 ünïcödé"]
@@ -83,3 +85,28 @@ def test_numbers_that_do_not_fit_are_refused_before_sending() -> None:
     with pytest.raises(ValueError, match="values for"):
         encode_rows([("i", "int4")], {"i": np.array([1, 2])}, 3)
     assert encode_rows([("i", "int4")], {"i": np.array([], dtype=np.int64)}, 0) == b""
+
+
+def test_areas_and_json_arrive_as_written(db: Session) -> None:
+    db.execute(text("DROP TABLE IF EXISTS bin_a"))
+    db.execute(text("CREATE TEMP TABLE bin_a (i int, j jsonb, g geometry(Geometry, 4326)) ON COMMIT DROP"))
+    polygons = np.array(
+        [
+            shapely.box(13.0, 52.0, 13.1, 52.1),
+            None,
+            shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)]),
+        ],
+        dtype=object,
+    )
+    values = {"i": np.arange(3), "j": ['{"a": 1}', None, "{}"], "g": geometries_ewkb(polygons)}
+    copy_binary(db, "bin_a", [("i", "int4"), ("j", "jsonb"), ("g", "ewkb")], [(values, 3)])
+    rows = db.execute(text("SELECT j, ST_SRID(g), ST_AsText(g) FROM bin_a ORDER BY i")).all()
+    assert rows[0] == ({"a": 1}, 4326, "POLYGON((13.1 52,13.1 52.1,13 52.1,13 52,13.1 52))")
+    assert rows[1] == (None, None, None)
+    assert rows[2][0] == {} and rows[2][1] == 4326 and rows[2][2].startswith("MULTIPOLYGON")
+
+
+def test_a_number_too_large_is_a_data_error(db: Session) -> None:
+    _table(db)
+    with pytest.raises(DataError):
+        copy_binary(db, "bin_t", [("i", "int4")], [({"i": np.array([2**40])}, 1)])

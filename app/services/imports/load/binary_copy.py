@@ -6,7 +6,8 @@ the bytes. Here a slice becomes one buffer in a few vectorised passes: per colum
 Arrow buffers, 25 bytes of EWKB for a point) are scattered into their place in the rows. The server applies the
 same input checks as for text (lengths of varchar, a geometry column's type and SRID, constraints, triggers).
 
-Column kinds: int4, float8 (NaN is NULL), bool, text, point (a pair of x and y arrays in EPSG:4326; NaN is NULL).
+Column kinds: int4, float8 (NaN is NULL), bool, text, point (a pair of x and y arrays in EPSG:4326; NaN is NULL),
+ewkb (each row's EWKB bytes or None) and jsonb (each row's JSON text or None).
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from geo.io.wkb import points_ewkb
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
 _INT4 = (-(2**31), 2**31 - 1)
-KINDS = ("int4", "float8", "bool", "text", "point")
+KINDS = ("int4", "float8", "bool", "text", "point", "ewkb", "jsonb")
+
+
+class OutOfRange(ValueError):
+    """A number that its column's binary form cannot hold (the text format would be refused by the server)."""
 
 
 class _Field:
@@ -56,7 +61,7 @@ def _int4(values: Any) -> _Field:
     missing = series.isna().to_numpy(dtype=bool)
     numbers = series.to_numpy(dtype=np.int64, na_value=0)
     if len(numbers) and (numbers.min() < _INT4[0] or numbers.max() > _INT4[1]):
-        raise ValueError("an integer does not fit a 4-byte integer column")
+        raise OutOfRange("an integer does not fit a 4-byte integer column")
     return _fixed(numbers, missing, ">i4")
 
 
@@ -104,6 +109,29 @@ def _text(values: Any) -> _Field:
     return _Field(lengths.astype(np.int64), data, None)
 
 
+def _payloads(chunks: list[bytes | None]) -> _Field:
+    """Variable-length fields from each row's bytes (None: NULL)."""
+    lengths = np.fromiter((-1 if c is None else len(c) for c in chunks), dtype=np.int64, count=len(chunks))
+    data = np.frombuffer(b"".join(c for c in chunks if c is not None), dtype=np.uint8)
+    return _Field(lengths, data, None)
+
+
+def _ewkb(values: Any) -> _Field:
+    return _payloads([None if v is None else bytes(v) for v in np.asarray(values, dtype=object).tolist()])
+
+
+def _jsonb(values: Any) -> _Field:
+    # jsonb's binary form is a version byte (1) and the JSON text.
+    objects = pd.Series(values, dtype=object)
+    present = objects.notna().to_numpy(dtype=bool).tolist()
+    return _payloads(
+        [
+            b"\x01" + str(v).encode() if keep else None
+            for v, keep in zip(objects.tolist(), present, strict=True)
+        ]
+    )
+
+
 def _point(values: Any) -> _Field:
     x, y = (np.asarray(v, dtype=np.float64) for v in values)
     missing = np.isnan(x) | np.isnan(y)
@@ -111,7 +139,15 @@ def _point(values: Any) -> _Field:
     return _Field(np.where(missing, -1, raw.shape[1]).astype(np.int64), raw, raw.shape[1])
 
 
-_ENCODERS = {"int4": _int4, "float8": _float8, "bool": _bool, "text": _text, "point": _point}
+_ENCODERS = {
+    "int4": _int4,
+    "float8": _float8,
+    "bool": _bool,
+    "text": _text,
+    "point": _point,
+    "ewkb": _ewkb,
+    "jsonb": _jsonb,
+}
 
 
 def encode_rows(columns: Sequence[tuple[str, str]], values: Mapping[str, Any], count: int) -> bytes:
@@ -192,7 +228,7 @@ def copy_binary(
             copy.write(_TRAILER)
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from None
-    except psycopg.errors.DataError as exc:
+    except (psycopg.errors.DataError, OutOfRange) as exc:
         raise DataError(statement, None, exc) from None
     except psycopg.errors.OperationalError as exc:
         raise OperationalError(statement, None, exc) from None
@@ -205,6 +241,8 @@ def _repeat(kind: str, value: Any, count: int) -> Any:
     if kind == "point":
         x, y = (np.nan, np.nan) if value is None else value
         return np.full(count, x, dtype=np.float64), np.full(count, y, dtype=np.float64)
+    if kind in ("ewkb", "jsonb"):
+        return [value] * count
     if kind == "float8":
         return np.full(count, np.nan if value is None else value, dtype=np.float64)
     dtype = "Int64" if kind == "int4" else "boolean"
