@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,37 @@ def points_from_wkb(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         return None
     x = np.full(len(raw), np.nan)
     y = np.full(len(raw), np.nan)
+    x[~missing], y[~missing] = records["x"], records["y"]
+    return x, y, missing
+
+
+def points_from_arrow(column: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """points_from_wkb for an Arrow column of WKB, read from its buffers (no Python bytes object per row)."""
+    import pyarrow as pa
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(array.type, pa.ExtensionType):
+        array = array.storage
+    if pa.types.is_large_binary(array.type):
+        offset_type: Any = np.int64
+    elif pa.types.is_binary(array.type):
+        offset_type = np.int32
+    else:
+        return None
+    n = len(array)
+    missing = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else np.zeros(n, dtype=bool)
+    if not n or missing.all():
+        return None
+    _validity, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset : array.offset + n + 1]
+    lengths = np.diff(offsets)
+    if not (lengths[~missing] == _WKB_POINT.itemsize).all() or (lengths[missing] != 0).any():
+        return None
+    records = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]].view(_WKB_POINT)
+    if not ((records["order"] == 1).all() and (records["kind"] == 1).all()):
+        return None
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
     x[~missing], y[~missing] = records["x"], records["y"]
     return x, y, missing
 
