@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -74,6 +75,9 @@ class Case:
     with_boundaries: bool = False
     ours_s: list[float] = field(default_factory=list)
     ogr_s: list[float] = field(default_factory=list)
+    # Client CPU seconds (ours: this process, all threads; ogr2ogr: its process), printed to read noisy runs by.
+    ours_cpu: list[float] = field(default_factory=list)
+    ogr_cpu: list[float] = field(default_factory=list)
     stages_s: dict[str, list[float]] = field(default_factory=dict)
     rows: tuple[int, int] = (0, 0)
 
@@ -132,6 +136,7 @@ def run_ours(settings: Settings, case: Case) -> tuple[float, dict[str, float], i
     """Time the import service on one file; return seconds, seconds per stage and rows written."""
     marks: list[tuple[str, float]] = []
     with session_scope(settings) as db:
+        cpu = time.process_time()
         start = time.perf_counter()
         run = run_import(
             db,
@@ -141,6 +146,7 @@ def run_ours(settings: Settings, case: Case) -> tuple[float, dict[str, float], i
             progress=lambda stage: marks.append((stage, time.perf_counter())),
         )
         elapsed = time.perf_counter() - start
+        case.ours_cpu.append(time.process_time() - cpu)
     # A stage lasts until the next one starts; the last one until the import returns.
     durations: dict[str, float] = {}
     for index, (name, mark) in enumerate(marks):
@@ -179,9 +185,12 @@ def run_ogr2ogr(url: str, case: Case) -> tuple[float, int]:
     if case.promote_to_multi:
         command += ["-nlt", "PROMOTE_TO_MULTI"]
     environment = {**os.environ, "PGPASSWORD": parsed.password or ""}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    case.ogr_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     with psycopg.connect(_libpq(parsed), password=parsed.password) as conn:
         rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(TABLE))).fetchone()
     return elapsed, int(rows[0]) if rows else 0
@@ -270,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
                     case.rows = (written, loaded)
                     for name, seconds in stages.items():
                         case.stages_s.setdefault(name, []).append(seconds)
-                    print(f"  run {run} {case.label}: ours {ours:.2f} s, ogr2ogr {ogr:.2f} s", flush=True)
+                    print(
+                        f"  run {run} {case.label}: ours {ours:.2f} s, ogr2ogr {ogr:.2f} s "
+                        f"({ours / ogr:.2f}x; client CPU {case.ours_cpu[-1]:.2f} / {case.ogr_cpu[-1]:.2f} s)",
+                        flush=True,
+                    )
             _reset(url)
 
     print()
@@ -282,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(worst, ratio)
         rows = f"{case.rows[0]:,}/{case.rows[1]:,}"
         print(f"{case.label:<26} {rows:>19} {ours:>12.2f} s {ogr:>7.2f} s {ratio:>6.2f}x")
+    print("\nclient CPU (median s; the server's work for either is not in it):")
+    for case in cases:
+        ours_cpu, ogr_cpu = statistics.median(case.ours_cpu), statistics.median(case.ogr_cpu)
+        print(f"  {case.label:<26} ours {ours_cpu:.2f}, ogr2ogr {ogr_cpu:.2f}")
     print("\nour stages (median s; a stage lasts until the next one starts):")
     for case in cases:
         shown = ", ".join(

@@ -249,7 +249,8 @@ def _read_raw(
     if table.num_columns not in (n_fields + 1, n_fields + 2):
         raise ValueError(f"unexpected Arrow columns {table.column_names} for fields {list(meta['fields'])}")
     fids = table.column(0).to_numpy()
-    wkb = table.column(table.num_columns - 1).to_numpy(zero_copy_only=False) if has_geometry else None
+    # The geometry stays an Arrow column: points are decoded straight from its buffers.
+    wkb = table.column(table.num_columns - 1) if has_geometry else None
     field_data = [_arrow_to_numpy(table.column(1 + index), recode) for index in range(n_fields)]
     return meta, fids, wkb, field_data
 

@@ -15,7 +15,7 @@ from shapely.errors import GEOSException
 
 from geo.io.errors import Problem
 from geo.io.source_crs import WGS84, SourceCRS, check_coordinates
-from geo.io.wkb import points_from_wkb
+from geo.io.wkb import points_from_arrow, points_from_wkb
 
 Bounds = tuple[float, float, float, float]
 _TYPE_NAMES = {
@@ -65,6 +65,12 @@ def _geometries_from_wkb(
 ) -> tuple[np.ndarray | _PointCoordinates, list[Problem]]:
     if wkb is None:
         return np.full(n, None, dtype=object), []
+    if hasattr(wkb, "combine_chunks"):
+        # An Arrow column: points are decoded from its buffers, anything else goes on as bytes objects.
+        points = points_from_arrow(wkb)
+        if points is not None:
+            return _PointCoordinates(*points), []
+        wkb = wkb.to_numpy(zero_copy_only=False)
     raw = np.asarray(wkb, dtype=object)
     points = points_from_wkb(raw)
     if points is not None:

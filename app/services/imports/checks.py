@@ -170,10 +170,11 @@ def resolve_resource_owners(
 
 def fill_row_keys(rows: pd.DataFrame, key: str) -> tuple[pd.Series, list[Problem]]:
     """Give rows without an id the key row-N (N = their row in the file), with one warning saying so."""
-    keys = rows[key].astype(object)
-    missing = keys.isna().to_numpy()
+    given = rows[key]
+    missing = given.isna().to_numpy()
     if not missing.any():
-        return keys, []
+        return given, []  # as it is (Arrow text stays Arrow text, for the binary COPY)
+    keys = given.astype(object)
     filled = keys.where(~missing, ROW_KEY_PREFIX + rows["row_number"].astype(str))
     warning = Problem(
         None,

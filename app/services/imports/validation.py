@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from app.services.imports import checks
@@ -145,20 +147,34 @@ def _text_problems(rows: pd.DataFrame, layer: str) -> list[Problem]:
     return problems
 
 
+def _starting_with(column: pd.Series, prefix: str) -> np.ndarray:
+    """The positions of the values that are text starting with prefix (searched in Arrow when all are text)."""
+    try:
+        texts = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        texts = None
+    if texts is not None and (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        found = pc.starts_with(texts, prefix)
+        return np.flatnonzero(found.fill_null(False).to_numpy(zero_copy_only=False))
+    every = column.to_numpy(dtype=object, na_value=None).tolist()
+    return np.flatnonzero([k is not None and str(k).startswith(prefix) for k in every])
+
+
 def _duplicate_keys(rows: pd.DataFrame, key: str) -> list[Problem]:
     """Keys made up for rows without one could meet a real id such as 'row-3'; each key must be unique."""
     # Only keys that look made up are reported (apply_mapping reports the others), and such a key can only repeat
     # another such key: the search runs on those few.
-    keys = rows[key].to_numpy(dtype=object, na_value=None)
+    column = rows[key]
     prefix = checks.ROW_KEY_PREFIX
-    made_up = np.flatnonzero([k is not None and str(k).startswith(prefix) for k in keys.tolist()])
-    duplicated = made_up[pd.Series(keys[made_up], dtype=object).duplicated(keep=False).to_numpy(dtype=bool)]
+    made_up = _starting_with(column, prefix)
+    keys = column.iloc[made_up].to_numpy(dtype=object, na_value=None)
+    duplicated = np.flatnonzero(pd.Series(keys, dtype=object).duplicated(keep=False).to_numpy(dtype=bool))
     return [
         Problem(
-            int(rows["row_number"].iloc[i]),
-            str(keys[i]),
+            int(rows["row_number"].iloc[made_up[j]]),
+            str(keys[j]),
             key,
-            f"{key} {keys[i]!r} is used by more than one row",
+            f"{key} {keys[j]!r} is used by more than one row",
         )
-        for i in duplicated
+        for j in duplicated
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,9 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.db.bulk import copy_frame, copy_slices
+from app.db.bulk import copy_frame
 from app.db.models import Neighbourhood
+from app.services.imports.load.binary_copy import copy_binary
 from app.services.imports.load.staging import (
     STAGE,
     LoadContext,
@@ -35,11 +37,22 @@ from app.services.imports.load.staging import (
     _updated_count,
     _with_default,
 )
-from geo.io.wkb import geometries_ewkb_hex
+from geo.io.wkb import geometries_ewkb, geometries_ewkb_hex
 from geo.locate import NO_AREA, anchor_points, smallest_covering
 
 # Areas are sent in smaller slices than points: each holds many more coordinates.
 AREA_SLICE_ROWS = 10_000
+
+# The binary COPY kind of each column of a new area's row.
+_BINARY_KINDS = {
+    "id": "int4",
+    "code": "text",
+    "name": "text",
+    "level": "text",
+    "population": "int4",
+    "parent_id": "int4",
+    "population_by_group": "jsonb",
+}
 
 # Layer field -> (table column, staging type). Only mapped fields are updated on re-import.
 _NEIGHBOURHOOD_FIELDS: dict[str, tuple[str, str]] = {
@@ -109,12 +122,13 @@ def load_neighbourhoods(
     out["level"] = out["level"].fillna("neighbourhood")  # the column default, as for an empty value
     out["parent_id"] = parent_ids[new]
     out["population_by_group"] = _population_json(fresh, groups, keep_nulls=False) if groups else "{}"
-    copy_slices(
+    columns = [*((c, _BINARY_KINDS[c]) for c in out.columns), ("geom", "ewkb")]
+    copy_binary(
         db,
         "neighbourhood",
-        [*out.columns, "geom"],
+        columns,
         _with_geometry(out, fresh.geometry.to_numpy()),
-        {"city_id": ctx.city_id, "version": 1, "import_id": ctx.import_id},
+        {"city_id": ("int4", ctx.city_id), "version": ("int4", 1), "import_id": ("int4", ctx.import_id)},
     )
     progress("update")
     updated = 0
@@ -130,11 +144,14 @@ def load_neighbourhoods(
     return LoadResult(len(new_ids), updated, relocated_assets, relocated_needs)
 
 
-def _with_geometry(frame: pd.DataFrame, geometries: np.ndarray) -> Iterator[pd.DataFrame]:
+def _with_geometry(frame: pd.DataFrame, geometries: np.ndarray) -> Iterator[tuple[dict[str, Any], int]]:
     """Slices of frame with their geometries as EWKB, each encoded while the slice before is stored."""
     for start in range(0, len(frame), AREA_SLICE_ROWS):
         stop = start + AREA_SLICE_ROWS
-        yield frame.iloc[start:stop].assign(geom=geometries_ewkb_hex(geometries[start:stop]))
+        part = frame.iloc[start:stop]
+        values: dict[str, Any] = {column: part[column] for column in part.columns}
+        values["geom"] = geometries_ewkb(geometries[start:stop])
+        yield values, len(part)
 
 
 def _update_neighbourhoods(

@@ -4,6 +4,7 @@ service types."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.db.bulk import COPY_SLICE_ROWS, copy_frame, copy_slices, int_array_literal, sorted_text_array_literal
 from app.db.models import Asset
+from app.services.imports.load.binary_copy import copy_binary
 from app.services.imports.load.staging import (
     _DEFAULTS,
     STAGE,
@@ -53,6 +55,17 @@ _ASSET_FIELDS: dict[str, tuple[str, str]] = {
     "sensitive": ("sensitive", "boolean"),
 }
 
+_BINARY_KINDS = {"text": "text", "float8": "float8", "boolean": "bool", "int": "int4"}
+# The columns of a new asset's row, in COPY order, with their binary kinds (the constant ones come with the call).
+_NEW_COLUMNS = [
+    ("id", "int4"),
+    ("neighbourhood_id", "int4"),
+    *((column, _BINARY_KINDS[sql_type]) for column, sql_type in _ASSET_FIELDS.values()),
+    ("geom", "point"),
+    ("blurred_location", "point"),
+    ("source_id", "text"),
+]
+
 _CURRENT_SLUGS = (
     "(SELECT coalesce(jsonb_agg(st.slug ORDER BY st.slug), '[]'::jsonb) FROM asset_service_type x "
     "JOIN service_type st ON st.id = x.service_type_id WHERE x.asset_id = t.id)"
@@ -84,20 +97,18 @@ def load_assets(
     new = existing.isna().to_numpy()
     link_services = service_type_ids is not None and "service_types" in ctx.mapped
     new_ids = _take_ids(db, "asset", int(new.sum()))
-    columns = ["id", "neighbourhood_id", *(c for c, _t in _ASSET_FIELDS.values()), "geom", "blurred_location"]
-    columns.append("source_id")
-    copy_slices(
+    copy_binary(
         db,
         "asset",
-        columns,
-        _asset_slices(rows[new], new_ids, areas, keys[new], blur_resolution, defaults=True),
+        _NEW_COLUMNS,
+        _new_asset_slices(rows[new], new_ids, areas, keys[new], blur_resolution),
         {
-            "city_id": ctx.city_id,
-            "source": ctx.source_label,
-            "status": "approved",
-            "version": 1,
-            "created_by": ctx.user_id,
-            "import_id": ctx.import_id,
+            "city_id": ("int4", ctx.city_id),
+            "source": ("text", ctx.source_label),
+            "status": ("text", "approved"),
+            "version": ("int4", 1),
+            "created_by": ("int4", ctx.user_id),
+            "import_id": ("int4", ctx.import_id),
         },
     )
     if link_services and len(new_ids):
@@ -123,6 +134,32 @@ def _existing_asset_ids(db: Session, ctx: LoadContext, keys: pd.Series) -> pd.Se
         return pd.Series(pd.array([pd.NA] * len(keys), dtype="Int64"), index=keys.index)
     ids: dict[str, int] = {str(key): int(value) for key, value in found}
     return pd.Series(pd.array(keys.map(ids).to_numpy(), dtype="Int64"), index=keys.index)
+
+
+def _new_asset_slices(
+    rows: pd.DataFrame,
+    ids: np.ndarray,
+    areas: tuple[np.ndarray, np.ndarray],
+    keys: pd.Series,
+    blur_resolution: int,
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """New assets as binary COPY columns, one slice at a time (each encoded while the last one is stored)."""
+    for start in range(0, len(rows), COPY_SLICE_ROWS):
+        part = rows.iloc[start : start + COPY_SLICE_ROWS]
+        geometries = part.geometry.to_numpy()
+        values: dict[str, Any] = {"id": ids[start : start + COPY_SLICE_ROWS]}
+        values["neighbourhood_id"] = _nullable_ids(smallest_covering(anchor_points(geometries), *areas))
+        for field, (column, sql_type) in _ASSET_FIELDS.items():
+            if sql_type == "boolean":
+                # verified and sensitive: an empty value in the file means false, as the column default says.
+                values[column] = part[field].astype("boolean").fillna(_DEFAULTS[column] == "true")
+            else:
+                values[column] = part[field]
+        lon, lat = shapely.get_x(geometries), shapely.get_y(geometries)
+        values["geom"] = (lon, lat)
+        values["blurred_location"] = blur_points(lon, lat, blur_resolution)
+        values["source_id"] = keys.iloc[start : start + COPY_SLICE_ROWS]
+        yield values, len(part)
 
 
 def _asset_slices(
