@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,16 +23,74 @@ BERLIN_ATTRIBUTION = (
     "Boundaries and population: Amt für Statistik Berlin-Brandenburg (CC BY 3.0 DE), via Open Data Product (CC BY 4.0). "
     "Facilities: © OpenStreetMap contributors (ODbL), via Open Data Product (CC BY 4.0)."
 )
-# file stem -> (ABCD category, service types offered, label used when OSM has no name)
-FACILITIES: dict[str, tuple[str, list[str], str]] = {
-    "libraries": ("institution", ["learning", "digital-inclusion"], "Library"),
-    "community-centers": ("physical_space", ["community-space"], "Community centre"),
-    "schools": ("institution", ["schools"], "School"),
-    "kindergartens": ("institution", ["childcare"], "Kindergarten"),
-    "clinics": ("institution", ["health"], "Clinic"),
-    "playgrounds": ("physical_space", ["sport-and-play"], "Playground"),
-    "sport-centers": ("physical_space", ["sport-and-play"], "Sport centre"),
+# file stem -> (ABCD category, service types offered, label used when OSM has no name, venue kind (asset.kind);
+# None: told apart by name, see KINDS_BY_NAME)
+FACILITIES: dict[str, tuple[str, list[str], str, str | None]] = {
+    "libraries": ("institution", ["learning", "digital-inclusion"], "Library", "library"),
+    "community-centers": ("physical_space", ["community-space"], "Community centre", None),
+    "schools": ("institution", ["schools"], "School", "school"),
+    "kindergartens": ("institution", ["childcare"], "Kindergarten", "kindergarten"),
+    "clinics": ("institution", ["health"], "Clinic", "clinic"),
+    "playgrounds": ("physical_space", ["sport-and-play"], "Playground", "playground"),
+    "sport-centers": ("physical_space", ["sport-and-play"], "Sport centre", None),
 }
+# OSM's community centres and sport centres hold very different places (a family centre, a parish hall, a music
+# venue; a swimming pool, a basketball court, a dojo). The extract keeps only their names, so the kind is read
+# from words in the name, first match wins; a name that says nothing keeps the file's own kind (the last entry).
+KINDS_BY_NAME: dict[str, list[tuple[str, str]]] = {
+    "community-centers": [
+        ("youth_centre", r"jugend|\bjfe\b|mädchen|maedchen|schüler|schueler|kinderfreizeit|kids|cvjm|teen"),
+        ("senior_centre", r"senior"),
+        ("family_centre", r"famili|kifaz|alleinerziehend|eltern"),
+        (
+            "place_of_worship",
+            r"kirche|pfarrei|königreichssaal|moschee|synagog|gemeindehaus|gemeindesaal|gemeindebüro|"
+            r"markusgemeinde|studierendengemeinde|guten hirten",
+        ),
+        ("garden", r"(?<!tier)garten"),  # not the Tiergarten district
+        ("hall", r"saal\b|saal |event center|veranstaltung"),
+        (
+            "office",
+            r"bürgeramt|buergeramt|quartiersmanagement|agentur|beratung|büro\b|mieter|mediation|"
+            r"beteiligung|koordination",
+        ),
+        (
+            "clubhouse",
+            r"verein\b|vereinsheim|sportclub|schützen|tauch|schwimm|ruder|spvgg|fanprojekt|pfadfinder",
+        ),
+        ("makerspace", r"chaos computer|\blab\b|making|hackerspace|digitalwerkstatt|xhain|werkraum|technik"),
+        ("cultural_centre", r"kultur|musik|theater|bühne|kunst|institut|collegium|beatbox|kreativ|atelier"),
+        ("community_centre", r""),
+    ],
+    "sport-centers": [
+        ("youth_centre", r"jugend"),
+        ("clinic", r"therap|physio|ergo|kryo"),
+        ("swimming_pool", r"schwimm|stadtbad|freibad"),
+        ("sports_pitch", r"sportplatz|basketball|tennis|padel|modellflug|bogen"),
+        (
+            "fitness_studio",
+            r"fitness|fit\b|fit |gym|yoga|pilates|dojo|aikido|karate|kampf|kung|kungfu|tai ?chi|taiji|taijiquan|"
+            r"krav|wing|budo|box|taekwondo|mma|studio|wellness|spa\b|vital|ladies|frauen|sporty|hapkido|jutsu|"
+            r"bjj|shaolin|lowkick|randori|karada|gesundheit",
+        ),
+        ("clubhouse", r"e\. ?v\b|verein|club|ruder|reit|schützen|sv |sg |tsv|turngemeinde"),
+        ("sports_centre", r""),
+    ],
+}
+
+
+def venue_kind(stem: str, name: str) -> str:
+    """The venue kind (geo.vocab.VENUE_KINDS) of a Berlin facility from its file and, where needed, its name."""
+    kind = FACILITIES[stem][3]
+    if kind is not None:
+        return kind
+    folded = name.casefold()
+    for candidate, pattern in KINDS_BY_NAME[stem]:
+        if re.search(pattern, folded):
+            return candidate
+    raise AssertionError(f"{stem}: the last entry of KINDS_BY_NAME matches every name")
+
+
 AGE_COLUMNS = {
     "inhabitants_age_below_6": "under_6",
     "inhabitants_age_6_15": "6_15",
@@ -112,18 +171,19 @@ _UPSERT_NEIGHBOURHOODS = text(
 
 _UPSERT_ASSETS = text(
     """
-    INSERT INTO asset (city_id, category, name, description, geom, blurred_location, source, source_id, verified,
-                       status, version)
-    SELECT :city_id, r.category, r.name, r.description, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326),
+    INSERT INTO asset (city_id, category, kind, name, description, geom, blurred_location, source, source_id,
+                       verified, status, version)
+    SELECT :city_id, r.category, r.kind, r.name, r.description, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326),
            ST_SetSRID(ST_MakePoint(r.blur_lon, r.blur_lat), 4326), r.source, r.source_id, false, 'approved', 1
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(category text, name text, description text, lon float8,
-         lat float8, blur_lon float8, blur_lat float8, source text, source_id text)
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(category text, kind text, name text, description text,
+         lon float8, lat float8, blur_lon float8, blur_lat float8, source text, source_id text)
     ON CONFLICT (city_id, source, source_id) DO UPDATE SET
-        category = EXCLUDED.category, name = EXCLUDED.name, description = EXCLUDED.description,
-        geom = EXCLUDED.geom, blurred_location = EXCLUDED.blurred_location,
+        category = EXCLUDED.category, kind = EXCLUDED.kind, name = EXCLUDED.name,
+        description = EXCLUDED.description, geom = EXCLUDED.geom, blurred_location = EXCLUDED.blurred_location,
         version = asset.version + 1, updated_at = now()
-    WHERE (asset.category, asset.name, asset.description, ST_AsBinary(asset.geom))
-          IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.name, EXCLUDED.description, ST_AsBinary(EXCLUDED.geom))
+    WHERE (asset.category, asset.kind, asset.name, asset.description, ST_AsBinary(asset.geom))
+          IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.kind, EXCLUDED.name, EXCLUDED.description,
+                            ST_AsBinary(EXCLUDED.geom))
     RETURNING id
     """
 )
@@ -160,7 +220,7 @@ def _record(db: Session, table: str, kind: str, ids: list[int], message: str) ->
 
 def _facilities(data_dir: Path, report: SampleReport) -> pd.DataFrame:
     frames = []
-    for stem, (category, _services, label) in FACILITIES.items():
+    for stem, (category, _services, label, _kind) in FACILITIES.items():
         path = data_dir / f"berlin-points-of-interest-{stem}-details.csv"
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
         unnamed = df["name"].str.strip() == ""
@@ -172,6 +232,7 @@ def _facilities(data_dir: Path, report: SampleReport) -> pd.DataFrame:
             pd.DataFrame(
                 {
                     "category": category,
+                    "kind": [venue_kind(stem, name) for name in df["name"]],
                     "name": df["name"].str.strip(),
                     "description": address.where(address != "", None),
                     "lon": df["lon"].astype(float),
@@ -227,7 +288,18 @@ def load_berlin(db: Session, settings: Settings) -> SampleReport:
     facilities["blur_lon"], facilities["blur_lat"] = blur_points(
         facilities["lon"], facilities["lat"], settings.privacy_h3_resolution
     )
-    columns = ["category", "name", "description", "lon", "lat", "blur_lon", "blur_lat", "source", "source_id"]
+    columns = [
+        "category",
+        "kind",
+        "name",
+        "description",
+        "lon",
+        "lat",
+        "blur_lon",
+        "blur_lat",
+        "source",
+        "source_id",
+    ]
     asset_ids = list(
         db.scalars(
             _UPSERT_ASSETS, {"city_id": city.id, "rows": facilities[columns].to_json(orient="records")}
@@ -246,7 +318,7 @@ def load_berlin(db: Session, settings: Settings) -> SampleReport:
 def _link_service_types(db: Session, city_id: int, facilities: pd.DataFrame) -> None:
     pairs = [
         {"source": f"osm:{stem}", "slug": slug}
-        for stem, (_c, services, _l) in FACILITIES.items()
+        for stem, (_c, services, _l, _k) in FACILITIES.items()
         for slug in services
     ]
     db.execute(

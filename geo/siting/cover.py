@@ -236,8 +236,9 @@ def sites_needed(
     coverage, _ = _coverage_matrix(units_metric_xy, candidates_xy, radius_m, weight_all > 0)
     reachable_rows = np.diff(coverage.indptr) > 0
     by_row, group = _merge_identical_rows(coverage[reachable_rows])
-    merged_weight = np.bincount(group, weights=weight_all[reachable_rows], minlength=by_row.shape[0])
-    merged_weight = merged_weight.astype(np.float64)
+    merged_weight: FloatArray = np.bincount(
+        group, weights=weight_all[reachable_rows], minlength=by_row.shape[0]
+    ).astype(np.float64)
     max_covered = float(merged_weight.sum())
     by_col = by_row.tocsc()
 
