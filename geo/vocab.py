@@ -78,7 +78,7 @@ VENUE_KINDS: Final[dict[str, str]] = {
 # it is edited per service type and per city (`assetmap venues set`, PUT /api/service-types/{slug}/venue-kinds).
 DEFAULT_SERVICE_VENUE_KINDS: Final[dict[str, tuple[str, ...]]] = {
     "food-support": ("community_centre", "family_centre", "senior_centre", "place_of_worship", "hall"),
-    "childcare": ("family_centre", "kindergarten", "community_centre", "place_of_worship", "hall", "school"),
+    "childcare": ("family_centre", "kindergarten", "community_centre", "place_of_worship", "hall"),
     "schools": ("school", "community_centre", "hall"),
     "youth": (
         "youth_centre",

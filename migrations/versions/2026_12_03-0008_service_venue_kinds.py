@@ -52,7 +52,7 @@ VENUE_KINDS = (
 )
 SERVICE_VENUE_KINDS = {
     "food-support": ("community_centre", "family_centre", "senior_centre", "place_of_worship", "hall"),
-    "childcare": ("family_centre", "kindergarten", "community_centre", "place_of_worship", "hall", "school"),
+    "childcare": ("family_centre", "kindergarten", "community_centre", "place_of_worship", "hall"),
     "schools": ("school", "community_centre", "hall"),
     "youth": (
         "youth_centre",
