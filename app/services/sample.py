@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,77 +17,28 @@ from app.db.session import session_scope
 from app.services import auth
 from app.settings import Settings
 from geo.privacy import blur_points
+from geo.venue_names import venue_kind_from_name
 
 BERLIN_ATTRIBUTION = (
     "Boundaries and population: Amt für Statistik Berlin-Brandenburg (CC BY 3.0 DE), via Open Data Product (CC BY 4.0). "
     "Facilities: © OpenStreetMap contributors (ODbL), via Open Data Product (CC BY 4.0)."
 )
 # file stem -> (ABCD category, service types offered, label used when OSM has no name, venue kind (asset.kind);
-# None: told apart by name, see KINDS_BY_NAME)
-FACILITIES: dict[str, tuple[str, list[str], str, str | None]] = {
+# community and sport centres are told apart further by their names, geo.venue_names)
+FACILITIES: dict[str, tuple[str, list[str], str, str]] = {
     "libraries": ("institution", ["learning", "digital-inclusion"], "Library", "library"),
-    "community-centers": ("physical_space", ["community-space"], "Community centre", None),
+    "community-centers": ("physical_space", ["community-space"], "Community centre", "community_centre"),
     "schools": ("institution", ["schools"], "School", "school"),
     "kindergartens": ("institution", ["childcare"], "Kindergarten", "kindergarten"),
     "clinics": ("institution", ["health"], "Clinic", "clinic"),
     "playgrounds": ("physical_space", ["sport-and-play"], "Playground", "playground"),
-    "sport-centers": ("physical_space", ["sport-and-play"], "Sport centre", None),
-}
-# OSM's community centres and sport centres hold very different places (a family centre, a parish hall, a music
-# venue; a swimming pool, a basketball court, a dojo). The extract keeps only their names, so the kind is read
-# from words in the name, first match wins; a name that says nothing keeps the file's own kind (the last entry).
-KINDS_BY_NAME: dict[str, list[tuple[str, str]]] = {
-    "community-centers": [
-        ("youth_centre", r"jugend|\bjfe\b|mädchen|maedchen|schüler|schueler|kinderfreizeit|kids|cvjm|teen"),
-        ("senior_centre", r"senior"),
-        ("family_centre", r"famili|kifaz|alleinerziehend|eltern"),
-        (
-            "place_of_worship",
-            r"kirche|pfarrei|königreichssaal|moschee|synagog|gemeindehaus|gemeindesaal|gemeindebüro|"
-            r"markusgemeinde|studierendengemeinde|guten hirten",
-        ),
-        ("garden", r"(?<!tier)garten"),  # not the Tiergarten district
-        ("hall", r"saal\b|saal |event center|veranstaltung"),
-        (
-            "office",
-            r"bürgeramt|buergeramt|quartiersmanagement|agentur|beratung|büro\b|mieter|mediation|"
-            r"beteiligung|koordination",
-        ),
-        (
-            "clubhouse",
-            r"verein\b|vereinsheim|sportclub|schützen|tauch|schwimm|ruder|spvgg|fanprojekt|pfadfinder",
-        ),
-        ("makerspace", r"chaos computer|\blab\b|making|hackerspace|digitalwerkstatt|xhain|werkraum|technik"),
-        ("cultural_centre", r"kultur|musik|theater|bühne|kunst|institut|collegium|beatbox|kreativ|atelier"),
-        ("community_centre", r""),
-    ],
-    "sport-centers": [
-        ("youth_centre", r"jugend"),
-        ("clinic", r"therap|physio|ergo|kryo"),
-        ("swimming_pool", r"schwimm|stadtbad|freibad"),
-        ("sports_pitch", r"sportplatz|basketball|tennis|padel|modellflug|bogen"),
-        (
-            "fitness_studio",
-            r"fitness|fit\b|fit |gym|yoga|pilates|dojo|aikido|karate|kampf|kung|kungfu|tai ?chi|taiji|taijiquan|"
-            r"krav|wing|budo|box|taekwondo|mma|studio|wellness|spa\b|vital|ladies|frauen|sporty|hapkido|jutsu|"
-            r"bjj|shaolin|lowkick|randori|karada|gesundheit",
-        ),
-        ("clubhouse", r"e\. ?v\b|verein|club|ruder|reit|schützen|sv |sg |tsv|turngemeinde"),
-        ("sports_centre", r""),
-    ],
+    "sport-centers": ("physical_space", ["sport-and-play"], "Sport centre", "sports_centre"),
 }
 
 
 def venue_kind(stem: str, name: str) -> str:
     """The venue kind (geo.vocab.VENUE_KINDS) of a Berlin facility from its file and, where needed, its name."""
-    kind = FACILITIES[stem][3]
-    if kind is not None:
-        return kind
-    folded = name.casefold()
-    for candidate, pattern in KINDS_BY_NAME[stem]:
-        if re.search(pattern, folded):
-            return candidate
-    raise AssertionError(f"{stem}: the last entry of KINDS_BY_NAME matches every name")
+    return venue_kind_from_name(name, FACILITIES[stem][3])
 
 
 AGE_COLUMNS = {
