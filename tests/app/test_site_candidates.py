@@ -291,3 +291,30 @@ def test_berlin_childcare_proposes_only_places_that_could_host_childcare(
     assert re.search(r"sites needed to close 50 % of the gap: (\d+ sites? \(|not reachable)", text)
     assert re.search(r"sites needed to close 90 % of the gap: (\d+ sites? \(|not reachable)", text)
     assert "each new site adds capacity 1: no asset's capacity is known" in text
+
+
+def test_the_gap_map_says_why_each_suggested_site_qualifies(
+    client: TestClient, berlin: Berlin, town: dict[str, Any]
+) -> None:
+    from tests.app.test_analysis_maps import map_text_block, text_layers
+
+    run = _run(client, berlin)
+    body = client.post(
+        f"/api/analysis/runs/{run['id']}/suggest-sites", json={"p": 2}, headers=berlin.headers("planner")
+    ).json()
+    page = client.get("/maps/gaps", params={"run": run["id"]}).text
+    layers = [
+        layer
+        for layer in text_layers(page)
+        if layer["features"] and "reasons" in layer["features"][0]["properties"]
+    ]
+    assert len(layers) == 1
+    shown = [f["properties"] for f in layers[0]["features"]]
+    assert [p["name"] for p in shown] == [s["name"] for s in body["sites"]]
+    assert [p["reasons"] for p in shown] == ["; ".join(s["reasons"]) for s in body["sites"]]
+    closed = body["gap_closed"]
+    summary = shown[0]["suggestion"]
+    assert summary.startswith(f"these 2 sites close {100 * closed['share_closed']:.1f} % of the gap")
+    assert "90 % would take more than all candidates (not reachable)" in summary
+    popups = [layer.get("popup") for layer in map_text_block(page)["layers"] if layer.get("popup")]
+    assert any(["Why it qualifies", "reasons"] in popup for popup in popups)

@@ -154,6 +154,31 @@ def _gap_closed(needed: SitesNeeded, objective: float, exact: bool, measure: str
     }
 
 
+def _percent(share: float | None) -> str:
+    return "\N{EN DASH}" if share is None else f"{100 * share:.1f} %"
+
+
+def suggestion_summary(suggestion: dict[str, Any]) -> str | None:
+    """One line on what a stored suggestion achieves: the share of the gap its sites close, the most all
+    candidates could, and the sites half and nine tenths of the gap would take (None for older suggestions)."""
+    closed = suggestion.get("gap_closed")
+    if not closed:
+        return None
+    needed = "; ".join(
+        f"{100 * entry['share']:.0f} % would take "
+        + (
+            "more than all candidates (not reachable)"
+            if entry["n_sites"] is None
+            else f"{entry['n_sites']} sites"
+        )
+        for entry in closed["sites_needed"]
+    )
+    return (
+        f"these {len(suggestion['sites'])} sites close {_percent(closed['share_closed'])} of the gap; all "
+        f"{suggestion['n_candidates']:,} candidates together could close {_percent(closed['max_share'])}; {needed}"
+    )
+
+
 def suggest_sites(
     db: Session,
     settings: Settings,
