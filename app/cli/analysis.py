@@ -248,7 +248,7 @@ def suggest_sites_command(
         highlight=False,
     )
     closed = result["gap_closed"]
-    gap = "unmet need" if closed["measure"] == "shortfall" else "people beyond reach"
+    gap = "people-equivalents of unmet need" if closed["measure"] == "shortfall" else "people beyond reach"
     console.print(
         f"the {len(result['sites'])} sites close {_percent(closed['share_closed'])} of the gap (the gap: "
         f"{_people(closed['total'])} {gap}; a site closes what lies within its radius); all "
