@@ -318,3 +318,23 @@ def test_the_gap_map_says_why_each_suggested_site_qualifies(
     assert "90 % would take more than all candidates (not reachable)" in summary
     popups = [layer.get("popup") for layer in map_text_block(page)["layers"] if layer.get("popup")]
     assert any(["Why it qualifies", "reasons"] in popup for popup in popups)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--capacity", "0"], "--capacity: Input should be greater than 0"),
+        (["--candidates", "playgrounds"], "--candidates:"),
+    ],
+)
+def test_the_terminal_refuses_a_bad_capacity_or_candidate_mode(
+    assetmap: CliRunner,  # noqa: F811
+    args: list[str],
+    message: str,
+) -> None:
+    from app.cli import cli
+
+    result = assetmap.invoke(
+        cli, ["suggest-sites", "--city", "Berlin", "--service", "childcare", "--p", "1", *args]
+    )
+    assert result.exit_code == 1 and message in " ".join(result.output.split()), result.output
