@@ -4,8 +4,8 @@ A planner's second question after "where would p sites help most" is "how many s
 of the group". For each target share s this finds the fewest candidates whose reach (radius_m) holds at least
 s times the total weight (shortfall, or need beyond reach) of all demand units, units no candidate reaches
 included. It uses the same merged coverage matrix as the maximal covering solver (geo.siting.optimise), a greedy
-cover (an upper bound), the LP relaxation solved with HiGHS (a lower bound: ceil of its value), and the exact
-MILP with scipy.optimize.milp under a time limit. A result says whether it is proven optimal, and otherwise how
+cover (an upper bound), lower bounds from the largest single-site weights and from the LP relaxation solved with
+HiGHS (ceil of its value), and the exact MILP with scipy.optimize.milp, both under one time limit per share. A result says whether it is proven optimal, and otherwise how
 many sites it may be above the optimum (its gap). A share that all candidates together cannot reach is
 reported as not reachable (n_sites None), never as a number.
 """
@@ -13,6 +13,7 @@ reported as not reachable (n_sites None), never as a number.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo.coverage import AnalysisStopped, Deadline, FloatArray, check_deadline, check_radius_m
+from geo.coverage import Deadline, FloatArray, check_deadline, check_radius_m
 from geo.crs import AnalysisInputError
 from geo.siting.optimise import DEFAULT_EXACT_MAX_SIZE, _coverage_matrix, _merge_identical_rows
 
@@ -134,38 +135,46 @@ def _solve_target(
     chosen = greedy_chosen[:k]
     best_chosen, best_covered, method = chosen, float(greedy_cumulative[k - 1]), "greedy"
 
+    # A bound that needs no solver: no k sites reach more than the k largest single-site weights together.
+    single = np.sort(by_row.T @ weight)[::-1]
+    lower = min(int(np.searchsorted(np.cumsum(single), need * (1 - 1e-12))) + 1, k)
+
     # Variables: y_j (site j opened), x_i (merged unit i within reach); minimise sum y with w.x >= target and
     # x_i <= sum_j a_ij y_j. x may stay continuous: for integral y an optimal x is integral.
     cost = np.r_[np.ones(n_cols), np.zeros(n_rows)]
     link = sparse.hstack([-by_row.astype(np.float64), sparse.identity(n_rows, format="csr")], format="csr")
     reach = sparse.csr_matrix(np.r_[np.zeros(n_cols), weight][None, :])
-    check_deadline(deadline)
-    lp = linprog(
-        cost,
-        A_ub=sparse.vstack([link, -reach], format="csr"),
-        b_ub=np.r_[np.zeros(n_rows), -need],
-        bounds=(0.0, 1.0),
-        method="highs",
-        options={} if deadline is None else {"time_limit": max(deadline.remaining_s(), 1e-3)},
-    )
-    check_deadline(deadline)
-    if lp.status == 1 and deadline is not None:
-        raise AnalysisStopped(f"took longer than {deadline.limit_s:g} s", limit_s=deadline.limit_s)
-    if lp.status != 0:
-        raise RuntimeError(f"the LP relaxation of the minimum cover failed: {lp.message}")
-    lower = min(_lower_bound(float(lp.fun)), k)
+    # The LP bound and the exact solver share this share's time limit (and no more than the deadline leaves).
+    started = time.monotonic()
 
-    time_limit_s = float(exact_time_limit_s)
-    if deadline is not None:
-        time_limit_s = min(time_limit_s, deadline.remaining_s())
+    def time_left() -> float:
+        left = float(exact_time_limit_s) - (time.monotonic() - started)
+        return min(left, deadline.remaining_s()) if deadline is not None else left
+
+    check_deadline(deadline)
+    if lower < k and time_left() > 0:
+        lp = linprog(
+            cost,
+            A_ub=sparse.vstack([link, -reach], format="csr"),
+            b_ub=np.r_[np.zeros(n_rows), -need],
+            bounds=(0.0, 1.0),
+            method="highs",
+            options={"time_limit": max(time_left(), 1e-3)},
+        )
+        check_deadline(deadline)
+        if lp.status == 0:
+            lower = max(lower, min(_lower_bound(float(lp.fun)), k))
+        elif lp.status != 1:  # 1: stopped at its time limit; the bound without a solver stands
+            raise RuntimeError(f"the LP relaxation of the minimum cover failed: {lp.message}")
+
     size = by_row.nnz + n_rows + n_cols
-    if lower < len(best_chosen) and size <= exact_max_size and time_limit_s > 0:
+    if lower < len(best_chosen) and size <= exact_max_size and time_left() > 0:
         solved = milp(
             cost,
             integrality=np.r_[np.ones(n_cols), np.zeros(n_rows)],
             bounds=Bounds(0.0, 1.0),
             constraints=[LinearConstraint(link, -np.inf, 0.0), LinearConstraint(reach, need, np.inf)],
-            options={"time_limit": time_limit_s, "disp": False},
+            options={"time_limit": max(time_left(), 1e-3), "disp": False},
         )
         if solved.x is not None:
             milp_chosen = [int(j) for j in np.flatnonzero(solved.x[:n_cols] > 0.5)]
@@ -216,8 +225,9 @@ def sites_needed(
     """The fewest candidates (projected x/y, metres) whose reach holds each share of the total `weight`.
 
     `weight` is one number >= 0 per demand unit (shortfall or need beyond reach, people-equivalents); a unit is
-    reached when a chosen candidate is within `radius_m` (a unit exactly at the radius is reached). The exact
-    solver gets `exact_time_limit_s` per share (and no more than a `deadline` leaves).
+    reached when a chosen candidate is within `radius_m` (a unit exactly at the radius is reached). The LP bound
+    and the exact solver share `exact_time_limit_s` per share (and no more than a `deadline` leaves); with 0, the
+    count is greedy's and the lower bound the largest single-site weights'.
     """
     radius_m = check_radius_m(radius_m)
     wanted = _check_shares(shares)
