@@ -15,6 +15,7 @@ import pyproj
 from geo.access import DECAYS, DEFAULT_STEP_WEIGHTS, decay_weight, step_zones_for
 from geo.coverage import check_radius_m
 from geo.crs import AnalysisInputError
+from geo.streets.distance import STRAIGHT, DistanceSource, distance_source_kind
 from geo.vocab import group_population_columns
 
 
@@ -34,6 +35,7 @@ class GapParams:
     desert_min_people: float = 100.0
     desert_min_share: float = 0.5
     default_capacity: float | None = None  # given to assets whose capacity is unknown; None: none is invented
+    distance: str = "straight"  # "straight" line or "network" (walks on the city's streets, geo.streets)
 
     def __post_init__(self) -> None:
         group_population_columns(self.group)
@@ -71,6 +73,7 @@ class GapParams:
             raise AnalysisInputError(
                 f"desert_min_share must be a share from 0 to 1, got {self.desert_min_share!r}"
             )
+        distance_source_kind(self.distance)
         if self.default_capacity is not None:
             value = float(self.default_capacity)
             if not math.isfinite(value) or value <= 0:
@@ -100,6 +103,9 @@ class GapResult:
       assets_within_radius, unmet_need, gap_share, access_score (need-weighted mean a_i), desert.
     assets (input order): id, name, capacity (as given), capacity_used, capacity_unknown, closed,
       units_in_reach, demand_in_reach (decay-weighted need), ratio (R_j), idle.
+    distance: where every distance came from (geo.streets): the straight line, or walks on a street network;
+      with a network, units also hold snap_m (the straight step to the nearest street, NaN off the network)
+      and distance_m is the walk to the nearest open asset (NaN when none can be reached on foot).
     Where capacity is unknown and no default is set (geo.capacity), access, access_score, shortfall, unmet_need,
     gap_share and the neighbourhood access_score are NaN, and so are capacity_used and ratio of those assets.
     """
@@ -111,3 +117,4 @@ class GapResult:
     totals: dict[str, Any]
     params: GapParams
     source_assets: gpd.GeoDataFrame = field(repr=False)
+    distance: DistanceSource = field(default=STRAIGHT, repr=False)  # straight line or walks on the streets

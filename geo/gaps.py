@@ -8,6 +8,8 @@ unknown gets it; without one, a run where any open asset's capacity is unknown m
 capacity (A_i, a_i, g_i, U_n, G_n, the neighbourhood access score and the capacity totals) not computable (NaN,
 with the reason in totals["unmet_need_reason"]) and ranks neighbourhoods by uncovered need instead. Distance
 coverage never depends on capacity and is always computed.
+Distances are straight lines by default, or walks on a street network (geo.streets, ANALYSIS.md (h)): the
+same pairs within the radius and nearest-asset distances feed coverage, E2SFCA and the gap index either way.
 Assets anywhere count (also outside every neighbourhood) and all neighbourhoods' demand is computed together,
 so edge effects are handled; only the reporting is per neighbourhood.
 """
@@ -26,17 +28,11 @@ import shapely
 
 from geo.access import capacity_in_use, e2sfca
 from geo.capacity import capacity_rule
-from geo.coverage import (
-    Deadline,
-    check_deadline,
-    coverage_by_neighbourhood,
-    nearest_distance_m,
-    pairs_within,
-    points_xy,
-)
+from geo.coverage import Deadline, check_deadline, coverage_by_neighbourhood, points_xy
 from geo.crs import AnalysisInputError, measuring_crs, require_projected
 from geo.demand import UNIT_COLUMNS, demand_units
 from geo.gap_params import GapParams, GapResult
+from geo.streets.distance import STRAIGHT, DistanceSource, StreetNetwork
 
 __all__ = ["GapParams", "GapResult", "analyse_gaps", "analyse_units", "prepare_assets", "reanalyse"]
 
@@ -108,8 +104,18 @@ def _analyse_units(
     params: GapParams,
     crs: pyproj.CRS,
     deadline: Deadline | None = None,
+    distance: DistanceSource = STRAIGHT,
 ) -> GapResult:
     check_deadline(deadline)
+    if distance.kind != params.distance:
+        raise AnalysisInputError(
+            f"these parameters ask for {params.distance} distances but the run was given {distance.kind} ones: "
+            + (
+                "give it the city's street network (geo.streets.StreetNetwork)"
+                if params.distance == "network"
+                else "set distance='network' in the parameters"
+            )
+        )
     radius_m = params.radius_m
     units_xy = points_xy(units, crs, what="demand units")
     need = units["need"].to_numpy(dtype=np.float64)
@@ -118,12 +124,12 @@ def _analyse_units(
     supply, unknown = rule.capacity, rule.unknown
     is_open = supply > 0
 
-    pairs = pairs_within(units_xy, assets_xy, radius_m)
+    pairs = distance.pairs(units_xy, assets_xy, radius_m)
     check_deadline(deadline)
     # Closed assets neither cover nor supply; they stay in the pairs so their would-be demand is still
     # reported.
     open_index = np.flatnonzero(is_open)
-    distance_m, _ = nearest_distance_m(units_xy, assets_xy[open_index])
+    distance_m, _ = distance.nearest(units_xy, assets_xy[open_index])
     covered = distance_m <= radius_m
     access = e2sfca(
         units_xy,
@@ -190,6 +196,8 @@ def _analyse_units(
     result_units = units[[c for c in UNIT_COLUMNS if c != "geometry"]].copy()
     result_units["distance_m"] = distance_m
     result_units["covered"] = covered
+    if isinstance(distance, StreetNetwork):
+        result_units["snap_m"] = distance.snap(units_xy).snap_m
     result_units["access"] = access.access if rule.computable else blank
     result_units["access_score"] = score
     result_units["shortfall"] = shortfall
@@ -240,8 +248,9 @@ def _analyse_units(
         "idle_capacity": _nan_to_none(capacity_factor * float(supply[access.idle].sum())),
         "reference_ratio": _nan_to_none(capacity_factor * access.reference_ratio),
         "n_deserts": int(coverage["desert"].sum()),
+        **distance.describe(units_xy),
     }
-    return GapResult(result_units, neighbourhoods, asset_frame, crs, totals, params, assets)
+    return GapResult(result_units, neighbourhoods, asset_frame, crs, totals, params, assets, distance)
 
 
 def _catalogue(neighbourhoods: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -263,10 +272,12 @@ def analyse_gaps(
     needs: gpd.GeoDataFrame | None = None,
     crs: str | None = None,
     deadline: Deadline | None = None,
+    distance: DistanceSource = STRAIGHT,
 ) -> GapResult:
     """Run demand, distance coverage, E2SFCA and gaps for a city, measured in `crs` (metres) or UTM.
 
-    With a `deadline`, AnalysisStopped is raised between stages once its time is up.
+    With a `deadline`, AnalysisStopped is raised between stages once its time is up. `distance` is the
+    straight line (default) or a geo.streets.StreetNetwork built in the same CRS (walking distances).
     """
     if not isinstance(params, GapParams):
         raise AnalysisInputError(f"params should be GapParams, got {type(params).__name__}")
@@ -282,14 +293,14 @@ def analyse_gaps(
         deadline=deadline,
     )
     metric_crs = require_projected(measuring_crs(neighbourhoods, crs))
-    return _analyse_units(units, _catalogue(neighbourhoods), assets, params, metric_crs, deadline)
+    return _analyse_units(units, _catalogue(neighbourhoods), assets, params, metric_crs, deadline, distance)
 
 
 def reanalyse(result: GapResult, assets: gpd.GeoDataFrame, *, deadline: Deadline | None = None) -> GapResult:
-    """Re-run coverage, access and gaps on `result`'s demand units and CRS (metres) with other assets."""
+    """Re-run coverage, access and gaps on `result`'s demand units, CRS (metres) and distances with other assets."""
     units = result.units[list(UNIT_COLUMNS)]
     catalogue = result.neighbourhoods[["code", "name"]]
-    return _analyse_units(units, catalogue, assets, result.params, result.crs, deadline)
+    return _analyse_units(units, catalogue, assets, result.params, result.crs, deadline, result.distance)
 
 
 def analyse_units(
@@ -300,6 +311,7 @@ def analyse_units(
     crs: Any,
     neighbourhoods: pd.DataFrame | None = None,
     deadline: Deadline | None = None,
+    distance: DistanceSource = STRAIGHT,
 ) -> GapResult:
     """Run coverage, access and gaps on given demand units (e.g. address points), in `crs` (metres).
 
@@ -330,4 +342,6 @@ def analyse_units(
         )
     else:
         catalogue = _catalogue(neighbourhoods)
-    return _analyse_units(frame[list(UNIT_COLUMNS)], catalogue, assets, params, metric_crs, deadline)
+    return _analyse_units(
+        frame[list(UNIT_COLUMNS)], catalogue, assets, params, metric_crs, deadline, distance
+    )

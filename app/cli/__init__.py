@@ -13,6 +13,7 @@ capacity  `capacity set`, `capacity clear`, `capacity list`
 venues    `venues list`, `venues set`, `venues reset`
 imports   `import`, `export`
 cities    `city add`, `city list`, `city show`
+streets   `streets import`, `streets show`
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 
 import typer
 
-from app.cli import analysis, capacity, cities, db, imports, sample, serve, users, venues
+from app.cli import analysis, capacity, cities, db, imports, sample, serve, streets, users, venues
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -39,6 +40,7 @@ cli.add_typer(users.app, name="user")
 cli.add_typer(capacity.app, name="capacity")
 cli.add_typer(venues.app, name="venues")
 cli.add_typer(cities.app, name="city")
+cli.add_typer(streets.app, name="streets")
 
 
 def main() -> None:

@@ -36,11 +36,19 @@ OPTION_NAMES = {
     "capacity": "--capacity",
     "close": "--close",
     "out": "--out",
+    "distance": "--distance",
 }
 
 RunOption = Annotated[int | None, typer.Option("--run", help="analysis run id")]
 CityOption = Annotated[str | None, typer.Option("--city", help="city id or name")]
 ServiceOption = Annotated[str | None, typer.Option("--service", help="service type slug, e.g. childcare")]
+DistanceOption = Annotated[
+    str,
+    typer.Option(
+        "--distance",
+        help="straight (line) or network (walking distances on the city's street network, `assetmap streets import`)",
+    ),
+]
 
 
 @contextmanager
@@ -80,13 +88,15 @@ def _print_warnings(document: dict[str, Any]) -> None:
         console.print(f"warning: {warning}", style="yellow", highlight=False, soft_wrap=True)
 
 
-def _run_ref(run: int | None, city: str | None, service: str | None) -> int | tuple[str, str]:
-    """The run a command works on: --run ID, or the latest default run of --city and --service."""
+def _run_ref(
+    run: int | None, city: str | None, service: str | None, distance: str = "straight"
+) -> int | tuple[str, str, str]:
+    """The run a command works on: --run ID, or the latest default run of --city and --service (and --distance)."""
     if run is not None:
         return run
     if not city or not service:
         raise AssetmapError("give --run ID, or --city and --service")
-    return city, service
+    return city, service, distance
 
 
 @app.command("analyse")
@@ -98,6 +108,7 @@ def analyse(
     resolution: Annotated[
         int | None, typer.Option("--resolution", help="H3 resolution of demand units")
     ] = None,
+    distance: DistanceOption = "straight",
     include_pending: Annotated[bool, typer.Option(help="also analyse entries waiting for review")] = False,
     top: Annotated[int, typer.Option(help="how many neighbourhoods to list")] = 10,
     out: Annotated[
@@ -117,6 +128,7 @@ def analyse(
             radius_m=radius_m,
             decay=decay,
             resolution=resolution,
+            distance=distance,
             include_pending=include_pending,
         )
         with console.status("analysing..."):
@@ -127,7 +139,8 @@ def analyse(
         Text.assemble(
             (f"run {analysed.run_id}", "bold"),
             f": {params['service_type']} in {params['city']}, radius {params['radius_m']:,.0f} m, "
-            f"decay {params['decay']}, H3 resolution {params['resolution']}, group {params['group']}, "
+            f"decay {params['decay']}, {params.get('distance', 'straight')} distances, "
+            f"H3 resolution {params['resolution']}, group {params['group']}, "
             f"data {document['data_version']}",
         ),
         highlight=False,
@@ -196,6 +209,7 @@ def suggest_sites_command(
             "default capacity, else 1)",
         ),
     ] = None,
+    distance: DistanceOption = "straight",
 ) -> None:
     """Suggest p sites (places that could host the service, community spaces, or H3 cell centres) that would close
     the most gap; say why each qualifies, the share of the gap they close and how many sites half and nine
@@ -209,7 +223,7 @@ def suggest_sites_command(
         result = terminal.suggest_sites(
             settings,
             CLI_PRINCIPAL,
-            _run_ref(run, city, service),
+            _run_ref(run, city, service, distance),
             request.p,
             request.candidates,
             capacity=request.capacity,
@@ -272,13 +286,14 @@ def what_if_command(
     run: RunOption = None,
     city: CityOption = None,
     service: ServiceOption = None,
+    distance: DistanceOption = "straight",
 ) -> None:
     """What if these assets closed: people losing coverage and unmet need per neighbourhood."""
     from app.services.analysis import terminal
 
     settings = load_settings()
     with _readable_errors():
-        result = terminal.what_if(settings, CLI_PRINCIPAL, _run_ref(run, city, service), close)
+        result = terminal.what_if(settings, CLI_PRINCIPAL, _run_ref(run, city, service, distance), close)
     names = ", ".join(f"{a['name']} ({a['id']})" for a in result["closed"])
     totals = result["totals"]
     console.print(
@@ -341,6 +356,10 @@ def map_command(
     city: CityOption = None,
     service: ServiceOption = None,
     png: Annotated[Path | None, typer.Option("--png", help="also write a static PNG")] = None,
+    distance: DistanceOption = "straight",
+    walk_from: Annotated[
+        int | None, typer.Option("--walk-from", help="asset id: draw its 5, 10 and 15 minute walks")
+    ] = None,
     exact_locations: Annotated[
         bool,
         typer.Option(help="show people's and sensitive assets' exact locations (do not publish the file)"),
@@ -353,6 +372,12 @@ def map_command(
     viewer = CLI_PRINCIPAL if exact_locations else ANONYMOUS
     with _readable_errors():
         run_id = terminal.write_gap_map(
-            settings, CLI_PRINCIPAL, _run_ref(run, city, service), out, png, viewer=viewer
+            settings,
+            CLI_PRINCIPAL,
+            _run_ref(run, city, service, distance),
+            out,
+            png,
+            viewer=viewer,
+            walk_from=walk_from,
         )
     console.print(f"wrote {out}" + (f" and {png}" if png else "") + f" (run {run_id})", highlight=False)

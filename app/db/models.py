@@ -485,3 +485,49 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, server_default="0")
     last_failure_at: Mapped[dt.datetime] = _now()
+
+
+class StreetNetwork(Base):
+    """A city's street network for walking distances: where it came from, when, and what was kept (one per city)."""
+
+    __tablename__ = "street_network"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), unique=True)
+    source_name: Mapped[str] = mapped_column(String(300))
+    source_format: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    licence: Mapped[str | None] = mapped_column(Text)
+    attribution: Mapped[str | None] = mapped_column(Text)
+    crs: Mapped[str] = mapped_column(String(40))  # the projected CRS the graph was split and measured in
+    # lines read, walkable lines kept, lines dropped by tag, nodes, edges, connected parts, largest part's nodes
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    imported_at: Mapped[dt.datetime] = _now()
+
+
+class StreetNode(Base):
+    """A junction or end of the street network: nodes are numbered 0..n-1 in each network."""
+
+    __tablename__ = "street_node"
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("street_network.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[int] = mapped_column(Integer, primary_key=True)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+
+class StreetEdge(Base):
+    """A piece of street between two nodes, drawn from its source node to its target node (walked both ways)."""
+
+    __tablename__ = "street_edge"
+    __table_args__ = (CheckConstraint("length_m >= 0", name="length_nonnegative"),)
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("street_network.id", ondelete="CASCADE"), primary_key=True
+    )
+    edge: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[int] = mapped_column(Integer)
+    target: Mapped[int] = mapped_column(Integer)
+    length_m: Mapped[float] = mapped_column(Float)
+    highway: Mapped[str | None] = mapped_column(String(40))  # the OSM highway tag or the source's kind
+    # read whole, by network: no spatial index
+    geom: Mapped[Any] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False), nullable=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -35,11 +35,25 @@ def show_gap_map(
     run: Annotated[int | None, Query(ge=1, le=2_147_483_647, description="analysis run id")] = None,
     city: Annotated[str | None, Query(max_length=200, description="city id or name")] = None,
     service: Annotated[str | None, Query(max_length=64, description="service type slug")] = None,
+    distance: Annotated[
+        Literal["straight", "network"], Query(description="the default run's distances: straight or on foot")
+    ] = "straight",
+    walk_from: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="asset id: draw its 5, 10 and 15 minute walks")
+    ] = None,
 ) -> HTMLResponse:
     """The gap map of a run, or of the latest default run of a city and service; a view never computes one
     (readers with analysis rights queue one in the background when none is on the current data)."""
     page = map_pages.gap_map_page(
-        db, settings, principal, run=run, city=city, service=service, session_factory=session_factory
+        db,
+        settings,
+        principal,
+        run=run,
+        city=city,
+        service=service,
+        session_factory=session_factory,
+        distance=distance,
+        walk_from=walk_from,
     )
     return _answer(request, page)
 

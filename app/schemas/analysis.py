@@ -47,6 +47,10 @@ class RunCreate(Strict):
     needs_radius_m: float | None = Field(None, gt=0, le=MAX_RADIUS_M)
     desert_min_people: float | None = Field(None, ge=0, le=10_000_000)
     desert_min_share: float | None = Field(None, ge=0, le=1)
+    distance: Literal["straight", "network"] | None = Field(
+        None,
+        description="straight line (default) or network: walking distances on the city's street network",
+    )
     include_pending: bool = Field(False, description="also analyse entries waiting for review (staff only)")
     background: bool | None = Field(
         None, description="true: answer at once and compute in the background; default: only large runs do"

@@ -1,4 +1,5 @@
-"""The Berlin sample: LOR districts and forecast areas with population by age band, and 3,240 OSM facilities."""
+"""The Berlin sample: LOR districts and forecast areas with population by age band, 3,240 OSM facilities, and a
+street network (Berlin's Radvorrangsnetz) for walking distances."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import City, User
 from app.db.session import session_scope
-from app.services import auth
+from app.services import auth, streets
 from app.settings import Settings
 from geo.privacy import blur_points
 from geo.venue_names import venue_kind_from_name
@@ -22,6 +23,12 @@ from geo.venue_names import venue_kind_from_name
 BERLIN_ATTRIBUTION = (
     "Boundaries and population: Amt für Statistik Berlin-Brandenburg (CC BY 3.0 DE), via Open Data Product (CC BY 4.0). "
     "Facilities: © OpenStreetMap contributors (ODbL), via Open Data Product (CC BY 4.0)."
+)
+BERLIN_STREETS_FILE = "berlin-streets-radvorrangsnetz.gpkg"
+BERLIN_STREETS_LICENCE = "Datenlizenz Deutschland - Zero - Version 2.0 (dl-de/zero-2.0)"
+BERLIN_STREETS_ATTRIBUTION = (
+    "Street network: Senatsverwaltung für Mobilität, Verkehr, Klimaschutz und Umwelt Berlin, Radverkehrsnetz "
+    "(Radvorrangsnetz, dl-de/zero-2.0), via FixMyBerlin"
 )
 # file stem -> (ABCD category, service types offered, label used when OSM has no name, venue kind (asset.kind);
 # community and sport centres are told apart further by their names, geo.venue_names)
@@ -261,6 +268,7 @@ def load_berlin(db: Session, settings: Settings) -> SampleReport:
     report.counts["facilities"] = len(facilities)
     report.counts["assets inserted or changed"] = len(asset_ids)
     _check_defects(db, city.id, facilities, report)
+    load_berlin_streets(db, settings, report)
     db.commit()
     return report
 
@@ -331,6 +339,20 @@ def create_demo_users(db: Session, city_id: int) -> list[DemoAccount]:
     assert organiser is not None
     auth.assign_by_code(db, organiser.username, city_id, ["0110", "0120"])
     return accounts
+
+
+def load_berlin_streets(db: Session, settings: Settings, report: SampleReport) -> None:
+    """Store the sample's street network (data/berlin/PROVENANCE.md) unless the same file is stored already."""
+    city = db.get(City, report.city_id)
+    assert city is not None
+    path = settings.data_dir / "berlin" / BERLIN_STREETS_FILE
+    if streets.stored_sha256(db, city) != streets.file_sha256(path):
+        info = streets.store_street_network(
+            db, path, city, licence=BERLIN_STREETS_LICENCE, attribution=BERLIN_STREETS_ATTRIBUTION
+        )
+        report.counts["street network edges (new)"] = int(info.counts["edges"])
+    else:
+        report.counts["street network edges (new)"] = 0
 
 
 def load_sample(settings: Settings, *, demo_users: bool = True) -> tuple[SampleReport, list[DemoAccount]]:

@@ -44,6 +44,7 @@ from geo.render.prepare import (
     text_column,
 )
 from geo.render.text import TitleLine, add_layer_text, plain
+from geo.render.walking import add_isochrone_layer, add_straight_not_walking_layer
 
 GAP_MAP_COLUMNS = ("name", "population", "covered_share", "mean_distance_m", "unmet_need", "gap_share")
 GAP_LEGEND_HEADING = "Share of need unmet, %"
@@ -116,6 +117,11 @@ def gap_map(
     simplify_tolerance_m: float = DISPLAY_TOLERANCE_M,
     capacity_notes: Sequence[str] = (),
     unmet_computable: bool = True,
+    distance: str = "straight",
+    straight_not_walking: gpd.GeoDataFrame | None = None,
+    isochrones: gpd.GeoDataFrame | None = None,
+    walking_speed_m_per_min: float = 80.0,
+    distance_notes: Sequence[str] = (),
 ) -> folium.Map:
     """Return the coverage-gap map: gap-share choropleth, assets, needs, catchments, suggested sites, links.
 
@@ -129,6 +135,10 @@ def gap_map(
     assets: name, category; optional service_types, capacity. needs: service_type, people_affected; optional
     description. catchment_assets: the service's assets (optional name). suggested_sites: gain (people);
     optional name. links: LineStrings; optional kind, crosses_border.
+    `distance` says how distances were measured ("straight" or "network": walks on the street network);
+    straight_not_walking: demand units covered by the straight line but not on foot (need, walk_m: the walk to
+    the nearest asset, NaN if none is reachable); isochrones: walking-time polygons (minutes, name), drawn
+    with `walking_speed_m_per_min`; `distance_notes` (plain text) go under the title.
     """
     radius = _radius(radius_m)
     hoods = drop_empty(require_frame(neighbourhoods, "neighbourhoods", GAP_MAP_COLUMNS))
@@ -157,6 +167,12 @@ def gap_map(
     if service_text:
         lines.append([("Service: ", False), (service_text, True)])
     lines.append(f"Catchment radius: {format_count(radius, 'm')}")
+    lines.append(
+        f"Distances: on foot along the streets ({walking_speed_m_per_min:g} m a minute)"
+        if distance == "network"
+        else "Distances: straight line"
+    )
+    lines.extend(plain(note) for note in distance_notes if plain(note))
     date_text = _date_text(data_date)
     if date_text:
         lines.append(f"Data of {date_text}")
@@ -222,7 +238,14 @@ def gap_map(
     if any(deserts):
         desert_symbol = swatch(None, outline=DESERT_OUTLINE)
         sections[0][1].append((desert_symbol, "Service desert (thick outline)", "assetmap-desert"))
-    other_rows = add_catchment_layer(m, catchment_frame, radius, service_text)
+    walk_cells = optional_frame(straight_not_walking, "straight_not_walking", ("need", "walk_m"))
+    walk_times = optional_frame(isochrones, "isochrones", ("minutes",))
+    walking_rows = add_straight_not_walking_layer(m, walk_cells)
+    walking_rows += add_isochrone_layer(m, walk_times, walking_speed_m_per_min)
+    if walking_rows:
+        sections.append(("Walking", walking_rows))
+    # A straight-line circle would mislead on a map of walks: the catchment layer then starts hidden.
+    other_rows = add_catchment_layer(m, catchment_frame, radius, service_text, show=distance != "network")
     other_rows += add_links_layer(m, link_frame)
     other_rows += add_needs_layer(m, need_frame)
     other_rows += add_suggested_layer(m, site_frame)

@@ -22,9 +22,10 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo.coverage import Deadline, FloatArray, check_deadline, check_radius_m
+from geo.coverage import Deadline, FloatArray, ReachPairs, check_deadline, check_radius_m
 from geo.crs import AnalysisInputError
-from geo.siting.optimise import DEFAULT_EXACT_MAX_SIZE, _coverage_matrix, _merge_identical_rows
+from geo.siting.merge import merge_identical_rows
+from geo.siting.optimise import DEFAULT_EXACT_MAX_SIZE, _coverage_matrix
 
 # Shares the planner's question names by default: half and nine tenths of the gap.
 DEFAULT_SHARES = (0.5, 0.9)
@@ -221,13 +222,16 @@ def sites_needed(
     exact_time_limit_s: float = 10.0,
     exact_max_size: int = DEFAULT_EXACT_MAX_SIZE,
     deadline: Deadline | None = None,
+    pairs: ReachPairs | None = None,
 ) -> SitesNeeded:
     """The fewest candidates (projected x/y, metres) whose reach holds each share of the total `weight`.
 
     `weight` is one number >= 0 per demand unit (shortfall or need beyond reach, people-equivalents); a unit is
     reached when a chosen candidate is within `radius_m` (a unit exactly at the radius is reached). The LP bound
     and the exact solver share `exact_time_limit_s` per share (and no more than a `deadline` leaves); with 0, the
-    count is greedy's and the lower bound the largest single-site weights'.
+    count is greedy's and the lower bound the largest single-site weights'. `pairs` gives the unit-candidate
+    pairs within the radius when they come from elsewhere (walking distances, geo.streets); by default they are
+    the straight-line pairs.
     """
     radius_m = check_radius_m(radius_m)
     wanted = _check_shares(shares)
@@ -243,9 +247,9 @@ def sites_needed(
     total = float(weight_all.sum())
 
     check_deadline(deadline)
-    coverage, _ = _coverage_matrix(units_metric_xy, candidates_xy, radius_m, weight_all > 0)
+    coverage, _ = _coverage_matrix(units_metric_xy, candidates_xy, radius_m, weight_all > 0, pairs)
     reachable_rows = np.diff(coverage.indptr) > 0
-    by_row, group = _merge_identical_rows(coverage[reachable_rows])
+    by_row, group = merge_identical_rows(coverage[reachable_rows])
     merged_weight: FloatArray = np.bincount(
         group, weights=weight_all[reachable_rows], minlength=by_row.shape[0]
     ).astype(np.float64)

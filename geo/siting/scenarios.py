@@ -136,6 +136,7 @@ def suggest_sites_for_gaps(
         exact_time_limit_s=exact_time_limit_s,
         exact_max_size=exact_max_size,
         deadline=deadline,
+        pairs=result.distance.pairs(units_xy, candidates_xy, result.params.radius_m),
     )
     picked = candidates.iloc[suggestion.chosen]
     sites = gpd.GeoDataFrame(

@@ -86,7 +86,9 @@ def test_greedy_is_never_below_63_percent_of_the_lp_bound(seed: int) -> None:
     weight = rng.exponential(5.0, size=3000)
     candidates = rng.uniform(0, 8000, size=(300, 2))
     result = suggest_sites(units, weight, candidates, 600.0, 12, exact_max_size=0)
-    assert not result.exact or result.objective == result.greedy_objective
+    # No MILP: the answer is greedy improved by swaps, exact only when it meets the bound.
+    assert result.method in ("greedy", "local search")
+    assert result.objective >= result.greedy_objective
     assert result.greedy_objective >= ONE_MINUS_ONE_OVER_E * result.lp_upper_bound
     assert result.objective <= result.upper_bound + 1e-9 <= result.lp_upper_bound + 1e-9
     assert 0.0 <= result.gap < 1.0

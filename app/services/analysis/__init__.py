@@ -17,7 +17,7 @@ warnings  what a reader must know before trusting a run's numbers (unknown capac
 
 from app.services.analysis.bounds import off_the_loop
 from app.services.analysis.compute import view_of
-from app.services.analysis.gap_map import GapMapChoice, gap_map_run, latest_or_new_run
+from app.services.analysis.gap_map import Distance, GapMapChoice, gap_map_run, latest_or_new_run
 from app.services.analysis.maps import (
     GapMapFrames,
     gap_map_frames,
@@ -40,6 +40,7 @@ from app.services.analysis.scenarios import suggest_sites, what_if
 
 __all__ = [
     "CELL_SHAPES",
+    "Distance",
     "GapMapChoice",
     "GapMapFrames",
     "cell_page",

@@ -26,10 +26,12 @@ from app.policy import Principal
 from app.services.analysis import bounds
 from app.services.analysis import inputs as reading
 from app.services.analysis.params import params_record
+from app.services.streets import require_street_network, require_street_network_exists
 from app.settings import Settings
 from geo.coverage import Deadline, check_deadline, nearest_distance_m, points_xy
-from geo.crs import AnalysisInputError
+from geo.crs import AnalysisInputError, measuring_crs
 from geo.gaps import GapParams, GapResult, analyse_gaps, reanalyse
+from geo.streets.distance import STRAIGHT, DistanceSource
 
 NEAREST_ASSETS_SHOWN = 3
 EXACT, PUBLIC = "exact", "public"
@@ -98,11 +100,17 @@ def analyse(
     For the exact view the public view is computed as well (reusing the demand units) if private assets exist.
     """
     watch = watch or Stopwatch()
+    if params.distance == "network":
+        require_street_network_exists(db, city)
     with watch.stage("read"):
         data = reading.read_inputs(db, settings, city, service_type, include_pending)
     has_private = bool(data.assets["private"].any())
     needs = data.needs if len(data.needs) else None
     try:
+        distance: DistanceSource = STRAIGHT
+        if params.distance == "network":
+            with watch.stage("street_network"):
+                distance = require_street_network(db, city, measuring_crs(data.neighbourhoods, city.crs))
         with watch.stage("analyse"):
             result = analyse_gaps(
                 data.neighbourhoods,
@@ -111,6 +119,7 @@ def analyse(
                 needs=needs,
                 crs=city.crs,
                 deadline=deadline,
+                distance=distance,
             )
         public = None
         if view == EXACT and has_private:

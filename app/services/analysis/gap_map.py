@@ -21,17 +21,21 @@ from app.settings import Settings
 from geo.gaps import GapParams
 
 STALE_QUEUED_RUN = bounds.STALE_QUEUED_RUN
+Distance = Literal["straight", "network"]
 # Who may start runs (as app.deps.run_analysis): such readers of a gap map queue a run when none is up to date.
 RUN_ANALYSIS_ROLES = frozenset({"admin", "planner", "organiser"})
 
 
 def _default_run(
-    db: Session, settings: Settings, city: str | int, service_slug: str
+    db: Session, settings: Settings, city: str | int, service_slug: str, distance: Distance = "straight"
 ) -> tuple[City, ServiceType, RunCreate, GapParams, dict[str, Any]]:
-    """The city, service type, request and parameters of a default run, and the parameters as stored."""
+    """The city, service type, request and parameters of a default run, and the parameters as stored.
+
+    Default parameters measure straight lines; `distance="network"` is the same run on foot.
+    """
     city_row = find_city(db, city)
     service_type = find_service_type(db, service_slug, field="service")
-    body = RunCreate(city=city_row.id, service_type=service_type.slug)
+    body = RunCreate(city=city_row.id, service_type=service_type.slug, distance=distance)
     params = gap_params(
         settings, service_type, body, default_capacity=default_capacity_for(db, city_row.id, service_type)
     )
@@ -62,10 +66,11 @@ def latest_or_new_run(
     service_slug: str,
     *,
     session_factory: SessionFactory | None = None,
+    distance: Distance = "straight",
 ) -> AnalysisRun:
     """The latest default-parameter run of a city and service on the current data, or a new one (the command
     line's `--city --service`: an explicit request to analyse; the gap map page uses gap_map_run)."""
-    city_row, service_type, body, _, record = _default_run(db, settings, city, service_slug)
+    city_row, service_type, body, _, record = _default_run(db, settings, city, service_slug, distance)
     current = reading.current_data_version(db, city_row.id, service_type.id, include_pending=False).label
     run = db.scalar(
         _default_runs(city_row, service_type, record, "succeeded", "pending", "running").where(
@@ -114,6 +119,7 @@ def gap_map_run(
     service_slug: str,
     *,
     session_factory: SessionFactory | None,
+    distance: Distance = "straight",
 ) -> GapMapChoice:
     """The run a gap-map view of a city and service shows: the latest succeeded default run.
 
@@ -121,7 +127,7 @@ def gap_map_run(
     city, service and data version: concurrent views wait for the same run); other readers get the latest run,
     stale or not, or none. Nothing is computed here.
     """
-    city_row, service_type, _, params, record = _default_run(db, settings, city, service_slug)
+    city_row, service_type, _, params, record = _default_run(db, settings, city, service_slug, distance)
     current = reading.current_data_version(db, city_row.id, service_type.id, include_pending=False).label
     latest = db.scalar(_default_runs(city_row, service_type, record, "succeeded"))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.db.models import AnalysisRun
 from app.errors import InvalidInput
 from app.policy import Principal
-from app.services.analysis.gap_map import GapMapChoice, gap_map_run
+from app.services.analysis.gap_map import Distance, GapMapChoice, gap_map_run
 from app.services.analysis.maps import gap_map_html, network_map_html
 from app.services.analysis.records import get_run
 from app.services.analysis.runs import SessionFactory
@@ -98,6 +98,8 @@ def gap_map_page(
     city: str | None,
     service: str | None,
     session_factory: SessionFactory | None,
+    distance: Distance = "straight",
+    walk_from: int | None = None,
 ) -> MapPage:
     """The gap map of a run, or of the latest default run of a city and service; a view never computes one
     (readers with analysis rights queue one in the background when none is on the current data)."""
@@ -105,10 +107,12 @@ def gap_map_page(
         found = get_run(db, principal, run)
         if found.status in ("pending", "running"):
             return _waiting(found, None)
-        return _map_page(gap_map_html(db, settings, principal, found))
+        return _map_page(gap_map_html(db, settings, principal, found, walk_from=walk_from))
     if not city or not service:
         raise InvalidInput("give run=<id>, or city=<name or id> and service=<slug>", field="run")
-    choice = gap_map_run(db, settings, principal, city, service, session_factory=session_factory)
+    choice = gap_map_run(
+        db, settings, principal, city, service, session_factory=session_factory, distance=distance
+    )
     if choice.state == "queued" and choice.waiting is not None:
         return _waiting(choice.waiting, choice.shown)
     names = {"city": escape_text(choice.city.name), "service": escape_text(choice.service_type.name)}
@@ -117,7 +121,7 @@ def gap_map_page(
             error = escape_text(choice.waiting.error or "")
             return MapPage("failed", _FAILED.format(run_id=choice.waiting.id, error=error, **names))
         return MapPage("missing", _NO_ANALYSIS.format(**names))
-    html = gap_map_html(db, settings, principal, choice.shown)
+    html = gap_map_html(db, settings, principal, choice.shown, walk_from=walk_from)
     return _map_page(html if choice.state == "current" else _stale_notice(html, choice))
 
 

@@ -19,6 +19,7 @@ from app.db.queries import asset_shown_geom, asset_suppressed
 from app.errors import InvalidInput, NotFound
 from app.policy import Principal
 from app.services.analysis import inputs as reading
+from app.services.analysis import walking
 from app.services.analysis.network import NetworkView, network_view
 from app.services.analysis.outputs import view_results, visible_suggestions
 from app.services.analysis.records import finished_run
@@ -27,6 +28,7 @@ from app.services.analysis.warnings import map_notes, unmet_need_computable
 from app.settings import Settings
 from geo.crs import AnalysisInputError
 from geo.render import gap_map, gap_map_png, network_map, render_html
+from geo.streets import WALKING_SPEED_M_PER_MIN
 
 WGS84 = reading.WGS84
 
@@ -48,6 +50,10 @@ class GapMapFrames:
     data_date: str | None
     capacity_notes: list[str]  # unknown capacity, said plainly (app.services.analysis.warnings)
     unmet_computable: bool
+    distance: str = "straight"  # how the run measured distances: straight line or on foot (network)
+    straight_not_walking: gpd.GeoDataFrame | None = None  # units covered by the straight line, not on foot
+    isochrones: gpd.GeoDataFrame | None = None  # walking-time catchments of one asset (minutes, name)
+    distance_notes: tuple[str, ...] = ()
 
 
 def _slugs_text() -> Any:
@@ -88,9 +94,16 @@ def _links_between(network: NetworkView) -> gpd.GeoDataFrame | None:
 
 
 def gap_map_frames(
-    db: Session, settings: Settings, principal: Principal, run: AnalysisRun | int
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    run: AnalysisRun | int,
+    *,
+    walk_from: int | None = None,
 ) -> GapMapFrames:
-    """The frames of a run's gap map: neighbourhood results, published assets, needs, catchments, sites, links."""
+    """The frames of a run's gap map: neighbourhood results, published assets, needs, catchments, sites, links;
+    for a run on foot, the units the straight line would have called covered; with `walk_from` (an asset id of
+    the service), that asset's walking-time catchments."""
     run = finished_run(db, principal, run if isinstance(run, int) else run.id)
     city = db.get(City, run.city_id)
     service_type = db.get(ServiceType, run.service_type_id)
@@ -193,6 +206,15 @@ def gap_map_frames(
         )
     links = _links_between(network_view(db, settings, principal, run.city_id))
     radius_m = float(run.params["radius_m"])
+    distance = str(run.params.get("distance", "straight"))
+    notes: list[str] = []
+    misled = None
+    if distance == "network":
+        misled, note = walking.straight_not_walking(db, principal, run)
+        notes += [note] if note else []
+    isochrones = None
+    if walk_from is not None:
+        isochrones = walking.asset_isochrones(db, settings, principal, city, run, walk_from)
     return GapMapFrames(
         run_id=run.id,
         neighbourhoods=neighbourhoods,
@@ -207,12 +229,23 @@ def gap_map_frames(
         data_date=city.data_date,
         capacity_notes=map_notes(view.get("totals")),
         unmet_computable=unmet_need_computable(view.get("totals") or {}),
+        distance=distance,
+        straight_not_walking=misled,
+        isochrones=isochrones,
+        distance_notes=tuple(notes),
     )
 
 
-def gap_map_html(db: Session, settings: Settings, principal: Principal, run: AnalysisRun | int) -> str:
+def gap_map_html(
+    db: Session,
+    settings: Settings,
+    principal: Principal,
+    run: AnalysisRun | int,
+    *,
+    walk_from: int | None = None,
+) -> str:
     """The gap map page of a run (a standalone HTML document) as the reader may see it."""
-    frames = gap_map_frames(db, settings, principal, run)
+    frames = gap_map_frames(db, settings, principal, run, walk_from=walk_from)
     try:
         m = gap_map(
             frames.neighbourhoods,
@@ -229,6 +262,11 @@ def gap_map_html(db: Session, settings: Settings, principal: Principal, run: Ana
             tiles_attribution=settings.tiles_attribution,
             capacity_notes=frames.capacity_notes,
             unmet_computable=frames.unmet_computable,
+            distance=frames.distance,
+            straight_not_walking=frames.straight_not_walking,
+            isochrones=frames.isochrones,
+            walking_speed_m_per_min=WALKING_SPEED_M_PER_MIN,
+            distance_notes=frames.distance_notes,
         )
     except AnalysisInputError as exc:
         raise InvalidInput(str(exc)) from None

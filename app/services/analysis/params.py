@@ -106,6 +106,7 @@ def gap_params(
             if body.desert_min_share is not None
             else DEFAULT_DESERT_MIN_SHARE,
             default_capacity=default_capacity,
+            distance=body.distance or "straight",
         )
     except (AnalysisInputError, ValueError) as exc:
         # Nothing is left for geo to refuse after the checks above and the request model's bounds; should geo
@@ -142,4 +143,6 @@ def params_from_record(record: dict[str, Any]) -> GapParams:
         desert_min_share=record["desert_min_share"],
         # runs stored before default capacities existed used none
         default_capacity=record.get("default_capacity"),
+        # runs stored before walking distances existed measured straight lines
+        distance=record.get("distance", "straight"),
     )

@@ -119,14 +119,18 @@ def _sites_needed(
 ) -> SitesNeeded:
     """The fewest candidates that would reach each share of GAP_SHARES of the gap (geo.siting.cover)."""
     weight, _ = siting_weight(result)
+    units_xy = points_xy(result.units, result.crs, what="demand units")
+    candidates_xy = points_xy(frame, result.crs, what="candidate sites")
     return sites_needed(
-        points_xy(result.units, result.crs, what="demand units"),
+        units_xy,
         weight,
-        points_xy(frame, result.crs, what="candidate sites"),
+        candidates_xy,
         result.params.radius_m,
         GAP_SHARES,
         exact_time_limit_s=time_limit_s,
         deadline=deadline,
+        # the run's own distances: straight lines, or walks on the street network
+        pairs=result.distance.pairs(units_xy, candidates_xy, result.params.radius_m),
     )
 
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from app.db.models import AnalysisRun
 from app.db.session import session_scope
+from app.errors import InvalidInput
 from app.policy import Principal
 from app.schemas.analysis import CandidatePoint, RunCreate
 from app.services import analysis
 from app.services.analysis import runs
 from app.settings import Settings
 
-RunRef = int | tuple[str, str]
+# a run id, or (city, service type slug) or (city, service type slug, distance) for the latest default run
+RunRef = int | tuple[str, str] | tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,13 @@ class Analysed:
 def _find_run(db: Session, settings: Settings, principal: Principal, run: RunRef) -> AnalysisRun:
     if isinstance(run, int):
         return analysis.get_run(db, principal, run)
-    city, service = run
-    return analysis.latest_or_new_run(db, settings, principal, city, service)
+    city, service, *rest = run
+    distance = rest[0] if rest else "straight"
+    if distance not in ("straight", "network"):
+        raise InvalidInput(f"unknown distance {distance!r}: use straight or network", field="distance")
+    return analysis.latest_or_new_run(
+        db, settings, principal, city, service, distance=cast(analysis.Distance, distance)
+    )
 
 
 def analyse(settings: Settings, principal: Principal, body: RunCreate, out: Path | None = None) -> Analysed:
@@ -81,13 +88,20 @@ def prune_runs(settings: Settings, older_than: dt.timedelta, *, dry_run: bool = 
 
 
 def write_gap_map(
-    settings: Settings, principal: Principal, run: RunRef, out: Path, png: Path | None, *, viewer: Principal
+    settings: Settings,
+    principal: Principal,
+    run: RunRef,
+    out: Path,
+    png: Path | None,
+    *,
+    viewer: Principal,
+    walk_from: int | None = None,
 ) -> int:
     """Write the gap map page of a run, found as `principal`, drawn as `viewer` sees it (and a PNG if asked);
     returns the run's id."""
     with session_scope(settings) as db:
         found = _find_run(db, settings, principal, run)
-        html = analysis.gap_map_html(db, settings, viewer, found)
+        html = analysis.gap_map_html(db, settings, viewer, found, walk_from=walk_from)
         out.write_text(html, encoding="utf-8")
         if png is not None:
             analysis.write_gap_map_png(db, settings, viewer, found, png)

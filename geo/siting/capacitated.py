@@ -1,0 +1,284 @@
+"""Capacitated site choice: up to p sites, each serving at most its capacity, demand served only within reach.
+
+Maximise the demand assigned: z_ij >= 0 on the unit-candidate pairs within the radius,
+    sum_j z_ij <= w_i (a unit's demand),  sum_i z_ij <= C_j y_j (a site's capacity),
+    z_ij <= min(w_i, C_j) y_j (nothing goes to a closed site; the tight form, for a strong LP bound),
+    sum_j y_j <= p, y binary.
+Demand is divisible (people, places), so units reached by the same candidates merge into one row with their
+summed demand, as in the uncapacitated problem. The heuristic opens sites greedily by the demand they could
+still take (min(C_j, unassigned demand in reach)), re-solving the assignment (a transportation LP, HiGHS) after
+each, then tries swaps of each site for the best-estimated closed ones. Small enough problems are solved
+exactly with scipy.optimize.milp under a time limit; every answer carries an upper bound.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from geo.coverage import Deadline, FloatArray, check_deadline, check_radius_m, pairs_within
+from geo.crs import AnalysisInputError
+from geo.siting.merge import merge_identical_rows
+
+# Sizes (variables + constraint nonzeros of the merged MILP) up to which the exact solver is tried by default.
+DEFAULT_CAPACITATED_MAX_SIZE = 600_000
+# Closed sites, best estimated first, tried in place of each open one by the swap pass.
+_SWAP_TRIES = 4
+# The swap pass stops after this many rounds over the open sites, or once a round starts after this many seconds.
+_SWAP_PASSES = 3
+_SWAP_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class CapacitatedSuggestion:
+    """Chosen candidates, demand assigned to each, and how good the choice is (in demand units, e.g. people)."""
+
+    chosen: NDArray[np.int64]  # candidate indices, ascending
+    load: FloatArray  # demand assigned to each chosen site, in `chosen` order (at most its capacity)
+    objective: float  # demand assigned in total
+    heuristic_objective: float  # greedy + swaps, before the exact stage
+    upper_bound: float  # no choice of p sites can assign more
+    exact: bool
+    gap: float  # (upper_bound - objective) / upper_bound; 0 when proven optimal
+    method: str  # "heuristic", "milp" or "all"
+    n_pairs: int
+    n_merged_units: int
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def assign(
+    by_col: sparse.csc_matrix, weight: FloatArray, capacity: FloatArray, opened: NDArray[np.int64]
+) -> tuple[float, FloatArray, FloatArray]:
+    """Best assignment of demand to the `opened` sites: total, each site's load, each row's demand left over."""
+    opened = np.asarray(opened, dtype=np.int64)
+    if len(opened) == 0:
+        return 0.0, np.zeros(0), weight.copy()
+    sub = by_col[:, opened].tocoo()
+    rows, cols = sub.row, sub.col
+    if len(rows) == 0:
+        return 0.0, np.zeros(len(opened)), weight.copy()
+    used_rows, row_of = np.unique(rows, return_inverse=True)
+    n_z = len(rows)
+    row_sum = sparse.csr_matrix((np.ones(n_z), (row_of, np.arange(n_z))), shape=(len(used_rows), n_z))
+    col_sum = sparse.csr_matrix((np.ones(n_z), (cols, np.arange(n_z))), shape=(len(opened), n_z))
+    solved = linprog(
+        -np.ones(n_z),
+        A_ub=sparse.vstack([row_sum, col_sum], format="csr"),
+        b_ub=np.r_[weight[used_rows], capacity[opened]],
+        bounds=(0.0, None),
+        method="highs",
+    )
+    if solved.status != 0:
+        raise RuntimeError(f"the assignment LP failed: {solved.message}")
+    z = np.clip(solved.x, 0.0, None)
+    load = np.bincount(cols, weights=z, minlength=len(opened)).astype(np.float64)
+    left = weight.copy()
+    left[used_rows] -= np.bincount(row_of, weights=z, minlength=len(used_rows))
+    return float(z.sum()), load, np.clip(left, 0.0, None)
+
+
+def _heuristic(
+    by_col: sparse.csc_matrix,
+    to_cols: sparse.csr_matrix,
+    weight: FloatArray,
+    capacity: FloatArray,
+    p: int,
+    deadline: Deadline | None,
+) -> tuple[list[int], float]:
+    opened: list[int] = []
+    left = weight.copy()
+    value = 0.0
+    for _ in range(p):
+        check_deadline(deadline)
+        estimate = np.minimum(capacity, to_cols @ left)
+        estimate[opened] = -np.inf
+        best = int(np.argmax(estimate))
+        if estimate[best] <= 0:
+            break
+        opened.append(best)
+        value, _, left = assign(by_col, weight, capacity, np.asarray(opened))
+    improved, passes, started = True, 0, time.perf_counter()
+    while improved and opened and passes < _SWAP_PASSES and time.perf_counter() - started < _SWAP_SECONDS:
+        improved, passes = False, passes + 1
+        for slot in range(len(opened)):
+            check_deadline(deadline)
+            others = opened[:slot] + opened[slot + 1 :]
+            _, _, left_without = assign(by_col, weight, capacity, np.asarray(others, dtype=np.int64))
+            estimate = np.minimum(capacity, to_cols @ left_without)
+            estimate[opened] = -np.inf
+            for site in np.argsort(-estimate)[:_SWAP_TRIES]:
+                if estimate[site] <= 0:
+                    break
+                trial = [*others, int(site)]
+                trial_value, _, trial_left = assign(by_col, weight, capacity, np.asarray(trial))
+                if trial_value > value * (1 + 1e-9) + 1e-12:
+                    opened, value, left, improved = trial, trial_value, trial_left, True
+                    break
+    return opened, value
+
+
+def _simple_bound(to_cols: sparse.csr_matrix, weight: FloatArray, capacity: FloatArray, p: int) -> float:
+    """Each site takes at most min(C_j, demand in reach); p sites at most the p largest, and all the demand."""
+    take = np.minimum(capacity, to_cols @ weight)
+    top = np.sort(take)[::-1][:p]
+    return float(min(top.sum(), weight.sum()))
+
+
+def _exact(
+    by_row: sparse.csr_matrix,
+    weight: FloatArray,
+    capacity: FloatArray,
+    p: int,
+    time_limit_s: float,
+    target_gap: float,
+) -> tuple[list[int] | None, float]:
+    """MILP of the module's notes on the merged problem; its sites (or None) and its proven bound."""
+    coo = by_row.tocoo()
+    rows, cols = coo.row, coo.col
+    n_rows, n_cols = by_row.shape
+    n_z = len(rows)
+    z_index = np.arange(n_z)
+    # Variables: y (n_cols), then z (n_z). Maximise sum z.
+    cost = np.r_[np.zeros(n_cols), -np.ones(n_z)]
+    row_sum = sparse.csr_matrix((np.ones(n_z), (rows, n_cols + z_index)), shape=(n_rows, n_cols + n_z))
+    col_sum = sparse.csr_matrix(
+        (
+            np.r_[np.ones(n_z), -capacity],
+            (np.r_[cols, np.arange(n_cols)], np.r_[n_cols + z_index, np.arange(n_cols)]),
+        ),
+        shape=(n_cols, n_cols + n_z),
+    )
+    tight = sparse.csr_matrix(
+        (
+            np.r_[np.ones(n_z), -np.minimum(weight[rows], capacity[cols])],
+            (np.r_[z_index, z_index], np.r_[n_cols + z_index, cols]),
+        ),
+        shape=(n_z, n_cols + n_z),
+    )
+    budget = sparse.csr_matrix(np.r_[np.ones(n_cols), np.zeros(n_z)][None, :])
+    solved = milp(
+        cost,
+        integrality=np.r_[np.ones(n_cols), np.zeros(n_z)],
+        bounds=Bounds(0.0, np.r_[np.ones(n_cols), np.full(n_z, np.inf)]),
+        constraints=[
+            LinearConstraint(row_sum, -np.inf, weight),
+            LinearConstraint(col_sum, -np.inf, 0.0),
+            LinearConstraint(tight, -np.inf, 0.0),
+            LinearConstraint(budget, -np.inf, float(p)),
+        ],
+        options={"time_limit": time_limit_s, "disp": False, "mip_rel_gap": target_gap},
+    )
+    bound = math.inf
+    dual = getattr(solved, "mip_dual_bound", None)
+    if dual is not None and math.isfinite(dual):
+        bound = -float(dual)
+    if solved.x is None:
+        return None, bound
+    return [int(j) for j in np.flatnonzero(solved.x[:n_cols] > 0.5)], bound
+
+
+def suggest_sites_capacitated(
+    units_metric_xy: FloatArray,
+    demand: FloatArray,
+    candidates_xy: FloatArray,
+    capacity: float | FloatArray,
+    radius_m: float,
+    p: int,
+    *,
+    exact_time_limit_s: float = 10.0,
+    exact_max_size: int = DEFAULT_CAPACITATED_MAX_SIZE,
+    target_gap: float = 1e-4,
+    deadline: Deadline | None = None,
+) -> CapacitatedSuggestion:
+    """Choose up to p candidates (projected x/y, metres) of the given capacity (one number, or one per
+    candidate) to assign the most demand within `radius_m` of a site, each site taking at most its capacity."""
+    started = time.perf_counter()
+    stage: dict[str, float] = {}
+    radius_m = check_radius_m(radius_m)
+    if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
+        raise AnalysisInputError(f"p, the number of sites to suggest, must be a whole number >= 1, got {p!r}")
+    if not (0.0 <= float(target_gap) < 1.0):
+        raise AnalysisInputError(f"target_gap must be in [0, 1), got {target_gap!r}")
+    weight_all = np.asarray(demand, dtype=np.float64)
+    if (
+        weight_all.shape != (len(units_metric_xy),)
+        or not np.isfinite(weight_all).all()
+        or (weight_all < 0).any()
+    ):
+        raise AnalysisInputError("demand must be one number >= 0 per demand unit")
+    if len(candidates_xy) == 0:
+        raise AnalysisInputError("there are no candidate sites: give at least one")
+    cap = np.broadcast_to(np.asarray(capacity, dtype=np.float64), (len(candidates_xy),)).copy()
+    if not np.isfinite(cap).all() or (cap < 0).any():
+        raise AnalysisInputError("capacity must be a number >= 0 (one, or one per candidate)")
+
+    check_deadline(deadline)
+    pairs = pairs_within(units_metric_xy, candidates_xy, radius_m)
+    pairs = pairs.subset((weight_all[pairs.unit_index] > 0) & (cap[pairs.asset_index] > 0))
+    coverage = sparse.csr_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs.unit_index, pairs.asset_index)),
+        shape=(len(units_metric_xy), len(candidates_xy)),
+    )
+    reachable = np.diff(coverage.indptr) > 0
+    by_row, group = merge_identical_rows(coverage[reachable])
+    weight = np.bincount(group, weights=weight_all[reachable], minlength=by_row.shape[0]).astype(np.float64)
+    by_col = by_row.tocsc()
+    to_cols = by_col.T.tocsr().astype(np.float64)
+    stage["coverage"] = time.perf_counter() - started
+    p = int(p)
+
+    def done(
+        chosen: list[int], value: float, heuristic: float, bound: float, method: str
+    ) -> CapacitatedSuggestion:
+        order = np.asarray(sorted(chosen), dtype=np.int64)
+        total, load, _ = assign(by_col, weight, cap, order)
+        exact = bound - total <= 1e-9 * max(abs(bound), 1.0)
+        bound = max(bound, total)
+        gap = 0.0 if exact or bound <= 0 else (bound - total) / bound
+        return CapacitatedSuggestion(
+            chosen=order,
+            load=load,
+            objective=total,
+            heuristic_objective=heuristic,
+            upper_bound=total if exact else bound,
+            exact=exact,
+            gap=gap,
+            method=method,
+            n_pairs=len(pairs),
+            n_merged_units=by_row.shape[0],
+            seconds=time.perf_counter() - started,
+            stage_seconds=stage,
+        )
+
+    useful = np.flatnonzero(np.diff(by_col.indptr) > 0)
+    if len(useful) <= p:
+        total, _, _ = assign(by_col, weight, cap, useful)
+        return done(useful.tolist(), total, total, total, "all")
+
+    mark = time.perf_counter()
+    chosen, value = _heuristic(by_col, to_cols, weight, cap, p, deadline)
+    stage["heuristic"] = time.perf_counter() - mark
+    heuristic = value
+    bound = _simple_bound(to_cols, weight, cap, p)
+    method = "heuristic"
+    time_limit_s = float(exact_time_limit_s)
+    if deadline is not None:
+        time_limit_s = min(time_limit_s, deadline.remaining_s())
+    size = 4 * by_row.nnz + by_row.shape[0] + 3 * by_row.shape[1]
+    if bound - value > 1e-9 * max(bound, 1.0) and size <= exact_max_size and time_limit_s > 0:
+        mark = time.perf_counter()
+        opened, milp_bound = _exact(by_row, weight, cap, p, time_limit_s, target_gap)
+        stage["exact"] = time.perf_counter() - mark
+        if opened is not None:
+            milp_value, _, _ = assign(by_col, weight, cap, np.asarray(opened, dtype=np.int64))
+            if milp_value > value * (1 + 1e-12):
+                chosen, value, method = opened, milp_value, "milp"
+        bound = min(bound, max(milp_bound, value))
+    return done(chosen, value, heuristic, bound, method)
