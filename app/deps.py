@@ -130,6 +130,7 @@ manage_geography = _rule("manage_geography", MANAGE_GEOGRAPHY_ROLES)
 import_data = _rule("import_data", frozenset({"admin", "gis"}))
 run_analysis = _rule("run_analysis", frozenset({"admin", "planner", "organiser"}))
 set_default_capacity = _rule("set_default_capacity", frozenset({"admin", "planner"}))
+set_venue_kinds = _rule("set_venue_kinds", frozenset({"admin", "planner"}))
 administer = _rule("administer", frozenset({"admin"}))
 
 ReadPublic = Annotated[Principal, Depends(read_public)]
@@ -142,4 +143,5 @@ ManageGeography = Annotated[Principal, Depends(manage_geography)]
 ImportData = Annotated[Principal, Depends(import_data)]
 RunAnalysis = Annotated[Principal, Depends(run_analysis)]
 SetDefaultCapacity = Annotated[Principal, Depends(set_default_capacity)]
+SetVenueKinds = Annotated[Principal, Depends(set_venue_kinds)]
 Administer = Annotated[Principal, Depends(administer)]

@@ -40,6 +40,7 @@ from app.routers import (
     neighbourhoods,
     pages,
     resources,
+    venues,
 )
 from app.routers.responses import document_edge_answers
 from app.schemas.errors import ErrorBody, FieldProblem
@@ -254,6 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth.router,
         catalogue.router,
         capacity.router,
+        venues.router,
         neighbourhoods.router,
         assets.router,
         needs.router,

@@ -44,3 +44,115 @@ def group_population_columns(group: str) -> tuple[str, ...]:
     except KeyError:
         known = ", ".join(sorted(POPULATION_GROUPS))
         raise ValueError(f"unknown population group {group!r}: use one of {known}") from None
+
+
+# What sort of place an asset is (asset.kind), and whether it is a room indoors or an open space. Site suggestion's
+# default candidates ("venues", ANALYSIS.md (d)) are the places whose kind suits the service type.
+INDOOR, OPEN = "indoor", "open"
+VENUE_KINDS: Final[dict[str, str]] = {
+    "community_centre": INDOOR,  # neighbourhood centre, Stadtteilzentrum, Kiezladen
+    "family_centre": INDOOR,  # Familienzentrum, children's centre
+    "youth_centre": INDOOR,  # youth club, Jugendfreizeiteinrichtung
+    "senior_centre": INDOOR,  # day centre, Seniorenfreizeitstätte
+    "cultural_centre": INDOOR,  # arts centre, Kulturhaus, music venue
+    "library": INDOOR,
+    "school": INDOOR,
+    "kindergarten": INDOOR,  # nursery, Kita
+    "place_of_worship": INDOOR,  # church, mosque, synagogue, parish hall
+    "hall": INDOOR,  # a room or hall for hire, Bürgersaal
+    "clinic": INDOOR,  # health centre, doctors' surgery
+    "office": INDOOR,  # advice office, Bürgeramt, Quartiersmanagement
+    "makerspace": INDOOR,  # workshop, fab lab, hackerspace
+    "clubhouse": INDOOR,  # a sports or other club's own house
+    "sports_centre": INDOOR,  # sports hall, climbing hall
+    "swimming_pool": INDOOR,
+    "fitness_studio": INDOOR,  # gym, dojo, yoga studio
+    "sports_pitch": OPEN,  # pitch, court, sports ground
+    "playground": OPEN,
+    "park": OPEN,
+    "garden": OPEN,  # community or school garden
+}
+
+# Which kinds of place suit each seeded service type (slugs of migration 0002): rooms indoors for childcare,
+# learning, advice and older people; open spaces and sports halls for sport and play. Migration 0008 seeds it;
+# it is edited per service type and per city (`assetmap venues set`, PUT /api/service-types/{slug}/venue-kinds).
+DEFAULT_SERVICE_VENUE_KINDS: Final[dict[str, tuple[str, ...]]] = {
+    "food-support": ("community_centre", "family_centre", "senior_centre", "place_of_worship", "hall"),
+    "childcare": ("family_centre", "kindergarten", "community_centre", "place_of_worship", "hall"),
+    "schools": ("school", "community_centre", "hall"),
+    "youth": (
+        "youth_centre",
+        "community_centre",
+        "cultural_centre",
+        "makerspace",
+        "sports_centre",
+        "clubhouse",
+    ),
+    "older-people": (
+        "senior_centre",
+        "community_centre",
+        "family_centre",
+        "place_of_worship",
+        "hall",
+        "library",
+        "cultural_centre",
+    ),
+    "health": ("clinic", "community_centre", "family_centre", "senior_centre", "hall"),
+    "learning": (
+        "library",
+        "school",
+        "community_centre",
+        "family_centre",
+        "youth_centre",
+        "senior_centre",
+        "cultural_centre",
+        "makerspace",
+    ),
+    "digital-inclusion": (
+        "library",
+        "community_centre",
+        "youth_centre",
+        "senior_centre",
+        "family_centre",
+        "makerspace",
+        "school",
+    ),
+    "employment": ("community_centre", "office", "library", "youth_centre", "makerspace"),
+    "housing-advice": ("office", "community_centre", "family_centre", "senior_centre", "library"),
+    "sport-and-play": (
+        "playground",
+        "sports_pitch",
+        "park",
+        "sports_centre",
+        "swimming_pool",
+        "fitness_studio",
+        "school",
+        "clubhouse",
+    ),
+    "community-space": (
+        "community_centre",
+        "family_centre",
+        "youth_centre",
+        "senior_centre",
+        "cultural_centre",
+        "place_of_worship",
+        "hall",
+        "library",
+        "clubhouse",
+    ),
+    "culture": ("cultural_centre", "community_centre", "library", "hall", "place_of_worship", "park"),
+}
+
+
+def venue_kind_label(kind: str) -> str:
+    """A venue kind as words: community_centre -> "community centre"."""
+    return kind.replace("_", " ")
+
+
+def check_venue_kinds(kinds: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The kinds without repeats, in the order given; a ValueError naming the known kinds for one that is not."""
+    unknown = [k for k in kinds if k not in VENUE_KINDS]
+    if unknown:
+        known = ", ".join(VENUE_KINDS)
+        raise ValueError(f"unknown venue kind {', '.join(map(repr, unknown))}: use one of {known}")
+    return tuple(dict.fromkeys(kinds))

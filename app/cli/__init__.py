@@ -10,6 +10,7 @@ serve     `serve`
 users     `user add`, `user list`, `user set-role`, `user assign`, `user revoke-key`
 analysis  `analyse`, `suggest-sites`, `what-if`, `prune-runs`, `map`
 capacity  `capacity set`, `capacity clear`, `capacity list`
+venues    `venues list`, `venues set`, `venues reset`
 imports   `import`, `export`
 cities    `city add`, `city list`, `city show`
 streets   `streets import`, `streets show`
@@ -21,7 +22,7 @@ import sys
 
 import typer
 
-from app.cli import analysis, capacity, cities, db, imports, sample, serve, streets, users
+from app.cli import analysis, capacity, cities, db, imports, sample, serve, streets, users, venues
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -37,6 +38,7 @@ for family in (sample, serve, analysis, imports):
 cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
 cli.add_typer(capacity.app, name="capacity")
+cli.add_typer(venues.app, name="venues")
 cli.add_typer(cities.app, name="city")
 cli.add_typer(streets.app, name="streets")
 

@@ -33,6 +33,7 @@ OPTION_NAMES = {
     "resolution": "--resolution",
     "p": "--p",
     "candidates": "--candidates",
+    "capacity": "--capacity",
     "close": "--close",
     "out": "--out",
     "distance": "--distance",
@@ -177,44 +178,105 @@ def _ranking(rows: list[dict[str, Any]], top: int, computable: bool) -> Table:
     return table
 
 
+def _share_needed(entry: dict[str, Any], max_share: Any) -> str:
+    """'23 sites (proven fewest)', '23 sites (at least 21)' or 'not reachable (...)' for one share of the gap."""
+    if entry["n_sites"] is None:
+        return f"not reachable (all candidates together close at most {_percent(max_share)})"
+    sites = f"{entry['n_sites']} site{'s' if entry['n_sites'] != 1 else ''}"
+    if entry["exact"]:
+        return f"{sites} (proven fewest)"
+    return f"{sites} (at least {entry['lower_bound']})"
+
+
 @app.command("suggest-sites")
 def suggest_sites_command(
     p: Annotated[int, typer.Option("--p", help="number of sites to choose")],
     run: RunOption = None,
     city: CityOption = None,
     service: ServiceOption = None,
-    candidates: Annotated[str, typer.Option(help="physical_spaces or h3")] = "physical_spaces",
+    candidates: Annotated[
+        str,
+        typer.Option(
+            help="venues (places whose kind suits the service, or that offer space: `assetmap venues list`), "
+            "physical_spaces (every community space) or h3 (cell centres)"
+        ),
+    ] = "venues",
+    capacity: Annotated[
+        float | None,
+        typer.Option(
+            "--capacity",
+            help="capacity each new site adds (default: median known capacity of the service, else the run's "
+            "default capacity, else 1)",
+        ),
+    ] = None,
     distance: DistanceOption = "straight",
 ) -> None:
-    """Suggest p sites (existing community spaces, or H3 cell centres) that would close the most gap."""
+    """Suggest p sites (places that could host the service, community spaces, or H3 cell centres) that would close
+    the most gap; say why each qualifies, the share of the gap they close and how many sites half and nine
+    tenths of it would take."""
     from app.schemas.analysis import SuggestSitesRequest
     from app.services.analysis import terminal
 
     settings = load_settings()
     with _readable_errors():
-        request = SuggestSitesRequest(p=p, candidates=candidates)
+        request = SuggestSitesRequest(p=p, candidates=candidates, capacity=capacity)
         result = terminal.suggest_sites(
-            settings, CLI_PRINCIPAL, _run_ref(run, city, service, distance), request.p, request.candidates
+            settings,
+            CLI_PRINCIPAL,
+            _run_ref(run, city, service, distance),
+            request.p,
+            request.candidates,
+            capacity=request.capacity,
         )
     gained = "unmet need covered" if result.get("unmet_need_computable", True) else "beyond reach covered"
     table = Table(title=f"Suggested sites for run {result['run']} ({result['candidates']})")
-    for column in ("rank", "site", "neighbourhood", gained):
+    for column in ("rank", "site", "kind", "neighbourhood", gained, "why it qualifies"):
         table.add_column(column, justify="right" if column in ("rank", gained) else "left")
     for site in result["sites"]:
         where = site["neighbourhood"]
         table.add_row(
             str(site["rank"]),
             site["name"],
+            (site.get("kind") or MISSING).replace("_", " "),
             f"{where['name']} ({where['code']})" if where else MISSING,
             f"{site['shortfall_covered']:,.1f}",
+            "; ".join(site.get("reasons") or []) or MISSING,
         )
     console.print(table)
+    console.print(
+        f"candidates: {result['n_candidates']:,} {result['candidates']}: {result['candidate_rule']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    new_capacity = result["new_site_capacity"]
+    console.print(
+        f"each new site adds capacity {new_capacity['value']:,.4g}: {new_capacity['text']}"
+        + ("" if new_capacity["rule"] == "given" else " (set it with --capacity)"),
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(
         f"objective {result['objective']:,.1f} (greedy {result['greedy_objective']:,.1f}) ≤ LP bound "
         f"{result['lp_upper_bound']:,.1f} · {'optimal' if result['exact'] else 'gap ' + _percent(result['gap'])} · "
         + _unmet_change(result),
         highlight=False,
     )
+    closed = result["gap_closed"]
+    gap = "people-equivalents of unmet need" if closed["measure"] == "shortfall" else "people beyond reach"
+    console.print(
+        f"the {len(result['sites'])} sites close {_percent(closed['share_closed'])} of the gap (the gap: "
+        f"{_people(closed['total'])} {gap}; a site closes what lies within its radius); all "
+        f"{result['n_candidates']:,} candidates together could close {_percent(closed['max_share'])}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for entry in closed["sites_needed"]:
+        console.print(
+            f"sites needed to close {100 * entry['share']:.0f} % of the gap: "
+            + _share_needed(entry, closed["max_share"]),
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_warnings(result)
 
 

@@ -54,6 +54,7 @@ def asset_feature_select(principal: Principal, settings: Settings) -> Select[Any
         ("city_id", Asset.city_id),
         ("neighbourhood_id", Asset.neighbourhood_id),
         ("category", Asset.category),
+        ("kind", Asset.kind),
         ("name", Asset.name),
         ("description", Asset.description),
         ("service_types", _service_slugs()),

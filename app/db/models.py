@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import INT4MULTIRANGE, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, INT4MULTIRANGE, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.policy import ROLES
@@ -34,6 +34,7 @@ from geo.vocab import (
     OWNERSHIPS,
     RESOURCE_KINDS,
     REVIEW_STATUSES,
+    VENUE_KINDS,
 )
 
 NAMING_CONVENTION = {
@@ -48,6 +49,11 @@ NAMING_CONVENTION = {
 def _in(column: str, values: tuple[str, ...]) -> str:
     """SQL text of a CHECK that `column` takes one of `values` (values are our own constants)."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _venue_kinds_known(column: str) -> str:
+    """SQL text of a CHECK that every element of the array `column` is a venue kind (geo.vocab.VENUE_KINDS)."""
+    return f"{column} <@ ARRAY[{', '.join(repr(k) for k in VENUE_KINDS)}]::varchar[]"
 
 
 class Base(DeclarativeBase):
@@ -109,6 +115,7 @@ class ServiceType(Base):
     __table_args__ = (
         CheckConstraint("default_radius_m > 0 AND default_radius_m <= 100000", name="radius_range"),
         CheckConstraint("default_capacity > 0", name="default_capacity_positive"),
+        CheckConstraint(_venue_kinds_known("venue_kinds"), name="venue_kinds_known"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -118,6 +125,10 @@ class ServiceType(Base):
     population_group: Mapped[str] = mapped_column(String(32), server_default="all")
     # capacity a run gives assets whose capacity is unknown (ANALYSIS.md "Unknown capacity"); NULL: none
     default_capacity: Mapped[float | None] = mapped_column(Float)
+    # the kinds of place (asset.kind) that could host the service: a site suggestion's default candidates
+    venue_kinds: Mapped[list[str]] = mapped_column(
+        ARRAY(String(30)), server_default=text("'{}'::varchar[]"), nullable=False
+    )
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -132,6 +143,19 @@ class CityServiceCapacity(Base):
         ForeignKey("service_type.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     default_capacity: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class CityServiceVenueKinds(Base):
+    """A city's own list of the kinds of place that could host a service type; it replaces the service type's."""
+
+    __tablename__ = "city_service_venue_kinds"
+    __table_args__ = (CheckConstraint(_venue_kinds_known("venue_kinds"), name="venue_kinds_known"),)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), primary_key=True)
+    service_type_id: Mapped[int] = mapped_column(
+        ForeignKey("service_type.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    venue_kinds: Mapped[list[str]] = mapped_column(ARRAY(String(30)))
     updated_at: Mapped[dt.datetime] = _now()
 
 
@@ -174,6 +198,7 @@ class Asset(ReviewedMixin, Base):
         CheckConstraint(_in("category", ASSET_CATEGORIES), name="category_known"),
         CheckConstraint(f"ownership IS NULL OR {_in('ownership', OWNERSHIPS)}", name="ownership_known"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_nonnegative"),
+        CheckConstraint(f"kind IS NULL OR {_in('kind', tuple(VENUE_KINDS))}", name="kind_known"),
         CheckConstraint(_in("status", REVIEW_STATUSES), name="status_known"),
         Index("uq_asset_city_source", "city_id", "source", "source_id", unique=True),
         Index("ix_asset_city_id_id", "city_id", "id"),
@@ -192,6 +217,8 @@ class Asset(ReviewedMixin, Base):
     # checked per statement by a trigger, cleared when the neighbourhood is deleted; indexed where set (migration 0006)
     neighbourhood_id: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(20))
+    # what sort of place it is (geo.vocab.VENUE_KINDS: community_centre, library, playground, ...); NULL: not known
+    kind: Mapped[str | None] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     # indexed with SP-GiST (idx_asset_geom below): it takes bulk-imported points faster than GiST (migration 0004)

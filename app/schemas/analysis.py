@@ -9,7 +9,7 @@ from pydantic import Field
 from app.schemas.features import CityRef, Strict
 
 Decay = Literal["gaussian", "step", "none"]
-CandidateKind = Literal["physical_spaces", "h3"]
+CandidateKind = Literal["venues", "physical_spaces", "h3"]
 MAX_RADIUS_M = 100_000.0  # the bound service types have (ck_service_type_radius_range)
 MIN_RESOLUTION, MAX_RESOLUTION = 5, 15  # H3: about 250 km² per demand unit down to its finest; the
 # finest a server computes is the setting analysis_max_resolution (checked with the other parameters, runs.gap_params)
@@ -73,11 +73,17 @@ class SuggestSitesRequest(Strict):
 
     p: int = Field(ge=1, le=MAX_SITES, description="number of sites to choose")
     candidates: CandidateKind | CandidatePoints = Field(
-        "physical_spaces",
-        description="physical_spaces (community spaces not offering the service yet), h3 (cell centres) or points",
+        "venues",
+        description="venues (places whose kind suits the service, GET /api/venue-kinds, or that offer space still "
+        "available; never people or assets offering the service already), physical_spaces (every community space "
+        "not offering the service yet), h3 (cell centres) or points",
     )
     capacity: float | None = Field(
-        None, gt=0, le=1_000_000, description="capacity of a new site (default: median known capacity, or 1)"
+        None,
+        gt=0,
+        le=1_000_000,
+        description="capacity a new site adds (default: the median known capacity of the service's assets, else "
+        "the run's default capacity, else 1; the answer's new_site_capacity says which)",
     )
     time_limit_s: float = Field(
         5.0, ge=0, le=60, description="time for the exact solver (0: greedy and bound only)"

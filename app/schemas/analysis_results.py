@@ -65,8 +65,10 @@ class SuggestedSite(BaseModel):
 
     rank: int
     candidate_id: int | str = Field(description="the asset id, H3 cell or proposed point id")
-    asset_id: int | None = Field(description="the community space chosen (candidates=physical_spaces)")
+    asset_id: int | None = Field(description="the place chosen (candidates venues or physical_spaces)")
     name: str
+    kind: str | None = Field(description="what sort of place it is (asset.kind), null where not known")
+    reasons: list[str] = Field(description="why it qualifies as a candidate")
     neighbourhood: SiteNeighbourhood | None
     lon: float
     lat: float
@@ -89,6 +91,37 @@ class SitingTotals(BaseModel):
     unmet_need_change: float | None
 
 
+class NewSiteCapacity(BaseModel):
+    """The capacity each suggested site adds, and the rule that chose it."""
+
+    value: float
+    rule: Literal["given", "median_known", "run_default", "one"]
+    text: str
+
+
+class SitesNeededForShare(BaseModel):
+    """The fewest sites found whose reach holds a share of the gap (geo.siting.cover)."""
+
+    share: float = Field(description="the share of the gap, e.g. 0.5 or 0.9")
+    n_sites: int | None = Field(description="sites needed; null when all candidates together cannot reach it")
+    reachable: bool
+    exact: bool = Field(description="proven the fewest (the MILP, or the LP bound meets it)")
+    lower_bound: int | None = Field(description="no fewer sites can reach the share")
+    greedy_sites: int | None
+    method: str = Field(description="none, greedy, milp or unreachable")
+
+
+class GapClosed(BaseModel):
+    """The share of the gap within reach of the suggested sites, of all candidates, and the sites each share takes."""
+
+    measure: str = Field(description="what the gap is: shortfall (unmet need), or need beyond reach")
+    total: float = Field(description="the gap: the measure summed over all demand units")
+    share_closed: float | None = Field(description="objective / total: the share within reach of the p sites")
+    share_closed_exact: bool = Field(description="the sites are proven the best p")
+    max_share: float | None = Field(description="the share within reach of all candidates together")
+    sites_needed: list[SitesNeededForShare]
+
+
 class SitingChange(BaseModel):
     """Unmet need (people) in one area before and after the suggested sites."""
 
@@ -108,7 +141,10 @@ class SiteSuggestionOut(BaseModel):
     id: int = Field(description="the suggestion's number on this run")
     view: View = Field(description=VIEW)
     p: int
-    candidates: str = Field(description="physical_spaces, h3 or points")
+    candidates: str = Field(description="venues, physical_spaces, h3 or points")
+    candidate_rule: str = Field(description="which places were candidates, in words")
+    venue_kinds: list[str] | None = Field(description="the kinds that qualified a venue (candidates venues)")
+    venue_kinds_source: str | None = Field(description="whose list: service_type or city")
     n_candidates: int
     sites: list[SuggestedSite]
     objective: float | None
@@ -118,6 +154,8 @@ class SiteSuggestionOut(BaseModel):
     exact: bool
     gap: float | None = Field(description="(upper bound - objective) / upper bound; 0 when proven optimal")
     method: str = Field(description="greedy, milp or all")
+    new_site_capacity: NewSiteCapacity
+    gap_closed: GapClosed
     totals: SitingTotals
     unmet_need_computable: bool
     warnings: list[str]

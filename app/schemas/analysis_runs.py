@@ -28,7 +28,7 @@ class RunSuggestion(BaseModel):
 
     id: int
     p: int = Field(description="how many sites were chosen")
-    candidates: str = Field(description="physical_spaces, h3 or the proposed points")
+    candidates: str = Field(description="venues, physical_spaces, h3 or the proposed points")
     objective: float | None
     lp_upper_bound: float | None
     exact: bool

@@ -17,6 +17,7 @@ from geo.vocab import (
     POPULATION_EXTRA,
     POPULATION_GROUPS,
     RESOURCE_KINDS,
+    VENUE_KINDS,
 )
 
 Category = Literal[ASSET_CATEGORIES]
@@ -24,6 +25,7 @@ Ownership = Literal[OWNERSHIPS]
 NeedSource = Literal[NEED_SOURCES]
 ResourceKind = Literal[RESOURCE_KINDS]
 LinkKind = Literal[LINK_KINDS]
+VenueKind = Literal[tuple(VENUE_KINDS)]
 PopulationGroup = Literal[tuple(POPULATION_GROUPS)]
 CityRef = int | str
 INT4_MAX = 2_147_483_647  # ids are PostgreSQL integers
@@ -134,6 +136,7 @@ class NeighbourhoodUpdate(NeighbourhoodFields):
 class AssetFields(Strict):
     name: str | None = Field(None, min_length=1, max_length=300)
     category: Category | None = None
+    kind: VenueKind | None = Field(None, description="what sort of place it is (GET /api/venue-kinds)")
     description: str | None = Text
     service_types: list[str] | None = Field(None, max_length=50)
     capacity: float | None = Field(None, ge=0, description="null means unknown; 0 means closed")

@@ -18,6 +18,7 @@ from app.db.session import session_scope
 from app.services import auth, streets
 from app.settings import Settings
 from geo.privacy import blur_points
+from geo.venue_names import venue_kind_from_name
 
 BERLIN_ATTRIBUTION = (
     "Boundaries and population: Amt für Statistik Berlin-Brandenburg (CC BY 3.0 DE), via Open Data Product (CC BY 4.0). "
@@ -29,16 +30,24 @@ BERLIN_STREETS_ATTRIBUTION = (
     "Street network: Senatsverwaltung für Mobilität, Verkehr, Klimaschutz und Umwelt Berlin, Radverkehrsnetz "
     "(Radvorrangsnetz, dl-de/zero-2.0), via FixMyBerlin"
 )
-# file stem -> (ABCD category, service types offered, label used when OSM has no name)
-FACILITIES: dict[str, tuple[str, list[str], str]] = {
-    "libraries": ("institution", ["learning", "digital-inclusion"], "Library"),
-    "community-centers": ("physical_space", ["community-space"], "Community centre"),
-    "schools": ("institution", ["schools"], "School"),
-    "kindergartens": ("institution", ["childcare"], "Kindergarten"),
-    "clinics": ("institution", ["health"], "Clinic"),
-    "playgrounds": ("physical_space", ["sport-and-play"], "Playground"),
-    "sport-centers": ("physical_space", ["sport-and-play"], "Sport centre"),
+# file stem -> (ABCD category, service types offered, label used when OSM has no name, venue kind (asset.kind);
+# community and sport centres are told apart further by their names, geo.venue_names)
+FACILITIES: dict[str, tuple[str, list[str], str, str]] = {
+    "libraries": ("institution", ["learning", "digital-inclusion"], "Library", "library"),
+    "community-centers": ("physical_space", ["community-space"], "Community centre", "community_centre"),
+    "schools": ("institution", ["schools"], "School", "school"),
+    "kindergartens": ("institution", ["childcare"], "Kindergarten", "kindergarten"),
+    "clinics": ("institution", ["health"], "Clinic", "clinic"),
+    "playgrounds": ("physical_space", ["sport-and-play"], "Playground", "playground"),
+    "sport-centers": ("physical_space", ["sport-and-play"], "Sport centre", "sports_centre"),
 }
+
+
+def venue_kind(stem: str, name: str) -> str:
+    """The venue kind (geo.vocab.VENUE_KINDS) of a Berlin facility from its file and, where needed, its name."""
+    return venue_kind_from_name(name, FACILITIES[stem][3])
+
+
 AGE_COLUMNS = {
     "inhabitants_age_below_6": "under_6",
     "inhabitants_age_6_15": "6_15",
@@ -119,18 +128,19 @@ _UPSERT_NEIGHBOURHOODS = text(
 
 _UPSERT_ASSETS = text(
     """
-    INSERT INTO asset (city_id, category, name, description, geom, blurred_location, source, source_id, verified,
-                       status, version)
-    SELECT :city_id, r.category, r.name, r.description, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326),
+    INSERT INTO asset (city_id, category, kind, name, description, geom, blurred_location, source, source_id,
+                       verified, status, version)
+    SELECT :city_id, r.category, r.kind, r.name, r.description, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326),
            ST_SetSRID(ST_MakePoint(r.blur_lon, r.blur_lat), 4326), r.source, r.source_id, false, 'approved', 1
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(category text, name text, description text, lon float8,
-         lat float8, blur_lon float8, blur_lat float8, source text, source_id text)
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(category text, kind text, name text, description text,
+         lon float8, lat float8, blur_lon float8, blur_lat float8, source text, source_id text)
     ON CONFLICT (city_id, source, source_id) DO UPDATE SET
-        category = EXCLUDED.category, name = EXCLUDED.name, description = EXCLUDED.description,
-        geom = EXCLUDED.geom, blurred_location = EXCLUDED.blurred_location,
+        category = EXCLUDED.category, kind = EXCLUDED.kind, name = EXCLUDED.name,
+        description = EXCLUDED.description, geom = EXCLUDED.geom, blurred_location = EXCLUDED.blurred_location,
         version = asset.version + 1, updated_at = now()
-    WHERE (asset.category, asset.name, asset.description, ST_AsBinary(asset.geom))
-          IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.name, EXCLUDED.description, ST_AsBinary(EXCLUDED.geom))
+    WHERE (asset.category, asset.kind, asset.name, asset.description, ST_AsBinary(asset.geom))
+          IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.kind, EXCLUDED.name, EXCLUDED.description,
+                            ST_AsBinary(EXCLUDED.geom))
     RETURNING id
     """
 )
@@ -167,7 +177,7 @@ def _record(db: Session, table: str, kind: str, ids: list[int], message: str) ->
 
 def _facilities(data_dir: Path, report: SampleReport) -> pd.DataFrame:
     frames = []
-    for stem, (category, _services, label) in FACILITIES.items():
+    for stem, (category, _services, label, _kind) in FACILITIES.items():
         path = data_dir / f"berlin-points-of-interest-{stem}-details.csv"
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
         unnamed = df["name"].str.strip() == ""
@@ -179,6 +189,7 @@ def _facilities(data_dir: Path, report: SampleReport) -> pd.DataFrame:
             pd.DataFrame(
                 {
                     "category": category,
+                    "kind": [venue_kind(stem, name) for name in df["name"]],
                     "name": df["name"].str.strip(),
                     "description": address.where(address != "", None),
                     "lon": df["lon"].astype(float),
@@ -234,7 +245,18 @@ def load_berlin(db: Session, settings: Settings) -> SampleReport:
     facilities["blur_lon"], facilities["blur_lat"] = blur_points(
         facilities["lon"], facilities["lat"], settings.privacy_h3_resolution
     )
-    columns = ["category", "name", "description", "lon", "lat", "blur_lon", "blur_lat", "source", "source_id"]
+    columns = [
+        "category",
+        "kind",
+        "name",
+        "description",
+        "lon",
+        "lat",
+        "blur_lon",
+        "blur_lat",
+        "source",
+        "source_id",
+    ]
     asset_ids = list(
         db.scalars(
             _UPSERT_ASSETS, {"city_id": city.id, "rows": facilities[columns].to_json(orient="records")}
@@ -254,7 +276,7 @@ def load_berlin(db: Session, settings: Settings) -> SampleReport:
 def _link_service_types(db: Session, city_id: int, facilities: pd.DataFrame) -> None:
     pairs = [
         {"source": f"osm:{stem}", "slug": slug}
-        for stem, (_c, services, _l) in FACILITIES.items()
+        for stem, (_c, services, _l, _k) in FACILITIES.items()
         for slug in services
     ]
     db.execute(

@@ -220,13 +220,17 @@ def add_catchment_layer(
 
 
 def add_suggested_layer(m: folium.Map, sites: gpd.GeoDataFrame | None, show: bool = True) -> list[LegendRow]:
-    """Add suggested new sites (name, gain = unmet need the site would cover, people-equivalents)."""
+    """Add suggested new sites (name, gain = unmet need the site would cover, people-equivalents; optional kind,
+    reasons = why it qualifies as a candidate, suggestion = what all the sites together achieve)."""
     if sites is None or sites.empty:
         return []
     points = round_coordinates(as_points(sites))
     text = {
         "name": text_column(points, "name", "(suggested site)"),
+        "kind": text_column(points, "kind"),
+        "reasons": text_column(points, "reasons"),
         "gain": [format_count(value, "people") for value in points["gain"]],
+        "suggestion": text_column(points, "suggestion"),
     }
     layer = folium.GeoJson(
         feature_collection(points, {}),
@@ -240,7 +244,13 @@ def add_suggested_layer(m: folium.Map, sites: gpd.GeoDataFrame | None, show: boo
         m,
         layer,
         text,
-        popup=[("Suggested site", "name"), ("Unmet need it would cover", "gain")],
+        popup=[
+            ("Suggested site", "name"),
+            ("Kind of place", "kind"),
+            ("Why it qualifies", "reasons"),
+            ("Unmet need it would cover", "gain"),
+            ("All suggested sites", "suggestion"),
+        ],
         tooltip=["name"],
     )
     return [(swatch(SUGGESTED_STYLE.hex_colour, SUGGESTED_STYLE.icon), "Suggested site", "")]

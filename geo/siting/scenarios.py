@@ -51,14 +51,29 @@ class ClosureResult:
     totals: dict[str, Any]
 
 
+# How the capacity of a suggested site was chosen (new_site_capacity): given for the run, the median known
+# capacity of the service's open assets, the run's default capacity, or 1.
+NEW_SITE_CAPACITY_RULES = ("given", "median_known", "run_default", "one")
+
+
+def new_site_capacity(result: GapResult, capacity: float | None = None) -> tuple[float, str]:
+    """Capacity a suggested site adds and the rule that chose it (NEW_SITE_CAPACITY_RULES): `capacity` when
+    given, else the median known capacity of the open assets, else the run's default capacity, else 1."""
+    if capacity is not None:
+        return float(capacity), "given"
+    values = result.assets["capacity"].to_numpy(dtype=np.float64)
+    known = values[np.isfinite(values) & (values > 0)]
+    if known.size:
+        return float(np.median(known)), "median_known"
+    if result.params.default_capacity:
+        return float(result.params.default_capacity), "run_default"
+    return 1.0, "one"
+
+
 def default_new_site_capacity(result: GapResult) -> float:
     """Capacity of a suggested site: the median known capacity of the open assets, else the run's default
     capacity, else 1."""
-    capacity = result.assets["capacity"].to_numpy(dtype=np.float64)
-    known = capacity[np.isfinite(capacity) & (capacity > 0)]
-    if known.size:
-        return float(np.median(known))
-    return result.params.default_capacity or 1.0
+    return new_site_capacity(result)[0]
 
 
 def _sum_or_nan(values: pd.Series) -> float:

@@ -64,7 +64,7 @@ def execute(kernel: str) -> tuple[str, dict[str, Any]]:
 
 
 def api_numbers(client: TestClient, berlin: Berlin) -> dict[str, Any]:
-    """The same analysis through the API: the run, three suggested community spaces, one closure (with the
+    """The same analysis through the API: the run, three suggested venues, one closure (with the
     notebook's default capacity for kindergartens, whose capacity OpenStreetMap does not know)."""
     set_default_capacity(client, berlin, 60)
     run = start_run(client, berlin)
@@ -96,6 +96,10 @@ def assert_same_numbers(printed: str, record: dict[str, Any], api: dict[str, Any
     assert record["suggested_sites"] == [s["name"] for s in api["sites"]["sites"]]
     assert record["objective"] == pytest.approx(api["sites"]["objective"], rel=rel)
     assert record["lp_upper_bound"] == pytest.approx(api["sites"]["lp_upper_bound"], rel=rel)
+    closed = api["sites"]["gap_closed"]
+    assert record["share_closed"] == pytest.approx(closed["share_closed"], rel=rel)
+    assert record["max_share"] == pytest.approx(closed["max_share"], rel=rel)
+    assert record["sites_needed"] == {str(e["share"]): e["n_sites"] for e in closed["sites_needed"]}
     people = api["closure"]["totals"]["population_losing_coverage"]
     assert record["population_losing_coverage"] == pytest.approx(people, rel=rel) and people > 0
 

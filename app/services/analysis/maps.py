@@ -23,6 +23,7 @@ from app.services.analysis import walking
 from app.services.analysis.network import NetworkView, network_view
 from app.services.analysis.outputs import view_results, visible_suggestions
 from app.services.analysis.records import finished_run
+from app.services.analysis.scenarios import suggestion_summary
 from app.services.analysis.warnings import map_notes, unmet_need_computable
 from app.settings import Settings
 from geo.crs import AnalysisInputError
@@ -186,9 +187,22 @@ def gap_map_frames(
     suggestions = visible_suggestions(run, principal)
     sites = None
     if suggestions:
-        latest = suggestions[-1]["sites"]
+        latest = suggestions[-1]
+        summary = suggestion_summary(latest)
         sites = _points(
-            [(s["name"], s["shortfall_covered"], s["lon"], s["lat"]) for s in latest], ["name", "gain"]
+            [
+                (
+                    s["name"],
+                    s["shortfall_covered"],
+                    (s.get("kind") or "").replace("_", " ") or None,
+                    "; ".join(s.get("reasons") or []) or None,
+                    summary,
+                    s["lon"],
+                    s["lat"],
+                )
+                for s in latest["sites"]
+            ],
+            ["name", "gain", "kind", "reasons", "suggestion"],
         )
     links = _links_between(network_view(db, settings, principal, run.city_id))
     radius_m = float(run.params["radius_m"])

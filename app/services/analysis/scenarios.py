@@ -12,31 +12,39 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from app.db.models import AnalysisRun, Asset, AssetServiceType, City, ServiceType
-from app.db.queries import asset_is_private, asset_shown_geom
+from app.db.models import AnalysisRun, City, ServiceType
 from app.errors import Conflict, InvalidInput, NotFound
 from app.policy import Principal
 from app.schemas.analysis import CandidatePoint
 from app.services.analysis import bounds
-from app.services.analysis import inputs as reading
+from app.services.analysis.candidates import DEFAULT_CANDIDATES, check_candidate_count, choose_candidates
 from app.services.analysis.compute import EXACT, PUBLIC, Analysis, analyse, clean, view_of
 from app.services.analysis.params import params_from_record
 from app.services.analysis.records import finished_run
 from app.services.analysis.warnings import run_warnings, unmet_need_computable
 from app.settings import Settings
-from geo.coverage import AnalysisStopped, Deadline
+from geo.coverage import AnalysisStopped, Deadline, points_xy
 from geo.crs import AnalysisInputError
-from geo.siting import close_assets, suggest_sites_for_gaps
+from geo.gaps import GapResult
+from geo.siting import close_assets, siting_weight, suggest_sites_for_gaps
+from geo.siting.cover import SitesNeeded, sites_needed
+from geo.siting.scenarios import new_site_capacity
 
 SUGGESTIONS_KEPT = 20
-CANDIDATE_KINDS = ("physical_spaces", "h3", "points")
 SUGGEST_ADVICE = (
-    "ask for fewer sites (p) or fewer candidates (physical_spaces, or a list of points instead of h3), or set "
+    "ask for fewer sites (p) or fewer candidates (venues, or a list of points instead of h3), or set "
     "time_limit_s to 0 (greedy choice and bound only)"
 )
+# The shares of the gap a suggestion says how many sites it would take to reach (geo.siting.cover).
+GAP_SHARES = (0.5, 0.9)
+CAPACITY_RULES = {
+    "given": "set for this suggestion",
+    "median_known": "the median known capacity of the service's assets in the run",
+    "run_default": "the run's default capacity (no asset's capacity is known)",
+    "one": "no asset's capacity is known and the run has no default capacity, so 1",
+}
 WHAT_IF_ADVICE = "close fewer assets at once, or work on a run at a coarser resolution"
 
 log = logging.getLogger("assetmap.analysis")
@@ -68,102 +76,6 @@ def rerun(
     return analysis
 
 
-def _physical_spaces(
-    db: Session, settings: Settings, principal: Principal, run: AnalysisRun
-) -> gpd.GeoDataFrame:
-    """Community spaces (physical_space assets) of the run's city that do not offer its service yet."""
-    shown = asset_shown_geom(principal, settings)
-    offers = aliased(AssetServiceType)
-    rows = db.execute(
-        select(
-            Asset.id,
-            Asset.name,
-            Asset.neighbourhood_id,
-            asset_is_private(),
-            func.ST_X(shown),
-            func.ST_Y(shown),
-        )
-        .where(
-            Asset.city_id == run.city_id,
-            Asset.category == "physical_space",
-            Asset.status.in_(reading.statuses(run.include_pending)),
-            ~select(offers.asset_id)
-            .where(offers.asset_id == Asset.id, offers.service_type_id == run.service_type_id)
-            .exists(),
-        )
-        .order_by(Asset.id)
-    ).all()
-    return gpd.GeoDataFrame(
-        {
-            "id": [r[0] for r in rows],
-            "name": [r[1] for r in rows],
-            "neighbourhood_id": [r[2] for r in rows],
-            "private": [bool(r[3]) for r in rows],
-        },
-        geometry=gpd.points_from_xy([r[4] for r in rows], [r[5] for r in rows], crs=reading.WGS84),
-    )
-
-
-def _candidates(
-    db: Session,
-    settings: Settings,
-    principal: Principal,
-    run: AnalysisRun,
-    analysis: Analysis,
-    candidates: str | list[CandidatePoint],
-) -> tuple[str, gpd.GeoDataFrame]:
-    if isinstance(candidates, list):
-        frame = gpd.GeoDataFrame(
-            {
-                "id": [f"point:{i}" for i in range(1, len(candidates) + 1)],
-                "name": [c.name or f"Proposed site {i}" for i, c in enumerate(candidates, 1)],
-                "neighbourhood_id": None,
-                "private": False,
-            },
-            geometry=gpd.points_from_xy(
-                [c.lon for c in candidates], [c.lat for c in candidates], crs=reading.WGS84
-            ),
-        )
-        return "points", frame
-    if candidates == "h3":
-        units = analysis.result.units
-        frame = gpd.GeoDataFrame(
-            {
-                "id": units["unit_id"].to_numpy(),
-                "name": [f"H3 cell {u}" for u in units["unit_id"]],
-                "neighbourhood_id": units["neighbourhood_id"].to_numpy(),
-                "private": False,
-            },
-            geometry=units.geometry.values,
-            crs=units.crs,
-        )
-        return "h3", frame
-    frame = _physical_spaces(db, settings, principal, run)
-    _check_candidate_count(settings, len(frame), "community spaces", "give at most that many points instead")
-    if frame.empty:
-        raise InvalidInput(
-            "there is no community space (physical_space asset) without this service to suggest: "
-            "use candidates 'h3' or give points",
-            field="candidates",
-        )
-    return "physical_spaces", frame
-
-
-def _check_candidate_count(
-    settings: Settings,
-    count: int,
-    what: str,
-    advice: str = "use physical_spaces, or give at most that many points",
-) -> None:
-    limit = settings.analysis_max_candidates
-    if count > limit:
-        raise InvalidInput(
-            f"{count:,} {what} are more candidates than a suggestion may weigh ({limit:,}, "
-            f"ASSETMAP_ANALYSIS_MAX_CANDIDATES): {advice}",
-            field="candidates",
-        )
-
-
 def _check_scenario(
     settings: Settings, run: AnalysisRun, p: int, candidates: str | list[CandidatePoint]
 ) -> None:
@@ -175,10 +87,10 @@ def _check_scenario(
             field="p",
         )
     if isinstance(candidates, list):
-        _check_candidate_count(settings, len(candidates), "points")
+        check_candidate_count(settings, len(candidates), "points")
     elif candidates == "h3":
         cells = int((run.results.get("totals") or {}).get("n_units") or 0)
-        _check_candidate_count(settings, cells, "H3 cells of this run")
+        check_candidate_count(settings, cells, "H3 cells of this run")
 
 
 def _neighbourhood_names(analysis: Analysis) -> dict[int, tuple[str, str]]:
@@ -202,20 +114,90 @@ def _capacity_fields(analysis: Analysis, fallback: str) -> dict[str, Any]:
     return {"unmet_need_computable": computable, "warnings": warnings}
 
 
+def _sites_needed(
+    result: GapResult, frame: gpd.GeoDataFrame, time_limit_s: float, deadline: Deadline
+) -> SitesNeeded:
+    """The fewest candidates that would reach each share of GAP_SHARES of the gap (geo.siting.cover)."""
+    weight, _ = siting_weight(result)
+    units_xy = points_xy(result.units, result.crs, what="demand units")
+    candidates_xy = points_xy(frame, result.crs, what="candidate sites")
+    return sites_needed(
+        units_xy,
+        weight,
+        candidates_xy,
+        result.params.radius_m,
+        GAP_SHARES,
+        exact_time_limit_s=time_limit_s,
+        deadline=deadline,
+        # the run's own distances: straight lines, or walks on the street network
+        pairs=result.distance.pairs(units_xy, candidates_xy, result.params.radius_m),
+    )
+
+
+def _gap_closed(needed: SitesNeeded, objective: float, exact: bool, measure: str) -> dict[str, Any]:
+    """What share of the gap the sites close, the most all candidates could, and the sites each share takes."""
+    total = needed.total_weight
+    return {
+        "measure": measure,
+        "total": total,
+        "share_closed": objective / total if total > 0 else None,
+        "share_closed_exact": exact,
+        "max_share": needed.max_share,
+        "sites_needed": [
+            {
+                "share": solution.share,
+                "n_sites": solution.n_sites,
+                "reachable": solution.reachable,
+                "exact": solution.exact,
+                "lower_bound": solution.lower_bound,
+                "greedy_sites": solution.greedy_sites,
+                "method": solution.method,
+            }
+            for solution in needed.solutions
+        ],
+    }
+
+
+def _percent(share: float | None) -> str:
+    return "\N{EN DASH}" if share is None else f"{100 * share:.1f} %"
+
+
+def suggestion_summary(suggestion: dict[str, Any]) -> str | None:
+    """One line on what a stored suggestion achieves: the share of the gap its sites close, the most all
+    candidates could, and the sites half and nine tenths of the gap would take (None for older suggestions)."""
+    closed = suggestion.get("gap_closed")
+    if not closed:
+        return None
+    needed = "; ".join(
+        f"{100 * entry['share']:.0f} % would take "
+        + (
+            "more than all candidates (not reachable)"
+            if entry["n_sites"] is None
+            else f"{entry['n_sites']} sites"
+        )
+        for entry in closed["sites_needed"]
+    )
+    return (
+        f"these {len(suggestion['sites'])} sites close {_percent(closed['share_closed'])} of the gap; all "
+        f"{suggestion['n_candidates']:,} candidates together could close {_percent(closed['max_share'])}; {needed}"
+    )
+
+
 def suggest_sites(
     db: Session,
     settings: Settings,
     principal: Principal,
     run_id: int,
     p: int,
-    candidates: str | list[CandidatePoint] = "physical_spaces",
+    candidates: str | list[CandidatePoint] = DEFAULT_CANDIDATES,
     *,
     capacity: float | None = None,
     time_limit_s: float = 5.0,
     cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Choose p sites covering the most shortfall (need beyond reach when unmet need is not computable); report
-    objective, greedy, LP bound and unmet need per area.
+    objective, greedy, LP bound, the share of the gap closed, the sites half and nine tenths of it would take,
+    why each site qualifies, and unmet need per area.
 
     The suggestion is stored with the run (the gap map shows the latest one the reader may see). The work stops
     at the scenario time limit, or when `cancel` is set (the client left): a 503 saying what to do instead.
@@ -226,21 +208,25 @@ def suggest_sites(
         deadline = bounds.scenario_deadline(settings, cancel)
         try:
             analysis = rerun(db, settings, principal, run, deadline)
-            kind, frame = _candidates(db, settings, principal, run, analysis, candidates)
+            chosen = choose_candidates(db, settings, principal, run, analysis, candidates)
+            frame = chosen.frame
+            site_capacity, capacity_rule = new_site_capacity(analysis.result, capacity)
             siting = suggest_sites_for_gaps(
                 analysis.result,
                 frame,
                 p,
-                capacity=capacity,
+                capacity=site_capacity,
                 exact_time_limit_s=time_limit_s,
                 deadline=deadline,
             )
+            needed = _sites_needed(analysis.result, frame, time_limit_s, deadline)
         except AnalysisInputError as exc:
             raise InvalidInput(str(exc), field="candidates") from None
         except AnalysisStopped as exc:
             raise _stopped(exc, f"suggest-sites on run {run.id}", SUGGEST_ADVICE) from None
     names = _neighbourhood_names(analysis)
     by_id = frame.set_index("id")
+    is_asset = chosen.kind in ("venues", "physical_spaces")
     sites = []
     for row in siting.sites.itertuples(index=False):
         candidate = by_id.loc[row.candidate_id]
@@ -250,8 +236,10 @@ def suggest_sites(
             {
                 "rank": int(row.rank),
                 "candidate_id": clean(row.candidate_id),
-                "asset_id": clean(row.candidate_id) if kind == "physical_spaces" else None,
+                "asset_id": clean(row.candidate_id) if is_asset else None,
                 "name": str(candidate["name"]),
+                "kind": candidate["kind"] if isinstance(candidate["kind"], str) else None,
+                "reasons": list(candidate["reasons"]),
                 "neighbourhood": None
                 if nb_id is None
                 else {
@@ -272,7 +260,10 @@ def suggest_sites(
     suggestion = {
         "view": view_of(principal) if private_involved else PUBLIC,
         "p": p,
-        "candidates": kind,
+        "candidates": chosen.kind,
+        "candidate_rule": chosen.rule,
+        "venue_kinds": chosen.venue_kinds,
+        "venue_kinds_source": chosen.venue_kinds_source,
         "n_candidates": len(frame),
         "sites": sites,
         "objective": s.objective,
@@ -282,6 +273,14 @@ def suggest_sites(
         "exact": bool(s.exact),
         "gap": s.gap,
         "method": s.method,
+        "new_site_capacity": {
+            "value": site_capacity,
+            "rule": capacity_rule,
+            "text": CAPACITY_RULES[capacity_rule],
+        },
+        "gap_closed": _gap_closed(
+            needed, s.objective, bool(s.exact), str(siting.totals["objective_measure"])
+        ),
         "totals": {key: clean(value) for key, value in siting.totals.items()},
         **_capacity_fields(analysis, SITES_BY_REACH),
         "neighbourhoods": [

@@ -60,12 +60,18 @@ def analyse(settings: Settings, principal: Principal, body: RunCreate, out: Path
 
 
 def suggest_sites(
-    settings: Settings, principal: Principal, run: RunRef, p: int, candidates: str | list[CandidatePoint]
+    settings: Settings,
+    principal: Principal,
+    run: RunRef,
+    p: int,
+    candidates: str | list[CandidatePoint],
+    *,
+    capacity: float | None = None,
 ) -> dict[str, Any]:
     """Suggest p sites on a run (stored with it), as `analysis.suggest_sites`."""
     with session_scope(settings) as db:
         found = _find_run(db, settings, principal, run)
-        return analysis.suggest_sites(db, settings, principal, found.id, p, candidates)
+        return analysis.suggest_sites(db, settings, principal, found.id, p, candidates, capacity=capacity)
 
 
 def what_if(settings: Settings, principal: Principal, run: RunRef, close: list[int]) -> dict[str, Any]:
