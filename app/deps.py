@@ -130,6 +130,8 @@ manage_geography = _rule("manage_geography", MANAGE_GEOGRAPHY_ROLES)
 import_data = _rule("import_data", frozenset({"admin", "gis"}))
 run_analysis = _rule("run_analysis", frozenset({"admin", "planner", "organiser"}))
 set_default_capacity = _rule("set_default_capacity", frozenset({"admin", "planner"}))
+# organisers (in their neighbourhoods), GIS staff and the council's side (planners) work on community-rights cases
+work_cases = _rule("work_cases", frozenset({"admin", "gis", "planner", "organiser"}))
 administer = _rule("administer", frozenset({"admin"}))
 
 ReadPublic = Annotated[Principal, Depends(read_public)]
@@ -142,4 +144,5 @@ ManageGeography = Annotated[Principal, Depends(manage_geography)]
 ImportData = Annotated[Principal, Depends(import_data)]
 RunAnalysis = Annotated[Principal, Depends(run_analysis)]
 SetDefaultCapacity = Annotated[Principal, Depends(set_default_capacity)]
+WorkCases = Annotated[Principal, Depends(work_cases)]
 Administer = Annotated[Principal, Depends(administer)]

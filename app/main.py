@@ -31,6 +31,7 @@ from app.routers import (
     assets,
     auth,
     capacity,
+    cases,
     catalogue,
     exports,
     health,
@@ -264,6 +265,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages.router,
         analysis.router,
         analysis_maps.router,
+        cases.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

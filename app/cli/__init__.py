@@ -12,6 +12,7 @@ analysis  `analyse`, `suggest-sites`, `what-if`, `prune-runs`, `map`
 capacity  `capacity set`, `capacity clear`, `capacity list`
 imports   `import`, `export`
 cities    `city add`, `city list`, `city show`
+cases     `case list`, `case add`, `case event`
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 
 import typer
 
-from app.cli import analysis, capacity, cities, db, imports, sample, serve, users
+from app.cli import analysis, capacity, cases, cities, db, imports, sample, serve, users
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -37,6 +38,7 @@ cli.add_typer(db.app, name="db")
 cli.add_typer(users.app, name="user")
 cli.add_typer(capacity.app, name="capacity")
 cli.add_typer(cities.app, name="city")
+cli.add_typer(cases.app, name="case")
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ RULE_ROLES: dict[str, set[str | None]] = {
     "import_data": {"gis", "admin"},
     "run_analysis": {"organiser", "planner", "admin"},
     "set_default_capacity": {"planner", "admin"},
+    "work_cases": {"organiser", "planner", "gis", "admin"},
     "administer": {"admin"},
 }
 

@@ -347,4 +347,5 @@ def test_a_city_sets_its_own_regime_and_bad_values_are_refused() -> None:
             regime_from_config(bad)
         assert caught.value.field == field
     assert default_regime("DE").time_zone == "Europe/Berlin" and default_regime("GB") == ENGLAND
+    assert default_regime("Germany").time_zone == "Europe/Berlin"  # the sample stores the name
     assert default_regime(None).time_zone == "UTC"

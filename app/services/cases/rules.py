@@ -17,45 +17,8 @@ from typing import Any, Final
 from dateutil.relativedelta import relativedelta
 
 from app.errors import InvalidInput, RefusedTransition
+from geo.vocab import CASE_KINDS, EVENT_KINDS, PERIOD_UNITS
 
-CASE_KINDS: Final = ("acv", "challenge", "transfer")
-PERIOD_UNITS: Final = ("days", "weeks", "months", "years")
-COMMUNITY_BODY_KINDS: Final = (
-    "parish_council",
-    "neighbourhood_forum",
-    "charity",
-    "community_interest_company",
-    "community_group",  # unincorporated, at least 21 members on the local electoral roll (ACV)
-    "voluntary_body",
-    "employees",  # of the authority (Right to Challenge)
-    "other",
-)
-
-# The events each kind of case knows, in the order the process usually meets them; the first one opens the case.
-EVENT_KINDS: Final[dict[str, tuple[str, ...]]] = {
-    "acv": (
-        "nominated",
-        "listed",
-        "unsuccessful",
-        "withdrawn",
-        "review_requested",
-        "review_upheld",
-        "removed",
-        "notice_of_sale",
-        "bidder_request",
-        "sale_completed",
-    ),
-    "challenge": (
-        "expression_of_interest",
-        "accepted",
-        "modified",
-        "rejected",
-        "procurement_started",
-        "procurement_ended",
-        "withdrawn",
-    ),
-    "transfer": ("requested", "approved", "refused", "terms_agreed", "completed", "withdrawn"),
-}
 OPENING_EVENT: Final = {"acv": "nominated", "challenge": "expression_of_interest", "transfer": "requested"}
 # The council's decisions: only the council role records them (app/services/cases/access.py).
 DECISION_EVENTS: Final = frozenset(
@@ -71,7 +34,6 @@ DECISION_EVENTS: Final = frozenset(
         "refused",
     }
 )
-ALL_EVENT_KINDS: Final = tuple(dict.fromkeys(kind for kinds in EVENT_KINDS.values() for kind in kinds))
 
 STAGES: Final[dict[str, tuple[str, ...]]] = {
     "acv": ("nominated", "listed", "unsuccessful", "withdrawn", "removed", "expired"),
@@ -178,27 +140,28 @@ ENGLAND: Final = Regime(
     acv_protected_period=Period(18, "months", start_day_counts=True),
 )
 
-# The time zone of a city without a regime of its own, by its country code; others count days in UTC.
-COUNTRY_TIME_ZONES: Final = {
-    "GB": "Europe/London",
-    "UK": "Europe/London",
-    "IE": "Europe/Dublin",
-    "DE": "Europe/Berlin",
-    "NL": "Europe/Amsterdam",
-    "BE": "Europe/Brussels",
-    "FR": "Europe/Paris",
-    "AT": "Europe/Vienna",
-    "CH": "Europe/Zurich",
-    "DK": "Europe/Copenhagen",
-    "PL": "Europe/Warsaw",
-    "IT": "Europe/Rome",
-    "ES": "Europe/Madrid",
+# The time zone of a city without a regime of its own, by its country (a code or a name, in any case); others
+# count days in UTC until they set one.
+_ZONES: Final = {
+    "Europe/London": ("GB", "UK", "United Kingdom", "Great Britain", "England", "Wales", "Scotland"),
+    "Europe/Dublin": ("IE", "Ireland"),
+    "Europe/Berlin": ("DE", "Germany", "Deutschland"),
+    "Europe/Amsterdam": ("NL", "Netherlands", "Nederland"),
+    "Europe/Brussels": ("BE", "Belgium"),
+    "Europe/Paris": ("FR", "France"),
+    "Europe/Vienna": ("AT", "Austria", "Österreich"),
+    "Europe/Zurich": ("CH", "Switzerland"),
+    "Europe/Copenhagen": ("DK", "Denmark"),
+    "Europe/Warsaw": ("PL", "Poland"),
+    "Europe/Rome": ("IT", "Italy"),
+    "Europe/Madrid": ("ES", "Spain"),
 }
+COUNTRY_TIME_ZONES: Final = {name.casefold(): zone for zone, names in _ZONES.items() for name in names}
 
 
 def default_regime(country: str | None) -> Regime:
     """England's periods, in the city's country's time zone (UTC where the country is unknown here)."""
-    zone = COUNTRY_TIME_ZONES.get((country or "").strip().upper(), "UTC")
+    zone = COUNTRY_TIME_ZONES.get((country or "").strip().casefold(), "UTC")
     return replace(ENGLAND, time_zone=zone) if zone != ENGLAND.time_zone else ENGLAND
 
 
@@ -305,6 +268,8 @@ class CaseState:
     decision_late: bool
     ownership_to_community: bool
     running: tuple[str, ...] = field(default=())  # deadlines still ahead that the process waits on
+    # stored events the rules now refuse (the city's regime changed since): left out, each with the reason
+    problems: tuple[str, ...] = field(default=())
 
     @property
     def ended(self) -> bool:
@@ -675,13 +640,23 @@ class _Fold:
         )
 
 
-def evaluate(kind: str, regime: Regime, events: Iterable[Event], today: dt.date) -> CaseState:
+def evaluate(
+    kind: str, regime: Regime, events: Iterable[Event], today: dt.date, *, strict: bool = True
+) -> CaseState:
     """The stage and deadlines of a case on `today` from its events (in the order recorded); an event the process
-    does not allow raises RefusedTransition saying why."""
+    does not allow raises RefusedTransition saying why. Not `strict` (reading what is stored), such an event is
+    left out and named in `problems`."""
     fold = _Fold(kind, regime)
+    problems: list[str] = []
     for event in events:
-        fold.apply(event, today)
-    return fold.state(today)
+        if strict:
+            fold.apply(event, today)
+            continue
+        try:
+            fold.apply(event, today)
+        except RefusedTransition as exc:
+            problems.append(f"{event.kind} on {_d(event.on)} left out: {exc.detail}")
+    return replace(fold.state(today), problems=tuple(problems))
 
 
 def check_next(kind: str, regime: Regime, events: Iterable[Event], new: Event, today: dt.date) -> CaseState:

@@ -1,0 +1,130 @@
+"""`assetmap case`: community-rights cases from the terminal (docs/CASES.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from app.cli.base import console, fail, load_settings
+from app.errors import AssetmapError
+
+app = typer.Typer(
+    help="Community-rights cases: Right to Bid, Right to Challenge, asset transfer.", no_args_is_help=True
+)
+
+KINDS = ("acv", "challenge", "transfer")
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option}: {value!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+def _summary(case: dict[str, Any]) -> str:
+    deadlines = ", ".join(f"{name} {case['deadlines'][name]}" for name in case["running_deadlines"])
+    moratorium = f" ({case['moratorium']} moratorium)" if case["moratorium"] else ""
+    return f"case {case['id']} ({case['kind']}, {case['asset']['name']}): {case['stage']}{moratorium}" + (
+        f"; {deadlines}" if deadlines else ""
+    )
+
+
+@app.command("list")
+def case_list(
+    city: Annotated[str | None, typer.Option("--city", help="city id or name")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="e.g. listed, unsuccessful, expired")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="acv, challenge or transfer")] = None,
+    neighbourhood: Annotated[int | None, typer.Option("--neighbourhood", help="neighbourhood id")] = None,
+    public: Annotated[
+        bool, typer.Option("--public", help="only the public register, as a visitor sees it")
+    ] = False,
+) -> None:
+    """List cases with their stage and the deadlines still running."""
+    from app.services.cases import CaseFilters
+    from app.services.cases.terminal import list_from_terminal
+
+    filters = CaseFilters(city=city, stage=stage, kind=kind, neighbourhood=neighbourhood)
+    try:
+        rows = list_from_terminal(load_settings(), filters, public=public)
+    except AssetmapError as exc:
+        raise fail(exc.detail) from None
+    table = Table()
+    for column in ("id", "kind", "asset", "community body", "stage", "next deadline"):
+        table.add_column(column)
+    for case in rows:
+        running = case["running_deadlines"]
+        upcoming = sorted((case["deadlines"][name], name) for name in running)
+        next_deadline = f"{upcoming[0][0]} {upcoming[0][1]}" if upcoming else ""
+        stage = case["stage"] + (f" ({case['moratorium']})" if case["moratorium"] else "")
+        table.add_row(
+            str(case["id"]),
+            case["kind"],
+            case["asset"]["name"],
+            case["community_body"]["name"],
+            stage,
+            next_deadline,
+        )
+    console.print(table)
+
+
+@app.command("add")
+def case_add(
+    city: Annotated[str, typer.Option("--city", help="city id or name")],
+    kind: Annotated[str, typer.Option("--kind", help="acv, challenge or transfer")],
+    body_name: Annotated[str, typer.Option("--body", help="the community body's name")],
+    body_kind: Annotated[
+        str, typer.Option("--body-kind", help="e.g. community_group, charity, parish_council")
+    ],
+    asset_id: Annotated[int, typer.Option("--asset", help="the asset's id")],
+    contact: Annotated[str | None, typer.Option("--contact", help="the body's contact (private)")] = None,
+    opened_on: Annotated[
+        str | None, typer.Option("--on", help="day of the nomination or request, YYYY-MM-DD")
+    ] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="the council's reference")] = None,
+) -> None:
+    """Open a case on an asset, with its opening event (a nomination, an expression of interest, a request)."""
+    from app.services.cases.terminal import add_from_terminal
+
+    if kind not in KINDS:
+        raise fail(f"--kind: use one of {', '.join(KINDS)}")
+    data: dict[str, Any] = {
+        "city": city,
+        "kind": kind,
+        "asset_id": asset_id,
+        "community_body": {"name": body_name, "kind": body_kind, "contact": contact},
+        "opened_on": _date(opened_on, "--on"),
+        "reference": reference,
+    }
+    try:
+        case = add_from_terminal(load_settings(), data)
+    except AssetmapError as exc:
+        raise fail(exc.detail) from None
+    console.print(_summary(case), style="green", highlight=False)
+
+
+@app.command("event")
+def case_event(
+    case_id: Annotated[int, typer.Argument(help="the case's id")],
+    kind: Annotated[str, typer.Argument(help="e.g. listed, notice_of_sale, bidder_request")],
+    on: Annotated[str, typer.Option("--on", help="the event's day, YYYY-MM-DD")],
+    to_group: Annotated[
+        bool, typer.Option("--to-community-interest-group", help="a sale to a community interest group")
+    ] = False,
+    note: Annotated[str | None, typer.Option("--note", help="a private note")] = None,
+) -> None:
+    """Record a dated event; one the process does not allow at the case's stage is refused, saying why."""
+    from app.services.cases.terminal import event_from_terminal
+
+    day = _date(on, "--on")
+    assert day is not None
+    try:
+        case = event_from_terminal(load_settings(), case_id, kind, day, to_group=to_group, note=note)
+    except AssetmapError as exc:
+        raise fail(exc.detail) from None
+    console.print(_summary(case), style="green", highlight=False)
