@@ -31,6 +31,7 @@ from app.routers import (
     assets,
     auth,
     capacity,
+    case_pages,
     cases,
     catalogue,
     exports,
@@ -266,6 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis.router,
         analysis_maps.router,
         cases.router,
+        case_pages.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

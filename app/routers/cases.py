@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
 from app.deps import (
     Administer,
@@ -17,7 +18,7 @@ from app.deps import (
     WorkCases,
 )
 from app.routers.common import ItemIdPath
-from app.routers.responses import READ, RESTRICTED, errors
+from app.routers.responses import FEATURE_COLLECTION, READ, RESTRICTED, errors, media
 from app.schemas.cases import (
     CaseCreate,
     CaseDocumentCreate,
@@ -33,6 +34,7 @@ from app.schemas.cases import (
 )
 from app.schemas.items import HistoryList
 from app.services import cases as service
+from app.services.cases import register
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 
@@ -88,6 +90,114 @@ def list_due_soon(
     """Deadlines in the next `days` days (decisions due, moratoria ending, listings expiring), soonest first."""
     items = service.due_soon(db, settings, principal, _filters(city, None, None, neighbourhood), days)
     return {"days": days, "items": [item.as_json(principal) for item in items]}
+
+
+def _base_url(request: Request, settings: SettingsDep) -> str:
+    return settings.public_origin() or str(request.base_url).rstrip("/")
+
+
+def _download(content: str | bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "max-age=60"},
+    )
+
+
+@router.get(
+    "/register.csv",
+    response_class=Response,
+    responses=errors(READ, 404, extra={200: media("The public register as CSV (UTF-8)", "text/csv")}),
+)
+def register_csv(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: CityQuery = None,
+    stage: StageQuery = None,
+    kind: KindQuery = None,
+    neighbourhood: NeighbourhoodQuery = None,
+) -> Response:
+    """The public register as CSV: a row per case, without any community body's contact."""
+    records = register.register_records(db, settings, principal, _filters(city, stage, kind, neighbourhood))
+    return _download(
+        register.register_csv(records, principal), "text/csv; charset=utf-8", "cases-register.csv"
+    )
+
+
+@router.get(
+    "/register.geojson",
+    response_class=Response,
+    responses=errors(
+        READ,
+        404,
+        extra={
+            200: media("The public register as GeoJSON", "application/geo+json", schema=FEATURE_COLLECTION)
+        },
+    ),
+)
+def register_geojson(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: CityQuery = None,
+    stage: StageQuery = None,
+    kind: KindQuery = None,
+    neighbourhood: NeighbourhoodQuery = None,
+) -> Response:
+    """The public register as an RFC 7946 FeatureCollection, at the locations the reader may see."""
+    records = register.register_records(db, settings, principal, _filters(city, stage, kind, neighbourhood))
+    return Response(register.register_geojson(records, principal), media_type="application/geo+json")
+
+
+@router.get(
+    "/deadlines.ics",
+    response_class=Response,
+    responses=errors(READ, 404, extra={200: media("The cases' deadlines as iCalendar", "text/calendar")}),
+)
+def deadlines_calendar(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: CityQuery = None,
+    kind: KindQuery = None,
+    neighbourhood: NeighbourhoodQuery = None,
+) -> Response:
+    """A calendar to subscribe to: every deadline of the cases you may see, on its day in the city's time zone."""
+    filters = _filters(city, None, kind, neighbourhood)
+    body = register.deadlines_calendar(db, settings, principal, filters, _base_url(request, settings))
+    return _download(body, "text/calendar; charset=utf-8", "cases-deadlines.ics")
+
+
+@router.get(
+    "/events.atom",
+    response_class=Response,
+    responses=errors(
+        READ, 404, extra={200: media("The cases' events as an Atom feed", "application/atom+xml")}
+    ),
+)
+def events_feed(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: CityQuery = None,
+    kind: KindQuery = None,
+    neighbourhood: NeighbourhoodQuery = None,
+) -> Response:
+    """The events of the cases you may see, newest first (at most 500)."""
+    filters = _filters(city, None, kind, neighbourhood)
+    base = _base_url(request, settings)
+    body = register.events_feed(
+        db,
+        settings,
+        principal,
+        filters,
+        base,
+        base + str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+    )
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
 @router.get("/regimes/{city}", response_model=RegimeOut, responses=errors(READ, 404))
