@@ -338,6 +338,8 @@ def test_a_city_sets_its_own_regime_and_bad_values_are_refused() -> None:
     assert regime_from_config(regime_config(scotland_like)) == scotland_like
     for bad, field in (
         ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"time_zone": "Europe"}, "time_zone"),  # a folder of the zone database, not a zone
+        ({"time_zone": "../../etc/passwd"}, "time_zone"),
         ({"periods": {"acv_listing": {"amount": 0, "unit": "years"}}}, "periods.acv_listing"),
         ({"periods": {"acv_listing": {"amount": 5, "unit": "fortnights"}}}, "periods.acv_listing"),
         ({"periods": {"acv_listing": None}}, "periods.acv_listing"),

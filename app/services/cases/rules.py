@@ -132,7 +132,7 @@ ENGLAND: Final = Regime(
     acv_decision=Period(8, "weeks", start_day_counts=False),
     # s.87(3): removed "at the end of the period of five years beginning with the date of that entry"
     acv_listing=Period(5, "years", start_day_counts=True),
-    # SI 2012/2421 Sch 2 para 1: a review asked for within eight weeks beginning with the day of the notice
+    # s.92 and SI 2012/2421 Sch 2: a review asked for within eight weeks beginning with the day of the notice
     acv_review_request=Period(8, "weeks", start_day_counts=True),
     # s.95(6): six weeks, six months and eighteen months "beginning with" the day the notice is received
     acv_interim_moratorium=Period(6, "weeks", start_day_counts=True),
@@ -205,7 +205,7 @@ def regime_from_config(config: Mapping[str, Any], *, base: Regime = ENGLAND) -> 
     zone = config.get("time_zone", base.time_zone)
     try:
         ZoneInfo(str(zone))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInput(
             f"unknown time zone {zone!r}: use an IANA name such as Europe/London", field="time_zone"
         ) from None
@@ -227,8 +227,8 @@ def regime_from_config(config: Mapping[str, Any], *, base: Regime = ENGLAND) -> 
 
 @dataclass(frozen=True)
 class Event:
-    """One dated event of a case. `to_community_interest_group`: a sale to such a group (s.95(5)), allowed in a
-    moratorium."""
+    """One dated event of a case. `to_community_interest_group`: a sale to such a group, which s.95 allows during
+    a moratorium."""
 
     kind: str
     on: dt.date
