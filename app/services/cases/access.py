@@ -52,3 +52,13 @@ def sees_private(principal: Principal, neighbourhood_id: int | None) -> bool:
 def sees_every_stage(principal: Principal) -> bool:
     """Staff see cases at every stage; everyone else the public register (docs/CASES.md)."""
     return principal.is_staff
+
+
+def may_open(principal: Principal) -> bool:
+    """Whether the caller's role opens cases somewhere (POST /api/cases' rule; the neighbourhood is checked then)."""
+    return principal.role in ("admin", "gis", "organiser")
+
+
+def may_record_on(principal: Principal, neighbourhood_id: int | None) -> bool:
+    """Whether the caller records some event of a case in this neighbourhood (its page shows the form)."""
+    return principal.role in CASE_DECISION_ROLES or principal.can_edit_in(neighbourhood_id)

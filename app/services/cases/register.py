@@ -8,9 +8,10 @@ import csv
 import datetime as dt
 import io
 import json
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # writes the Atom feed only; it never parses XML
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from icalendar import Alarm, Calendar
 from icalendar import Event as CalendarEvent
@@ -19,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from app.db.models import City, Neighbourhood
 from app.policy import Principal
-from app.services.cases.read import ALL_STAGES, CaseFilters, find_records
+from app.services.cases import access
+from app.services.cases.read import ALL_STAGES, CaseFilters, due_soon, find_records, get_record
 from app.services.cases.records import CaseRecord, regime_for, shape, today_in
 from app.services.cases.rules import DEADLINES, PUBLIC_STAGES
 from app.services.catalogue import resolve_city
 from app.settings import Settings
-from geo.vocab import COMMUNITY_BODY_KINDS
+from geo.vocab import COMMUNITY_BODY_KINDS, EVENT_KINDS
 
 REGISTER_COLUMNS = (
     "case_id",
@@ -201,7 +203,8 @@ def events_feed(
     )[:FEED_EVENTS_MAX]
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
-    _atom(feed, "id", f"{base_url}/api/cases/events.atom" + (f"?city={filters.city}" if filters.city else ""))
+    query = urlencode({"city": filters.city}) if filters.city else ""
+    _atom(feed, "id", f"{base_url}/api/cases/events.atom" + (f"?{query}" if query else ""))
     _atom(feed, "title", "Community-rights case events" + (f": {filters.city}" if filters.city else ""))
     newest = events[0][0].recorded_at if events else dt.datetime.now(dt.UTC)
     _atom(feed, "updated", newest.isoformat())
@@ -242,6 +245,7 @@ class RegisterPage:
     time_zone: str
     regime: str
     query: str
+    can_open: bool
     body_kinds: tuple[str, ...] = COMMUNITY_BODY_KINDS
 
 
@@ -259,8 +263,6 @@ def _neighbourhood_choices(db: Session, city_id: int) -> list[tuple[int, str, st
 
 
 def _query(city: str, stage: str | None, neighbourhood: int | None) -> str:
-    from urllib.parse import urlencode
-
     params: dict[str, Any] = {"city": city}
     if stage:
         params["stage"] = stage
@@ -306,6 +308,7 @@ def register_page(
         time_zone=regime.time_zone,
         regime=regime.name,
         query=_query(city_row.name, stage, neighbourhood),
+        can_open=access.may_open(principal),
     )
 
 
@@ -331,8 +334,6 @@ def due_soon_page(
     days: int,
 ) -> DueSoonPage:
     """The deadlines falling due soon, as the page lists them."""
-    from app.services.cases.read import due_soon
-
     cities = _city_choices(db)
     city_row = resolve_city(db, city if city is not None else (cities[0][1] if cities else None))
     items = due_soon(
@@ -378,15 +379,9 @@ class CasePage:
 
 def case_page(db: Session, settings: Settings, principal: Principal, case_id: int) -> CasePage:
     """One case's page (a 404 where the reader may not see it, as in the API)."""
-    from app.services.cases import access
-    from app.services.cases.read import get_record
-    from geo.vocab import EVENT_KINDS
-
     record = get_record(db, settings, principal, case_id)
     body = shape(record, principal)
-    may = principal.role in ("admin", "gis", "planner", "organiser") and (
-        access.sees_private(principal, record.neighbourhood_id) or principal.role == "planner"
-    )
+    may = access.may_record_on(principal, record.neighbourhood_id)
     return CasePage(
         case=body,
         kind_label=KIND_LABELS[record.case.kind],
