@@ -43,8 +43,6 @@ def show_register(
         page=page,
         tiles_url=settings.tiles_url or "",
         tiles_attribution=settings.tiles_attribution,
-        can_open=principal.role
-        in ("admin", "gis", "organiser"),  # the rule of POST /api/cases (edit_features)
     )
 
 
