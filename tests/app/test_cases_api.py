@@ -383,3 +383,17 @@ def test_list_filters_are_checked(client: TestClient, berlin: Berlin) -> None:
     assert client.get("/api/cases", params={"city": "Atlantis"}).status_code == 404
     assert client.get("/api/cases", params={"neighbourhood": 999999}).status_code == 404
     assert client.get("/api/cases/999999").status_code == 404
+
+
+def test_a_listing_expires_by_the_calendar_alone_and_stays_on_the_register(
+    client: TestClient, berlin: Berlin
+) -> None:
+    case = open_acv(client, berlin, opened_on="2020-01-06")
+    listed = event(client, berlin, case["id"], "listed", "2020-02-03")
+    assert listed.status_code == 201, listed.text
+    body = listed.json()
+    assert body["stage"] == "expired" and body["ended_on"] == "2025-02-02" and body["running_deadlines"] == []
+    expired = client.get("/api/cases", params={"city": "Berlin", "stage": "expired"}).json()["items"]
+    assert case["id"] in [c["id"] for c in expired]
+    refused = event(client, berlin, case["id"], "notice_of_sale", "2025-03-03", role="organiser")
+    assert refused.status_code == 409 and "not listed" in refused.json()["detail"]
