@@ -81,7 +81,13 @@ def case_add(
     body_kind: Annotated[
         str, typer.Option("--body-kind", help="e.g. community_group, charity, parish_council")
     ],
-    asset_id: Annotated[int, typer.Option("--asset", help="the asset's id")],
+    asset_id: Annotated[int | None, typer.Option("--asset", help="the asset's id")] = None,
+    new_place: Annotated[
+        str | None,
+        typer.Option("--new-place", help="or the name of a new physical space (with --lon, --lat)"),
+    ] = None,
+    lon: Annotated[float | None, typer.Option("--lon", help="its longitude (WGS 84)")] = None,
+    lat: Annotated[float | None, typer.Option("--lat", help="its latitude (WGS 84)")] = None,
     contact: Annotated[str | None, typer.Option("--contact", help="the body's contact (private)")] = None,
     opened_on: Annotated[
         str | None, typer.Option("--on", help="day of the nomination or request, YYYY-MM-DD")
@@ -93,10 +99,20 @@ def case_add(
 
     if kind not in KINDS:
         raise fail(f"--kind: use one of {', '.join(KINDS)}")
+    if (asset_id is None) == (new_place is None):
+        raise fail("name the asset: --asset ID, or --new-place NAME with --lon and --lat")
+    if new_place is not None and (lon is None or lat is None):
+        raise fail("--new-place needs --lon and --lat")
+    new_asset = (
+        None
+        if new_place is None
+        else {"name": new_place, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+    )
     data: dict[str, Any] = {
         "city": city,
         "kind": kind,
         "asset_id": asset_id,
+        "asset": new_asset,
         "community_body": {"name": body_name, "kind": body_kind, "contact": contact},
         "opened_on": _date(opened_on, "--on"),
         "reference": reference,

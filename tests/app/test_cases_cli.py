@@ -73,3 +73,47 @@ def test_a_case_opened_and_decided_from_the_terminal(assetmap: CliRunner, berlin
     assert "secret@example.org" not in register.output
     bad = assetmap.invoke(cli, ["case", "event", case_id, "removed", "--on", "2 March"])
     assert bad.exit_code == 1 and "YYYY-MM-DD" in bad.output
+
+
+def test_a_case_on_a_new_place_from_the_terminal(assetmap: CliRunner, berlin: Berlin) -> None:
+    added = assetmap.invoke(
+        cli,
+        [
+            "case",
+            "add",
+            "--city",
+            "Berlin",
+            "--kind",
+            "transfer",
+            "--new-place",
+            "Boathouse",
+            "--lon",
+            "13.4132",
+            "--lat",
+            "52.5219",
+            "--body",
+            "Rowing club",
+            "--body-kind",
+            "voluntary_body",
+            "--on",
+            "2026-02-02",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    assert "(transfer, Boathouse): requested" in added.output
+    with berlin.engine.begin() as conn:
+        case_id = int(added.output.split()[1])
+        asset_id = conn.execute(
+            select(CommunityCase.asset_id).where(CommunityCase.id == case_id)
+        ).scalar_one()
+        assert (
+            conn.execute(select(Asset.category).where(Asset.id == asset_id)).scalar_one() == "physical_space"
+        )
+        conn.execute(delete(Change).where(Change.kind == "cases", Change.item_id == case_id))
+        conn.execute(delete(CommunityCase).where(CommunityCase.id == case_id))
+        conn.execute(delete(Asset).where(Asset.id == asset_id))
+        conn.execute(delete(Change).where(Change.kind == "assets", Change.item_id == asset_id))
+    neither = assetmap.invoke(
+        cli, ["case", "add", "--city", "Berlin", "--kind", "acv", "--body", "x", "--body-kind", "other"]
+    )
+    assert neither.exit_code == 1 and "--new-place" in neither.output
