@@ -351,3 +351,20 @@ def test_a_city_sets_its_own_regime_and_bad_values_are_refused() -> None:
     assert default_regime("DE").time_zone == "Europe/Berlin" and default_regime("GB") == ENGLAND
     assert default_regime("Germany").time_zone == "Europe/Berlin"  # the sample stores the name
     assert default_regime(None).time_zone == "UTC"
+
+
+def test_stored_events_the_rules_now_refuse_are_left_out_and_named() -> None:
+    stored = [
+        Event("nominated", D(2027, 1, 4)),
+        Event("listed", D(2027, 2, 1)),
+        Event("review_requested", D(2027, 3, 28)),
+    ]
+    shorter = regime_from_config({"periods": {"acv_review_request": {"amount": 4, "unit": "weeks"}}})
+    state = evaluate("acv", shorter, stored, TODAY, strict=False)
+    assert state.stage == "listed" and not state.review_pending
+    assert len(state.problems) == 1 and state.problems[0].startswith(
+        "review_requested on 2027-03-28 left out"
+    )
+    # an event recorded "today" in a time zone ahead of the one the city uses now is read, not refused
+    ahead = evaluate("acv", ENGLAND, [Event("nominated", D(2027, 1, 5))], D(2027, 1, 4), strict=False)
+    assert ahead.stage == "nominated" and ahead.problems == ()

@@ -334,14 +334,15 @@ class _Fold:
 
     # -- events
 
-    def apply(self, event: Event, today: dt.date) -> None:
-        """Apply one event, or raise RefusedTransition saying why the process does not allow it."""
+    def apply(self, event: Event, today: dt.date, *, new: bool = True) -> None:
+        """Apply one event, or raise RefusedTransition saying why the process does not allow it. A stored event
+        (not `new`) may lie after today where the city's time zone changed since it was recorded."""
         if event.kind not in EVENT_KINDS[self.kind]:
             raise RefusedTransition(
                 f"a {self.kind} case has no event {event.kind!r}: it knows {', '.join(EVENT_KINDS[self.kind])}",
                 field="kind",
             )
-        if event.on > today:
+        if new and event.on > today:
             raise RefusedTransition(
                 f"{event.kind} on {_d(event.on)} is after today ({_d(today)}): record an event once it happened",
                 field="on",
@@ -653,7 +654,7 @@ def evaluate(
             fold.apply(event, today)
             continue
         try:
-            fold.apply(event, today)
+            fold.apply(event, today, new=False)
         except RefusedTransition as exc:
             problems.append(f"{event.kind} on {_d(event.on)} left out: {exc.detail}")
     return replace(fold.state(today), problems=tuple(problems))
