@@ -31,6 +31,7 @@ from app.routers import (
     assets,
     auth,
     capacity,
+    case_import,
     case_pages,
     cases,
     catalogue,
@@ -267,6 +268,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis.router,
         analysis_maps.router,
         cases.router,
+        case_import.router,
         case_pages.router,
     ):
         app.include_router(router)

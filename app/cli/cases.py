@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from app.cli.base import console, fail, load_settings
 from app.errors import AssetmapError
@@ -144,3 +146,83 @@ def case_event(
     except AssetmapError as exc:
         raise fail(exc.detail) from None
     console.print(_summary(case), style="green", highlight=False)
+
+
+# Exit codes of import-register (docs/CASES.md): 0 every row imported (or would be), 1 refused (nothing written),
+# 2 bad usage, 3 imported (or would be) but some rows were left to place or rejected, each with its reason.
+EXIT_ROWS_LEFT = 3
+
+
+@app.command("import-register")
+def case_import_register(
+    file: Annotated[Path, typer.Argument(help="the council's register, CSV or XLSX")],
+    city: Annotated[str, typer.Option("--city", help="city id or name")],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="field=COLUMN, e.g. --map name='Asset name' --map listed_on='Date added'"),
+    ] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="the coordinates' CRS (default EPSG:27700 for easting/northing)"),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="a CSV's encoding (default UTF-8, else cp1252)")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="a workbook's sheet (default: the first)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would happen, write nothing")] = False,
+) -> None:
+    """Import a council's published register of assets of community value: each row matched to an asset by name
+    and address (or placed by its coordinates), its case opened and its dates recorded; rows that could not be
+    placed are listed with the reason."""
+    from app.services.cases.register_import import RegisterImport, import_from_terminal
+
+    pairs: dict[str, str] = {}
+    for value in mapping or []:
+        target, sep, source = value.partition("=")
+        if not sep or not target.strip() or not source.strip():
+            raise fail(f"--map takes field=COLUMN, e.g. --map name='Asset name' (got {value[:60]!r})")
+        pairs[target.strip()] = source.strip()
+    request = RegisterImport(
+        city=city, mapping=pairs or None, crs=crs, encoding=encoding, sheet=sheet, dry_run=dry_run
+    )
+    try:
+        report = import_from_terminal(load_settings(), request, file)
+    except AssetmapError as exc:
+        raise fail(exc.detail) from None
+    for note in report["notes"]:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    mapped = ", ".join(f"{field}={column}" for field, column in report["mapping"].items())
+    console.print(f"columns: {mapped}", highlight=False, markup=False)
+    table = Table()
+    for column in ("row", "name", "outcome", "asset", "case", "events or reason"):
+        table.add_column(column)
+    for row in report["rows"]:
+        events = ", ".join(f"{e['kind']} {e['on']}" for e in row["events"])
+        detail = row["reason"] if row["reason"] else events
+        if row["warnings"]:
+            detail += "; " + "; ".join(row["warnings"])
+        asset = "new" if row["new_asset"] else str(row["asset_id"] or "")
+        table.add_row(
+            Text(str(row["row"])),
+            Text(row["name"] or ""),
+            Text(row["outcome"]),
+            Text(asset),
+            Text(str(row["case_id"] or "")),
+            Text(detail),
+        )
+    console.print(table)
+    counts = report["counts"]
+    done = counts["would_import"] if dry_run else counts["imported"]
+    left = counts["unplaced"] + counts["rejected"]
+    verb = "would import" if dry_run else "imported"
+    console.print(
+        f"{verb} {done} of {counts['rows']} rows ({counts['new_assets']} new places), {counts['skipped']} imported "
+        f"before, {counts['unplaced']} to place on the map, {counts['rejected']} rejected"
+        + ("; dry run: nothing was written" if dry_run else ""),
+        highlight=False,
+        markup=False,
+    )
+    if left:
+        raise typer.Exit(EXIT_ROWS_LEFT)
