@@ -269,6 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis_maps.router,
         cases.router,
         case_import.router,
+        case_import.page_router,
         case_pages.router,
     ):
         app.include_router(router)

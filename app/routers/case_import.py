@@ -3,17 +3,19 @@ into a city's cases, or tried with dry_run (docs/CASES.md, "Importing a council'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData, UploadFile
 
 from app.deps import EditFeatures, SessionDep, SettingsDep
 from app.errors import InvalidInput
 from app.routers.imports import _flag, _json_object, _read_form
+from app.routers.pages import _page
 from app.routers.responses import RESTRICTED, errors
-from app.services.cases.register_import import RegisterImport, import_register_upload
+from app.services.cases.register_import import RegisterImport, import_page, import_register_upload
 from app.services.imports.options import text_encoding
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -122,3 +124,26 @@ async def import_register(
         )
     finally:
         await form.close()
+
+
+# The page sits under /cases and is registered before the case pages, or /cases/{case_id} would take its path.
+page_router = APIRouter(include_in_schema=False)
+
+
+@page_router.get("/cases/import", response_class=HTMLResponse, name="cases_import_page")
+def show_import_page(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: EditFeatures,
+    city: Annotated[str | None, Query(max_length=200, description="city id or name")] = None,
+) -> HTMLResponse:
+    """Organisers upload a council's register, try it (a dry run), import it, and see the rows left to place."""
+    page = import_page(db, city)
+    return _page(
+        request,
+        "case_import.html",
+        principal,
+        page=page,
+        upload_max_mb=settings.upload_max_bytes // (1024 * 1024),
+    )

@@ -540,3 +540,16 @@ def test_api_errors_say_what_to_do(client: TestClient, berlin: Berlin) -> None:
     assert unknown_field.status_code == 422 and "unknown field 'layer'" in unknown_field.text
     bad_encoding = post_register(client, berlin, "admin", csv, encoding="rot13")
     assert bad_encoding.status_code == 422
+
+
+def test_the_import_page(client: TestClient, berlin: Berlin) -> None:
+    page = client.get("/cases/import?city=berlin", headers=berlin.headers("organiser"))
+    assert page.status_code == 200, page.text
+    assert 'id="register-import-form"' in page.text and "/static/js/case_import.js" in page.text
+    assert '<option value="Berlin" selected>' in page.text
+    assert "Rows to place on the map" in page.text
+    assert client.get("/cases/import", headers=berlin.headers("contributor")).status_code == 403
+    assert client.get("/cases/import").status_code == 401
+    assert client.get("/cases/import?city=Atlantis", headers=berlin.headers("admin")).status_code == 404
+    script = client.get("/static/js/case_import.js")
+    assert script.status_code == 200 and "innerHTML" not in script.text  # cells are written as text only

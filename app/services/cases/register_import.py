@@ -463,3 +463,13 @@ def import_from_terminal(settings: Settings, request: RegisterImport, path: Path
         raise InvalidInput(f"{path.name} is not a readable file", field="file")
     with session_scope(settings) as db:
         return import_register(db, settings, CLI_PRINCIPAL, request, path, path.name)
+
+
+def import_page(db: Session, city_ref: str | None) -> dict[str, Any]:
+    """The register import page's choices: the cities, the one chosen (by id or name) and the register's fields."""
+    from app.services.cases.register_file import FIELD_NAMES
+    from app.services.catalogue import list_cities
+
+    cities = [(c.id, c.name) for c in list_cities(db)]
+    chosen = resolve_city(db, city_ref).name if city_ref else (cities[0][1] if cities else None)
+    return {"cities": cities, "city": chosen, "fields": list(FIELD_NAMES)}
