@@ -15,6 +15,7 @@ from app.errors import InvalidInput
 from app.routers.imports import _flag, _json_object, _read_form
 from app.routers.pages import _page
 from app.routers.responses import RESTRICTED, errors
+from app.schemas.case_import import RegisterImportOut
 from app.services.cases.register_import import RegisterImport, import_page, import_register_upload
 from app.services.imports.options import text_encoding
 
@@ -108,6 +109,7 @@ def _register_request(form: FormData) -> tuple[RegisterImport, UploadFile]:
     summary="Import a council's register of assets of community value (or try it with dry_run)",
     name="import_case_register",
     openapi_extra=_UPLOAD_SCHEMA,
+    response_model=RegisterImportOut,
     responses=errors(400, RESTRICTED, 404, 413),
 )
 async def import_register(

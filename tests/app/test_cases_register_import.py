@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.db.models import Asset, CaseEvent, Change, CommunityCase
 from app.policy import Principal
+from app.schemas.case_import import RegisterImportOut
 from app.services.cases.register_file import match_key, parse_date, read_register, suggest_mapping
 from app.services.cases.register_import import NEW_ASSET_SOURCE, RegisterImport, body_kind, import_register
 from app.services.features import create_item
@@ -356,6 +357,27 @@ def test_bng_coordinates_outside_the_city_are_left_to_place(
     assert counts(db) == before  # the row's new place was undone with it
 
 
+def test_a_csv_with_easting_and_northing_and_control_characters(
+    db: Session, berlin: Berlin, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path,
+        "Name,Easting,Northing,Date nominated,Nominated by\r\n"
+        "Trafalgar Hall,530000,180500,01/01/2021,Londoners\r\n"
+        "Esc\x07 Hall,,,01/01/2021,Bad\x1b[31m Body\r\n",
+        "utf-8",
+    )
+    register = read_register(path, "r.csv")
+    assert any("EPSG:27700" in note for note in register.notes)
+    lon, lat = register.rows[0].point or (0.0, 0.0)
+    assert -0.15 < lon < -0.10 and 51.50 < lat < 51.52
+    report = import_register(db, berlin.settings, ADMIN, RegisterImport(city="Berlin"), path, "r.csv")
+    assert "outside every neighbourhood" in report["rows"][0]["reason"]
+    nul = report["rows"][1]
+    assert nul["name"] == "Esc Hall" and nul["community_body"] == "Bad[31m Body"
+    assert nul["outcome"] == "unplaced" and "no coordinates" in nul["reason"]
+
+
 def test_a_decision_after_today_is_the_rules_refusal(
     db: Session, berlin: Berlin, assets: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -489,6 +511,7 @@ def test_the_api_imports_and_dry_runs(client: TestClient, berlin: Berlin) -> Non
     )
     done = post_register(client, berlin, "admin", content)
     assert done.status_code == 200, done.text
+    RegisterImportOut.model_validate(done.json())
     bath = outcome_of(done.json(), "THE OLD BATHHOUSE")
     assert bath["outcome"] == "imported"
     case = client.get(f"/api/cases/{bath['case_id']}", headers=berlin.headers("admin")).json()
@@ -534,6 +557,8 @@ def test_api_errors_say_what_to_do(client: TestClient, berlin: Berlin) -> None:
     assert no_name.status_code == 422 and "--map name=COLUMN" in no_name.text
     picture = post_register(client, berlin, "admin", b"\x89PNG\r\n\x1a\n" + bytes(64), filename="r.png")
     assert picture.status_code == 422, picture.text
+    binary = post_register(client, berlin, "admin", b"Name,Date nominated\r\nNul\x00 Hall,01/02/2021\r\n")
+    assert binary.status_code == 422 and "CSV and XLSX" in binary.text
     empty = post_register(client, berlin, "admin", b"Name,Date nominated\r\n")
     assert empty.status_code == 422 and ("no rows" in empty.text or "holds no rows" in empty.text)
     unknown_field = post_register(client, berlin, "admin", csv, layer="assets")

@@ -114,7 +114,8 @@ def _text(row: RegisterRow, name: str, limit: int = 300) -> str | None:
     value = row.values.get(name)
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    # Control characters (a NUL the database refuses, a stray escape) are dropped; runs of spaces become one.
+    text = " ".join("".join(c for c in str(value) if c.isprintable() or c.isspace()).split())
     return text[:limit] if text else None
 
 
