@@ -1,5 +1,5 @@
 """POST /api/cases/import: a council's published register of assets of community value (CSV or XLSX) imported
-into a city's cases, or tried with dry_run (docs/CASES.md, "Importing a council's register")."""
+into a city's cases, or tried with dry_run (docs/CASES_REGISTER_IMPORT.md)."""
 
 from __future__ import annotations
 

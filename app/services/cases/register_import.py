@@ -1,4 +1,4 @@
-"""Import a council's published register of assets of community value into a city's cases (docs/CASES.md).
+"""Import a council's published register of assets of community value into a city's cases (docs/CASES.md; how: docs/CASES_REGISTER_IMPORT.md).
 
 Each row is matched to an existing asset of the city by its name (and, where two assets share the name, its
 address), or placed as a new physical space where the row has coordinates; then its case is opened and its dates
