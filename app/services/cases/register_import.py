@@ -1,4 +1,5 @@
-"""Import a council's published register of assets of community value into a city's cases (docs/CASES.md; how: docs/CASES_REGISTER_IMPORT.md).
+"""Import a council's published register of assets of community value into a city's cases (docs/CASES.md;
+the import itself: docs/CASES_REGISTER_IMPORT.md).
 
 Each row is matched to an existing asset of the city by its name (and, where two assets share the name, its
 address), or placed as a new physical space where the row has coordinates; then its case is opened and its dates
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import queries
-from app.db.models import Asset, CaseEvent, CommunityCase
+from app.db.models import Asset, CaseEvent, CommunityCase, Neighbourhood
 from app.errors import AssetmapError, Forbidden, InvalidInput, PayloadTooLarge
 from app.policy import Principal
 from app.services.cases import access
@@ -185,6 +186,10 @@ class _Assets:
                 Asset.category != "individual",
                 queries.visible(Asset, principal, "all"),
             )
+        )
+        # A new place must lie in one of the city's neighbourhoods, where it has any (a wrong grid lands far away).
+        self.has_neighbourhoods = (
+            db.scalar(select(Neighbourhood.id).where(Neighbourhood.city_id == city_id).limit(1)) is not None
         )
         self.by_name: dict[str, list[Asset]] = {}
         for asset in rows:
@@ -356,9 +361,11 @@ def _import_row(
             case = db.get(CommunityCase, case_id)
             assert case is not None
             asset = db.get(Asset, case.asset_id)
-            if place.asset is None and asset is not None and asset.neighbourhood_id is None:
+            outside = asset is not None and asset.neighbourhood_id is None and assets.has_neighbourhoods
+            if place.new_point is not None and outside:
+                lon, lat = place.new_point
                 raise _RowRefused(
-                    f"the coordinates {place.new_point[0]:.5f}, {place.new_point[1]:.5f} (longitude, latitude) "  # type: ignore[index]
+                    f"the coordinates {lon:.5f}, {lat:.5f} (longitude, latitude) "
                     f"lie outside every neighbourhood of {city.name}: check them (easting and northing are read "
                     "as British National Grid) or place it on the map",
                     placing=True,
