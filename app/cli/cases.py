@@ -159,7 +159,10 @@ def case_import_register(
     city: Annotated[str, typer.Option("--city", help="city id or name")],
     mapping: Annotated[
         list[str] | None,
-        typer.Option("--map", help="field=COLUMN, e.g. --map name='Asset name' --map listed_on='Date added'"),
+        typer.Option(
+            "--map",
+            help="field=COLUMN, e.g. --map name='Asset name' --map listed_on='Date added'; field= leaves it out",
+        ),
     ] = None,
     crs: Annotated[
         str | None,
@@ -181,8 +184,10 @@ def case_import_register(
     pairs: dict[str, str] = {}
     for value in mapping or []:
         target, sep, source = value.partition("=")
-        if not sep or not target.strip() or not source.strip():
-            raise fail(f"--map takes field=COLUMN, e.g. --map name='Asset name' (got {value[:60]!r})")
+        if not sep or not target.strip():
+            raise fail(
+                f"--map takes field=COLUMN, e.g. --map name='Asset name', or field= to leave it out (got {value[:60]!r})"
+            )
         pairs[target.strip()] = source.strip()
     request = RegisterImport(
         city=city, mapping=pairs or None, crs=crs, encoding=encoding, sheet=sheet, dry_run=dry_run

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.db.models import Asset, CaseEvent, Change, CommunityCase
 from app.policy import Principal
-from app.schemas.case_import import RegisterImportOut
+from app.schemas.case_import import RegisterImportOut, RegisterRowOut
 from app.services.cases.register_file import match_key, parse_date, read_register, suggest_mapping
 from app.services.cases.register_import import NEW_ASSET_SOURCE, RegisterImport, body_kind, import_register
 from app.services.features import create_item
@@ -512,6 +512,8 @@ def test_the_api_imports_and_dry_runs(client: TestClient, berlin: Berlin) -> Non
     done = post_register(client, berlin, "admin", content)
     assert done.status_code == 200, done.text
     RegisterImportOut.model_validate(done.json())
+    assert set(done.json()) == set(RegisterImportOut.model_fields)
+    assert all(set(row) == set(RegisterRowOut.model_fields) for row in done.json()["rows"])
     bath = outcome_of(done.json(), "THE OLD BATHHOUSE")
     assert bath["outcome"] == "imported"
     case = client.get(f"/api/cases/{bath['case_id']}", headers=berlin.headers("admin")).json()
@@ -531,6 +533,16 @@ def test_an_organiser_imports_only_in_their_neighbourhoods(client: TestClient, b
     assert outcome_of(body, "Mitte Hall")["outcome"] == "imported"
     spandau = outcome_of(body, "Spandau Hall")
     assert spandau["outcome"] == "unplaced" and "neighbourhood" in spandau["reason"]
+    listed = f"Name,Date nominated,Date listed,lon,lat\r\nListed Hall,01/02/2021,01/03/2021,{MITTE[0]},{MITTE[1]}\r\n"
+    decided = post_register(client, berlin, "organiser", listed.encode())
+    row = decided.json()["rows"][0]
+    assert row["outcome"] == "rejected" and "only a planner or an admin" in row["reason"]
+    nominations = post_register(client, berlin, "organiser", listed.encode(), mapping='{"listed_on": ""}')
+    row = nominations.json()["rows"][0]
+    assert row["outcome"] == "imported" and row["events"] == [{"kind": "nominated", "on": "2021-02-01"}]
+    assert "listed_on" not in nominations.json()["mapping"]
+    gis = post_register(client, berlin, "gis", listed.replace("Listed Hall", "Other Hall").encode())
+    assert gis.json()["rows"][0]["outcome"] == "rejected"  # GIS staff do not record decisions either
 
 
 @pytest.mark.parametrize(("role", "status"), [(None, 401), ("contributor", 403), ("planner", 403)])

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from app.db import queries
 from app.db.models import Asset, CaseEvent, CommunityCase, Neighbourhood
 from app.errors import AssetmapError, Forbidden, InvalidInput, PayloadTooLarge
-from app.policy import Principal
+from app.policy import CASE_DECISION_ROLES, Principal
 from app.services.cases import access
 from app.services.cases.register_file import (
     RegisterFile,
@@ -38,6 +38,7 @@ from app.services.cases.register_file import (
     postcode_key,
     read_register,
 )
+from app.services.cases.rules import DECISION_EVENTS
 from app.services.cases.write import add_event, open_case
 from app.services.catalogue import resolve_city
 from app.settings import Settings
@@ -324,6 +325,13 @@ def _import_row(
     try:
         events = _events(row, warnings)
         answer["events"] = [{"kind": kind, "on": on.isoformat()} for kind, on in events]
+        decided = [f"{kind} on {on.isoformat()}" for kind, on in events if kind in DECISION_EVENTS]
+        if decided and principal.role not in CASE_DECISION_ROLES:
+            raise _RowRefused(
+                f"the row holds the council's decision ({', '.join(decided)}), which only a planner or an admin "
+                "records: ask an admin to import the register, or leave the decision columns out (--map "
+                "listed_on= --map unsuccessful_on= --map decided_on= --map removed_on=) to import the nominations"
+            )
         place = assets.place(row, city.name)
         if place.asset is not None:
             answer["asset_id"] = place.asset.id
