@@ -69,7 +69,7 @@ def list_cases(
     return {"items": service.list_cases(db, settings, principal, filters)}
 
 
-@router.post("", status_code=201, response_model=CaseOut, responses=errors(RESTRICTED, 404, 409))
+@router.post("", status_code=201, response_model=CaseOut, responses=errors(400, RESTRICTED, 404, 409))
 def open_case(
     body: CaseCreate, db: SessionDep, settings: SettingsDep, principal: EditFeatures
 ) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def get_regime(db: SessionDep, principal: ReadPublic, city: CityPath) -> dict[st
     return service.get_regime(db, city)
 
 
-@router.put("/regimes/{city}", response_model=RegimeOut, responses=errors(RESTRICTED, 404))
+@router.put("/regimes/{city}", response_model=RegimeOut, responses=errors(400, RESTRICTED, 404))
 def set_regime(body: RegimeSet, db: SessionDep, principal: Administer, city: CityPath) -> dict[str, Any]:
     """Set the city's own periods and time zone (admins); those left out keep their value; `reset` drops them."""
     return service.set_regime(db, principal, city, body.model_dump(exclude_none=True))
@@ -220,7 +220,7 @@ def get_case(
     return service.get_case(db, settings, principal, case_id)
 
 
-@router.patch("/{case_id}", response_model=CaseOut, responses=errors(RESTRICTED, 404, 412))
+@router.patch("/{case_id}", response_model=CaseOut, responses=errors(400, RESTRICTED, 404, 412))
 def update_case(
     body: CaseUpdate, db: SessionDep, settings: SettingsDep, principal: WorkCases, case_id: ItemIdPath
 ) -> dict[str, Any]:
@@ -232,7 +232,7 @@ def update_case(
 
 
 @router.post(
-    "/{case_id}/events", status_code=201, response_model=CaseOut, responses=errors(RESTRICTED, 404, 409)
+    "/{case_id}/events", status_code=201, response_model=CaseOut, responses=errors(400, RESTRICTED, 404, 409)
 )
 def add_event(
     body: CaseEventCreate, db: SessionDep, settings: SettingsDep, principal: WorkCases, case_id: ItemIdPath
@@ -246,7 +246,7 @@ def add_event(
     "/{case_id}/documents",
     status_code=201,
     response_model=CaseDocumentCreated,
-    responses=errors(RESTRICTED, 404),
+    responses=errors(400, RESTRICTED, 404),
 )
 def add_document(
     body: CaseDocumentCreate, db: SessionDep, settings: SettingsDep, principal: WorkCases, case_id: ItemIdPath

@@ -153,6 +153,12 @@ def test_roles_open_update_and_decide_where_they_may(client: TestClient, berlin:
     assert changed.status_code == 200, changed.text
     assert changed.json()["reference"] == "ACV/2026/7"
     assert changed.json()["community_body"]["contact"] == "new@example.org"
+    nameless = client.patch(
+        f"/api/cases/{case['id']}",
+        json={"version": current + 1, "community_body": {"kind": None}},
+        headers=berlin.headers("organiser"),
+    )
+    assert nameless.status_code == 422 and nameless.json()["errors"][0]["field"] == "kind"
     assert (
         client.patch(
             f"/api/cases/{case['id']}", json={"version": current + 1}, headers=berlin.headers("contributor")

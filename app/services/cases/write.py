@@ -226,6 +226,11 @@ def update_case(
             if key in data:
                 setattr(case, key, data[key])
         body = data.get("community_body") or {}
+        for key in ("name", "kind"):
+            if key in body and body[key] is None:
+                raise InvalidInput(
+                    f"a community body always has a {key}: send one, or leave it out", field=key
+                )
         for key in ("name", "kind", "contact"):
             if key in body:
                 setattr(case, f"community_body_{key}", body[key])
