@@ -575,6 +575,9 @@ def test_api_errors_say_what_to_do(client: TestClient, berlin: Berlin) -> None:
     assert empty.status_code == 422 and ("no rows" in empty.text or "holds no rows" in empty.text)
     unknown_field = post_register(client, berlin, "admin", csv, layer="assets")
     assert unknown_field.status_code == 422 and "unknown field 'layer'" in unknown_field.text
+    polygon = b'Name,Date nominated,WKT\r\nField,01/02/2021,"POLYGON ((13.4 52.5, 13.41 52.5, 13.41 52.51, 13.4 52.5))"\r\n'
+    area = post_register(client, berlin, "admin", polygon)
+    assert area.status_code == 200 and "a register's place is a point" in area.json()["rows"][0]["reason"]
     bad_encoding = post_register(client, berlin, "admin", csv, encoding="rot13")
     assert bad_encoding.status_code == 422
 

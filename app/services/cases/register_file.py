@@ -426,8 +426,14 @@ def read_register(
     if result.format == "csv":
         geometries = frame.geometry.to_numpy()
         for row, geometry in zip(rows, geometries, strict=True):
-            if geometry is not None and not shapely.is_empty(geometry):
-                row.point = (float(shapely.get_x(geometry)), float(shapely.get_y(geometry)))
+            if geometry is None or shapely.is_empty(geometry):
+                continue
+            if geometry.geom_type != "Point":
+                row.point_problem = f"its geometry is a {geometry.geom_type}: a register's place is a point"
+                continue
+            x, y = float(shapely.get_x(geometry)), float(shapely.get_y(geometry))
+            if np.isfinite(x) and np.isfinite(y):
+                row.point = (x, y)
         for problem in result.problems:
             if problem.row_number is not None and problem.severity == "error":
                 named = rows[problem.row_number - 1]
