@@ -148,4 +148,6 @@ def show_import_page(
         principal,
         page=page,
         upload_max_mb=settings.upload_max_bytes // (1024 * 1024),
+        tiles_url=settings.tiles_url or "",
+        tiles_attribution=settings.tiles_attribution,
     )

@@ -587,7 +587,7 @@ def test_the_import_page(client: TestClient, berlin: Berlin) -> None:
     assert page.status_code == 200, page.text
     assert 'id="register-import-form"' in page.text and "/static/js/case_import.js" in page.text
     assert '<option value="Berlin" selected>' in page.text
-    assert "Rows to place on the map" in page.text
+    assert "Rows to place on the map" in page.text and 'id="place-map"' in page.text
     assert client.get("/cases/import", headers=berlin.headers("contributor")).status_code == 403
     assert client.get("/cases/import").status_code == 401
     assert client.get("/cases/import?city=Atlantis", headers=berlin.headers("admin")).status_code == 404
