@@ -171,9 +171,18 @@ def _events(row: RegisterRow, warnings: list[str]) -> list[tuple[str, dt.date]]:
     return events
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What matching needs of an asset: its id, name and description (not the whole row: a city has many)."""
+
+    id: int
+    name: str
+    description: str | None
+
+
 @dataclass
 class _Place:
-    asset: Asset | None
+    asset: _Known | None
     new_point: tuple[float, float] | None = None
 
 
@@ -181,8 +190,8 @@ class _Assets:
     """The city's assets that a case may be on (no people), indexed by their name's comparison key."""
 
     def __init__(self, db: Session, principal: Principal, city_id: int) -> None:
-        rows = db.scalars(
-            select(Asset).where(
+        rows = db.execute(
+            select(Asset.id, Asset.name, Asset.description).where(
                 Asset.city_id == city_id,
                 Asset.category != "individual",
                 queries.visible(Asset, principal, "all"),
@@ -192,11 +201,11 @@ class _Assets:
         self.has_neighbourhoods = (
             db.scalar(select(Neighbourhood.id).where(Neighbourhood.city_id == city_id).limit(1)) is not None
         )
-        self.by_name: dict[str, list[Asset]] = {}
-        for asset in rows:
-            self.add(asset)
+        self.by_name: dict[str, list[_Known]] = {}
+        for asset_id, name, description in rows:
+            self.add(_Known(asset_id, name, description))
 
-    def add(self, asset: Asset) -> None:
+    def add(self, asset: _Known) -> None:
         self.by_name.setdefault(match_key(asset.name), []).append(asset)
 
     def place(self, row: RegisterRow, city_name: str) -> _Place:
@@ -234,7 +243,7 @@ class _Assets:
         )
 
     @staticmethod
-    def _by_address(found: list[Asset], address: str) -> list[Asset]:
+    def _by_address(found: list[_Known], address: str) -> list[_Known]:
         """The assets whose description holds the row's address, or failing that its postcode."""
         wanted = match_key(address.split(",")[0])
         postcode = postcode_key(address)
@@ -381,7 +390,9 @@ def _import_row(
             for kind, on in events[1:]:
                 add_event(db, settings, principal, case_id, {"kind": kind, "on": on})
         if place.asset is None and asset is not None:
-            assets.add(asset)  # a later row of the same place finds it
+            assets.add(
+                _Known(asset.id, asset.name, asset.description)
+            )  # a later row of the same place finds it
         answer["asset_id"] = None if dry_run and place.asset is None else case.asset_id
         answer["new_asset"] = place.asset is None
         answer["case_id"] = None if dry_run else case_id
