@@ -593,3 +593,27 @@ def test_the_import_page(client: TestClient, berlin: Berlin) -> None:
     assert client.get("/cases/import?city=Atlantis", headers=berlin.headers("admin")).status_code == 404
     script = client.get("/static/js/case_import.js")
     assert script.status_code == 200 and "innerHTML" not in script.text  # cells are written as text only
+
+
+def test_an_xlsx_through_the_api_and_its_sheets(client: TestClient, berlin: Berlin, tmp_path: Path) -> None:
+    workbook = Workbook()
+    listed = workbook.active
+    assert listed is not None
+    listed.title = "Listed"
+    listed.append(["Asset", "Date nominated"])
+    listed.append(["Wrong sheet hall", dt.datetime(2021, 3, 12)])
+    refused = workbook.create_sheet("Unsuccessful nominations")
+    refused.append(["Name of asset", "Nomination date", "lon", "lat"])
+    refused.append(["Sheet Hall", 44267, *MITTE])
+    path = tmp_path / "register.xlsx"
+    workbook.save(path)
+    content = path.read_bytes()
+    answer = post_register(
+        client, berlin, "admin", content, "register.xlsx", sheet="unsuccessful NOMINATIONS"
+    )
+    assert answer.status_code == 200, answer.text
+    row = answer.json()["rows"][0]
+    assert row["name"] == "Sheet Hall" and row["new_asset"] and row["events"][0]["on"] == "2021-03-12"
+    assert answer.json()["format"] == "xlsx"
+    missing = post_register(client, berlin, "admin", content, "register.xlsx", sheet="Removed")
+    assert missing.status_code == 422 and "Listed, Unsuccessful nominations" in missing.text
