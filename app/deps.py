@@ -131,6 +131,8 @@ import_data = _rule("import_data", frozenset({"admin", "gis"}))
 run_analysis = _rule("run_analysis", frozenset({"admin", "planner", "organiser"}))
 set_default_capacity = _rule("set_default_capacity", frozenset({"admin", "planner"}))
 set_venue_kinds = _rule("set_venue_kinds", frozenset({"admin", "planner"}))
+# organisers (in their neighbourhoods), GIS staff and the council's side (planners) work on community-rights cases
+work_cases = _rule("work_cases", frozenset({"admin", "gis", "planner", "organiser"}))
 administer = _rule("administer", frozenset({"admin"}))
 
 ReadPublic = Annotated[Principal, Depends(read_public)]
@@ -144,4 +146,5 @@ ImportData = Annotated[Principal, Depends(import_data)]
 RunAnalysis = Annotated[Principal, Depends(run_analysis)]
 SetDefaultCapacity = Annotated[Principal, Depends(set_default_capacity)]
 SetVenueKinds = Annotated[Principal, Depends(set_venue_kinds)]
+WorkCases = Annotated[Principal, Depends(work_cases)]
 Administer = Annotated[Principal, Depends(administer)]

@@ -67,3 +67,7 @@ class PayloadTooLarge(AssetmapError):
 
 class ServiceUnavailable(AssetmapError):
     """A dependency (the database) is not ready."""
+
+
+class RefusedTransition(Conflict):
+    """The process does not allow this event at this stage of a case; `detail` says why and what would."""

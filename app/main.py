@@ -31,6 +31,9 @@ from app.routers import (
     assets,
     auth,
     capacity,
+    case_import,
+    case_pages,
+    cases,
     catalogue,
     exports,
     health,
@@ -266,6 +269,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages.router,
         analysis.router,
         analysis_maps.router,
+        cases.router,
+        case_import.router,
+        case_import.page_router,
+        case_pages.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,9 @@ STAFF_ROLES = frozenset({"admin", "gis", "planner", "organiser"})
 EDIT_ANYWHERE_ROLES = frozenset({"admin", "gis"})
 # Roles that may add and change cities, neighbourhoods and service areas.
 MANAGE_GEOGRAPHY_ROLES = frozenset({"admin", "gis"})
+# The council's side of a community-rights case: records its decisions (list, refuse, remove, accept, ...) and the
+# notices it receives, in any neighbourhood (docs/CASES.md). Planners are the council's officers here.
+CASE_DECISION_ROLES = frozenset({"admin", "planner"})
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,56 @@ RESOURCE_KINDS: Final = ("funding", "volunteers", "space", "equipment", "skills"
 LINK_KINDS: Final = ("partnership", "referral", "shared_space", "funding", "volunteers")
 REVIEW_STATUSES: Final = ("pending", "approved", "rejected")
 
+# Community-rights cases (app/services/cases/rules.py has the rules, docs/CASES.md the sources).
+CASE_KINDS: Final = ("acv", "challenge", "transfer")
+PERIOD_UNITS: Final = ("days", "weeks", "months", "years")
+COMMUNITY_BODY_KINDS: Final = (
+    "parish_council",
+    "neighbourhood_forum",
+    "charity",
+    "community_interest_company",
+    "community_group",  # unincorporated, at least 21 members on the local electoral roll (ACV)
+    "voluntary_body",
+    "employees",  # of the authority (Right to Challenge)
+    "other",
+)
+
+# The events each kind of case knows, in the order the process usually meets them; the first one opens the case.
+EVENT_KINDS: Final[dict[str, tuple[str, ...]]] = {
+    "acv": (
+        "nominated",
+        "listed",
+        "unsuccessful",
+        "withdrawn",
+        "review_requested",
+        "review_upheld",
+        "removed",
+        "notice_of_sale",
+        "bidder_request",
+        "sale_completed",
+    ),
+    "challenge": (
+        "expression_of_interest",
+        "accepted",
+        "modified",
+        "rejected",
+        "procurement_started",
+        "procurement_ended",
+        "withdrawn",
+    ),
+    "transfer": ("requested", "approved", "refused", "terms_agreed", "completed", "withdrawn"),
+}
+ALL_EVENT_KINDS: Final = tuple(dict.fromkeys(kind for kinds in EVENT_KINDS.values() for kind in kinds))
+CASE_DOCUMENT_KINDS: Final = (
+    "nomination",
+    "decision",
+    "notice",
+    "review",
+    "correspondence",
+    "evidence",
+    "other",
+)
+
 # Age bands of the Berlin population tables (Amt für Statistik Berlin-Brandenburg), plus the two other counts given.
 POPULATION_BANDS: Final = (
     "under_6",

@@ -14,6 +14,7 @@ venues    `venues list`, `venues set`, `venues reset`
 imports   `import`, `export`
 cities    `city add`, `city list`, `city show`
 streets   `streets import`, `streets show`
+cases     `case list`, `case add`, `case event`
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 
 import typer
 
-from app.cli import analysis, capacity, cities, db, imports, sample, serve, streets, users, venues
+from app.cli import analysis, capacity, cases, cities, db, imports, sample, serve, streets, users, venues
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -41,6 +42,7 @@ cli.add_typer(capacity.app, name="capacity")
 cli.add_typer(venues.app, name="venues")
 cli.add_typer(cities.app, name="city")
 cli.add_typer(streets.app, name="streets")
+cli.add_typer(cases.app, name="case")
 
 
 def main() -> None:

@@ -28,7 +28,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.policy import ROLES
 from geo.vocab import (
+    ALL_EVENT_KINDS,
     ASSET_CATEGORIES,
+    CASE_DOCUMENT_KINDS,
+    CASE_KINDS,
+    COMMUNITY_BODY_KINDS,
     LINK_KINDS,
     NEED_SOURCES,
     OWNERSHIPS,
@@ -531,3 +535,81 @@ class StreetEdge(Base):
     highway: Mapped[str | None] = mapped_column(String(40))  # the OSM highway tag or the source's kind
     # read whole, by network: no spatial index
     geom: Mapped[Any] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False), nullable=False)
+
+
+class CaseRegime(Base):
+    """A city's own regime for cases: the periods its law sets and its time zone (none: England's periods)."""
+
+    __tablename__ = "case_regime"
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # {"acv_decision": {"amount": 8, "unit": "weeks", "start_day_counts": false}, ...} (app/services/cases/rules.py)
+    periods: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class CommunityCase(Base):
+    """A community-rights process on an asset (the table is not called `case`: CASE is an SQL keyword). Its stage
+    and deadlines are not stored: they follow from its events, the city's regime and the calendar."""
+
+    __tablename__ = "community_case"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CASE_KINDS), name="kind_known"),
+        CheckConstraint(_in("community_body_kind", COMMUNITY_BODY_KINDS), name="community_body_kind_known"),
+        Index("ix_community_case_city_id_id", "city_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    # an asset with cases is not deleted with them: the record of a legal process outlives a map entry
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    reference: Mapped[str | None] = mapped_column(String(100))  # the council's own reference
+    community_body_name: Mapped[str] = mapped_column(String(300))
+    community_body_kind: Mapped[str] = mapped_column(String(40))
+    community_body_contact: Mapped[str | None] = mapped_column(Text)  # private: never in the public register
+    description: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class CaseEvent(Base):
+    """One dated event of a case (nominated, listed, notice of sale, ...), in the order recorded."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ALL_EVENT_KINDS), name="kind_known"),
+        Index("ix_case_event_case_id_id", "case_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("community_case.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    to_community_interest_group: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
+    recorded_at: Mapped[dt.datetime] = _now()
+
+
+class CaseDocument(Base):
+    """What is known about a document of a case (the file itself lives wherever the council or group keeps it)."""
+
+    __tablename__ = "case_document"
+    __table_args__ = (
+        CheckConstraint(_in("document_kind", CASE_DOCUMENT_KINDS), name="document_kind_known"),
+        CheckConstraint("size_bytes IS NULL OR size_bytes >= 0", name="size_nonnegative"),
+        Index("ix_case_document_case_id_id", "case_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("community_case.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300))
+    document_kind: Mapped[str] = mapped_column(String(30))
+    document_date: Mapped[dt.date | None] = mapped_column(Date)
+    url: Mapped[str | None] = mapped_column(Text)
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    public: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    added_by: Mapped[int | None] = mapped_column(Integer)
+    added_at: Mapped[dt.datetime] = _now()

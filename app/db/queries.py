@@ -216,6 +216,11 @@ _CONSTRAINT_MESSAGES: dict[str, tuple[type[AssetmapError], str, str | None]] = {
         "available_until is before available_from",
         "available_until",
     ),
+    "fk_community_case_asset_id_asset": (
+        Conflict,
+        "this asset has community-rights cases (see /api/cases): it stays on the map while they do",
+        "asset_id",
+    ),
     "ck_resource_has_owner": (
         InvalidInput,
         "a resource belongs to an asset or a neighbourhood: give one",

@@ -328,7 +328,12 @@ def create_demo_users(db: Session, city_id: int) -> list[DemoAccount]:
     accounts = [
         DemoAccount("demo-admin", DEMO_PASSWORD, "admin", "everything, including users"),
         DemoAccount("demo-gis", DEMO_PASSWORD, "gis", "import, export, edit boundaries"),
-        DemoAccount("demo-planner", DEMO_PASSWORD, "planner", "read all (exact locations), run analyses"),
+        DemoAccount(
+            "demo-planner",
+            DEMO_PASSWORD,
+            "planner",
+            "read all (exact locations), run analyses, record case decisions",
+        ),
         DemoAccount("demo-organiser", DEMO_PASSWORD, "organiser", "edit in Mitte 1 and Mitte 2 (0110, 0120)"),
         DemoAccount("demo-contributor", DEMO_PASSWORD, "contributor", "propose entries for review"),
     ]

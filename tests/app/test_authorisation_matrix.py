@@ -38,6 +38,7 @@ RULE_ROLES: dict[str, set[str | None]] = {
     "run_analysis": {"organiser", "planner", "admin"},
     "set_default_capacity": {"planner", "admin"},
     "set_venue_kinds": {"planner", "admin"},
+    "work_cases": {"organiser", "planner", "gis", "admin"},
     "administer": {"admin"},
 }
 
