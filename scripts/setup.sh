@@ -36,6 +36,10 @@ have npm || need_pkg npm
 have psql || need_pkg postgresql-client
 [ "$WITH_BROWSER" = 1 ] && { have chromium || need_pkg chromium; }
 [ "$WITH_GDAL" = 1 ] && { have ogr2ogr || need_pkg gdal-bin; }
+# WeasyPrint (the evidence packs' PDFs, docs/PACKS.md) draws text with Pango and HarfBuzz; DejaVu is the font
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do need_pkg "$pkg"; done
+# pdftotext: the pack tests read the PDFs' text
+have pdftotext || need_pkg poppler-utils
 
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$SUDO" = "__none__" ]; then

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from app.deps import ReadPublic, SessionDep, SettingsDep
 from app.routers.pages import _page
+from app.services.cases import packs
 from app.services.cases import register as service
 
 router = APIRouter(include_in_schema=False)
@@ -82,3 +83,105 @@ def show_case(
         event_kinds=page.event_kinds,
         can_record=page.can_record,
     )
+
+
+ServiceQuery = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="service type slug (a challenge's service)")
+]
+AreaQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=64, description="neighbourhood id or code (a challenge's area)"),
+]
+RunQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="analysis run id to use")]
+
+
+def _pdf(pack: packs.Pack, stem: str) -> Response:
+    return Response(
+        packs.render_pdf(pack),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.pdf"', "Cache-Control": "no-store"},
+    )
+
+
+def _pdf_href(request: Request, path: str) -> str:
+    query = request.url.query
+    return f"{path}?{query}" if query else path
+
+
+@router.get("/cases/{case_id}/pack", response_class=HTMLResponse, name="case_pack_page")
+def show_case_pack(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    case_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    service: ServiceQuery = None,
+    neighbourhood: AreaQuery = None,
+    run: RunQuery = None,
+) -> HTMLResponse:
+    """A case's evidence pack as a page (docs/PACKS.md); a challenge's for its service and area."""
+    pack = packs.case_pack(
+        db, settings, principal, case_id, service=service, neighbourhood=neighbourhood, run_id=run
+    )
+    request.state.script_sources = ()  # the pack runs no script
+    return HTMLResponse(packs.render_html(pack, _pdf_href(request, f"/cases/{case_id}/pack.pdf")))
+
+
+@router.get("/cases/{case_id}/pack.pdf", name="case_pack_pdf")
+def download_case_pack(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    case_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    service: ServiceQuery = None,
+    neighbourhood: AreaQuery = None,
+    run: RunQuery = None,
+) -> Response:
+    """A case's evidence pack as a PDF, made from the same template as its page."""
+    pack = packs.case_pack(
+        db, settings, principal, case_id, service=service, neighbourhood=neighbourhood, run_id=run
+    )
+    return _pdf(pack, f"evidence-pack-case-{case_id}")
+
+
+def _challenge(
+    db: Any, settings: Any, principal: Any, city: str, service: str, neighbourhood: str, run: int | None
+) -> packs.Pack:
+    return packs.challenge_pack(db, settings, principal, city, service, neighbourhood, run_id=run)
+
+
+ChallengeCity = Annotated[str, Query(min_length=1, max_length=200, description="city id or name")]
+ChallengeService = Annotated[str, Query(min_length=1, max_length=64, description="service type slug")]
+ChallengeArea = Annotated[str, Query(min_length=1, max_length=64, description="neighbourhood id or code")]
+
+
+@router.get("/packs/challenge", response_class=HTMLResponse, name="challenge_pack_page")
+def show_challenge_pack(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: ChallengeCity,
+    service: ChallengeService,
+    neighbourhood: ChallengeArea,
+    run: RunQuery = None,
+) -> HTMLResponse:
+    """A Right to Challenge pack for a service in a neighbourhood, without a case."""
+    pack = _challenge(db, settings, principal, city, service, neighbourhood, run)
+    request.state.script_sources = ()
+    return HTMLResponse(packs.render_html(pack, _pdf_href(request, "/packs/challenge.pdf")))
+
+
+@router.get("/packs/challenge.pdf", name="challenge_pack_pdf")
+def download_challenge_pack(
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: ReadPublic,
+    city: ChallengeCity,
+    service: ChallengeService,
+    neighbourhood: ChallengeArea,
+    run: RunQuery = None,
+) -> Response:
+    """A Right to Challenge pack as a PDF."""
+    pack = _challenge(db, settings, principal, city, service, neighbourhood, run)
+    return _pdf(pack, "evidence-pack-challenge")

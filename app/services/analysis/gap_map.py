@@ -157,3 +157,15 @@ def gap_map_run(
     run = new_run(city_row, service_type, params, principal, False)
     run.params = {**run.params, **GAP_MAP_ORIGIN}
     return choice("queued", queue_run(db, settings, run, session_factory))
+
+
+def current_default_run(
+    db: Session, settings: Settings, city: str | int, service_slug: str
+) -> AnalysisRun | None:
+    """The latest succeeded default-parameter run of a city and service on the current data, or None; nothing is
+    computed or queued (the evidence packs of readers who may not start runs)."""
+    city_row, service_type, _, _, record = _default_run(db, settings, city, service_slug)
+    current = reading.current_data_version(db, city_row.id, service_type.id, include_pending=False).label
+    return db.scalar(
+        _default_runs(city_row, service_type, record, "succeeded").where(AnalysisRun.data_version == current)
+    )
