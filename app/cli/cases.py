@@ -231,3 +231,40 @@ def case_import_register(
     )
     if left:
         raise typer.Exit(EXIT_ROWS_LEFT)
+
+
+@app.command("pack")
+def case_pack(
+    case_id: Annotated[int, typer.Argument(help="the case's id")],
+    out: Annotated[Path, typer.Option("--out", help="the file to write (.pdf, or .html with --html)")],
+    html: Annotated[
+        bool, typer.Option("--html", help="write the pack's HTML page instead of its PDF")
+    ] = False,
+    service: Annotated[
+        str | None, typer.Option("--service", help="a challenge's service type slug (default: its asset's)")
+    ] = None,
+    neighbourhood: Annotated[
+        str | None,
+        typer.Option("--neighbourhood", help="a challenge's area, id or code (default: its asset's)"),
+    ] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", help="the analysis run to use (default: the latest)")
+    ] = None,
+) -> None:
+    """Write a case's evidence pack (docs/PACKS.md): the PDF a community body hands the council, or its HTML."""
+    from app.services.cases.terminal import pack_from_terminal
+
+    if case_id < 1:
+        raise fail("the case id is a whole number from 1")
+    try:
+        body, runs = pack_from_terminal(
+            load_settings(), case_id, html=html, service=service, neighbourhood=neighbourhood, run_id=run
+        )
+    except AssetmapError as exc:
+        raise fail(exc.detail) from None
+    try:
+        out.write_bytes(body)
+    except OSError as exc:
+        raise fail(f"could not write {out}: {exc.strerror or exc}") from None
+    used = ", ".join(map(str, runs)) or "none"
+    console.print(f"wrote {out} ({len(body):,} bytes; analysis runs {used})", highlight=False, markup=False)

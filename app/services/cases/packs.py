@@ -392,7 +392,8 @@ def asset_pack(
     map_png, caption = None, ""
     if runs:
         frames = gap_map_frames(db, settings, _reader(principal), runs[0])
-        here = frames.assets.geometry.distance(at) > 1e-9
+        points = frames.assets.geometry
+        here = ((points.x - at.x).abs() > 1e-7) | ((points.y - at.y).abs() > 1e-7)
         map_png = surroundings_png(frames.neighbourhoods, frames.assets[here], frames.needs, at, radius)
         caption = (
             f"Neighbourhoods shaded by the share of {frames.service_name} need unmet (run {runs[0].id}); the "

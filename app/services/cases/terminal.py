@@ -44,3 +44,23 @@ def event_from_terminal(
         data = {"kind": kind, "on": on, "to_community_interest_group": to_group, "note": note}
         add_event(db, settings, CLI_PRINCIPAL, case_id, data)
         return get_case(db, settings, CLI_PRINCIPAL, case_id)
+
+
+def pack_from_terminal(
+    settings: Settings,
+    case_id: int,
+    *,
+    html: bool = False,
+    service: str | None = None,
+    neighbourhood: str | None = None,
+    run_id: int | None = None,
+) -> tuple[bytes, list[int]]:
+    """`assetmap case pack`: a case's evidence pack as PDF (or HTML) bytes, and the ids of the runs it used."""
+    from app.services.cases import packs
+
+    with session_scope(settings) as db:
+        pack = packs.case_pack(
+            db, settings, CLI_PRINCIPAL, case_id, service=service, neighbourhood=neighbourhood, run_id=run_id
+        )
+    body = packs.render_html(pack).encode("utf-8") if html else packs.render_pdf(pack)
+    return body, pack.run_ids
