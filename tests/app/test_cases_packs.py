@@ -287,7 +287,7 @@ def test_bad_requests_are_4xx_that_say_what_to_do(
     assert client.get("/cases/0/pack", headers=organiser).status_code == 422
     case_id = acv["case"]["id"]
     wrong = client.get(f"/cases/{case_id}/pack", params={"service": "schools"}, headers=organiser)
-    assert wrong.status_code in (400, 422) and "challenge" in wrong.text
+    assert wrong.status_code in (400, 422) and "Right to Challenge" in wrong.text
     base = {"city": "Berlin", "service": "community-space", "neighbourhood": "0110"}
     for change, status in (
         ({"service": "no-such-service"}, 422),

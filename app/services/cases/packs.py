@@ -31,6 +31,7 @@ from app.services.analysis.outputs import view_results
 from app.services.analysis.params import find_city, find_service_type
 from app.services.analysis.records import finished_run
 from app.services.analysis.scenarios import suggest_sites, suggestion_summary, what_if
+from app.services.analysis.warnings import unmet_need_computable
 from app.services.cases.read import get_record
 from app.services.cases.records import CaseRecord
 from app.services.cases.register import KIND_LABELS, STAGE_LABELS
@@ -463,17 +464,20 @@ def challenge_pack(
         part.run = _run_info(chosen, st)
         results = view_results(chosen, reader)
         rows = results.get("neighbourhoods", [])
-        computable = bool(results.get("totals", {}).get("unmet_need_computable", True))
-        measure = "gap_share"
+        computable = unmet_need_computable(results.get("totals", {}))
+        # worst served: the largest share of need unmet; where capacity is unknown, the largest share of people
+        # beyond reach (as the gap map shades it)
+        sections["measure"] = "share of need unmet" if computable else "share beyond reach"
+        scored = [{**r, "score": _score(r, computable)} for r in rows]
         ranked = sorted(
-            (r for r in rows if r.get(measure) is not None),
-            key=lambda r: (-(r.get(measure) or 0), -(r.get("unmet_need") or 0), r["code"]),
+            (r for r in scored if r["score"] is not None),
+            key=lambda r: (-r["score"], -(r.get("population") or 0), r["code"]),
         )
         sections["worst"] = [
             {**_area_row(r), "rank": i + 1, "is_area": r["id"] == area.id}
             for i, r in enumerate(ranked[:WORST_SERVED_SHOWN])
         ]
-        here = next((r for r in rows if r["id"] == area.id), None)
+        here = next((r for r in scored if r["id"] == area.id), None)
         sections["here"] = None if here is None else _area_row(here)
         sections["here_rank"] = next((i + 1 for i, r in enumerate(ranked) if r["id"] == area.id), None)
         sections["n_ranked"] = len(ranked)
@@ -538,8 +542,16 @@ def challenge_pack(
     )
 
 
+def _score(row: dict[str, Any], computable: bool) -> float | None:
+    if computable:
+        return row.get("gap_share")
+    covered = row.get("covered_share")
+    return None if covered is None or not row.get("population") else 1.0 - float(covered)
+
+
 def _area_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
+        "score": row.get("score"),
         "id": row["id"],
         "code": row.get("code"),
         "name": row.get("name"),
