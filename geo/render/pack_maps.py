@@ -21,7 +21,7 @@ NEED_COLOUR = "#7a0177"
 SITE_COLOUR = "#006d2c"
 
 
-def _figure(width_px: int, height_px: int, dpi: int):  # type: ignore[no-untyped-def]
+def _figure(width_px: int, height_px: int, dpi: int):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -33,7 +33,7 @@ def _figure(width_px: int, height_px: int, dpi: int):  # type: ignore[no-untyped
     return figure, axes
 
 
-def _shade(axes, neighbourhoods: gpd.GeoDataFrame) -> None:  # type: ignore[no-untyped-def]
+def _shade(axes, neighbourhoods: gpd.GeoDataFrame) -> None:
     if neighbourhoods.empty:
         return
     if "gap_share" in neighbourhoods.columns and neighbourhoods["gap_share"].notna().any():
@@ -44,13 +44,13 @@ def _shade(axes, neighbourhoods: gpd.GeoDataFrame) -> None:  # type: ignore[no-u
     neighbourhoods.plot(ax=axes, color=colours, edgecolor="#666666", linewidth=0.4)
 
 
-def _png(figure) -> bytes:  # type: ignore[no-untyped-def]
+def _png(figure) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=figure.dpi)
     return out.getvalue()
 
 
-def _legend(axes, entries: list[tuple[str, str, str]]) -> None:  # type: ignore[no-untyped-def]
+def _legend(axes, entries: list[tuple[str, str, str]]) -> None:
     from matplotlib.lines import Line2D
 
     handles = [

@@ -17,7 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 from shapely.geometry import Point
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import AnalysisRun, Asset, City, Need, Neighbourhood, Resource, ServiceType
@@ -389,7 +389,7 @@ def asset_pack(
         analyses.append(part)
         if run is not None:
             runs.append(run)
-    radius = float(runs[0].params.get("radius_m")) if runs else 1000.0
+    radius = float(runs[0].params.get("radius_m") or 1000.0) if runs else 1000.0
     map_png, caption = None, ""
     if runs:
         frames = gap_map_frames(db, settings, _reader(principal), runs[0])
@@ -569,7 +569,7 @@ def _able_assets(
     """Published community assets in the area (never people or sensitive ones) that offer the service or are of
     a kind that could host it, with their capacity and ties."""
     offers = select(Asset.id).join(Asset.service_types).where(ServiceType.id == st.id)
-    could = Asset.id.in_(offers)
+    could: ColumnElement[bool] = Asset.id.in_(offers)
     if st.venue_kinds:
         could = could | Asset.kind.in_(st.venue_kinds)
     rows = db.execute(
@@ -664,7 +664,7 @@ def offline_fetcher() -> Any:
     refused and remembered in `refused`, so the PDF is complete offline and rendering never reaches out."""
     from weasyprint.urls import URLFetcher
 
-    class OfflineFetcher(URLFetcher):  # type: ignore[misc]
+    class OfflineFetcher(URLFetcher):
         def __init__(self) -> None:
             super().__init__(allowed_protocols=("data",))
             self.fetched: list[str] = []
