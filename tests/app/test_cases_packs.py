@@ -311,12 +311,30 @@ def test_who_may_see_a_pack(client: TestClient, berlin: Berlin, acv: dict[str, A
         headers=berlin.headers("planner"),
     )
     assert listed.status_code == 201, listed.text
-    # listed, it is on the public register: a visitor downloads its pack (the organiser's run is reused)
-    client.get(f"/cases/{case_id}/pack", headers=berlin.headers("organiser"))
+    # listed, it is on the public register: a visitor's pack says what it lacks until someone who may compute
+    # scenarios has opened it, then prints the run and what-if that reader's pack stored
+    first = client.get(f"/cases/{case_id}/pack")
+    assert first.status_code == 200
+    # (another test's committed run may exist: then the what-if is what is missing)
+    assert "no coverage-gap run" in first.text or "it has not been yet" in first.text
+    organiser_html = client.get(f"/cases/{case_id}/pack", headers=berlin.headers("organiser")).text
+    visitor_html = client.get(f"/cases/{case_id}/pack").text
+    figure = re.compile(r'class="figure people-losing" data-value="([^"]+)"')
+    shown = figure.search(visitor_html)
+    assert shown and shown.group(1) == figure.search(organiser_html).group(1)  # type: ignore[union-attr]
+    assert run_id_of(visitor_html) == run_id_of(organiser_html)
     visitor = client.get(f"/cases/{case_id}/pack.pdf")
     assert visitor.status_code == 200 and visitor.content.startswith(b"%PDF-")
     text = pdf_text(visitor.content, tmp_path)
     assert acv["centre"].name in text and "people" in text and CONTACT not in text
+
+    # a visitor's challenge pack computes no sites: it prints the ones an organiser's pack suggested
+    params = {"city": "Berlin", "service": "community-space", "neighbourhood": "0110"}
+    before = client.get("/packs/challenge", params=params)
+    assert before.status_code == 200 and "no sites suggested on run" in before.text
+    client.get("/packs/challenge", params=params, headers=berlin.headers("organiser"))
+    after = client.get("/packs/challenge", params=params)
+    assert 'id="pack-sites"' in after.text and "Suggestion 1 of run" in after.text
 
 
 @pytest.fixture

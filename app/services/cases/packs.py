@@ -27,7 +27,7 @@ from app.policy import Principal
 from app.services.analysis.gap_map import RUN_ANALYSIS_ROLES, current_default_run, latest_or_new_run
 from app.services.analysis.maps import gap_map_frames
 from app.services.analysis.network import network_view
-from app.services.analysis.outputs import view_results
+from app.services.analysis.outputs import view_results, visible_suggestions
 from app.services.analysis.params import find_city, find_service_type
 from app.services.analysis.records import finished_run
 from app.services.analysis.scenarios import suggest_sites, suggestion_summary, what_if
@@ -44,6 +44,10 @@ TEMPLATE = "pack.html"
 # What a challenge pack suggests: this many new sites among the venues that could host the service.
 CHALLENGE_SITES = 3
 WORST_SERVED_SHOWN = 10
+# Packs store their closure what-ifs (public view) with the run, by asset id, so readers who may not compute
+# scenarios get the same figures; the newest this many per run are kept.
+CLOSURES_KEY = "pack_closures"
+CLOSURES_KEPT = 50
 NEARBY_NEEDS_SHOWN = 25
 # The run parameters printed on a pack, in this order, with what they mean.
 PARAMETER_LABELS = {
@@ -251,32 +255,66 @@ def _closure(
         part.note = chosen
         return part, None
     part.run = _run_info(chosen, st)
-    try:
-        closure = what_if(db, settings, _reader(principal), chosen.id, [asset_id])
-    except InvalidInput as exc:
-        part.note = f"the what-if could not close this asset: {exc}"
+    stored = (chosen.results or {}).get(CLOSURES_KEY, {}).get(str(asset_id))
+    if stored is None and not may_compute(principal):
+        part.note = (
+            "the closure what-if of this asset on this run is computed when an organiser, planner or admin opens "
+            "the pack; it has not been yet"
+        )
         return part, chosen
-    totals = closure["totals"]
-    part.figures = {
-        "population_losing_coverage": totals.get("population_losing_coverage"),
-        "need_losing_coverage": totals.get("need_losing_coverage"),
-        "units_losing_coverage": totals.get("n_units_losing_coverage"),
-        "unmet_need_change": totals.get("unmet_need_change"),
-        "unmet_need_computable": closure.get("unmet_need_computable"),
-        "warnings": closure.get("warnings", []),
-    }
-    part.rows = [
-        {
-            "name": row.get("name"),
-            "code": row.get("code"),
-            "population_losing_coverage": row.get("population_losing_coverage"),
-            "need_losing_coverage": row.get("need_losing_coverage"),
-            "unmet_need_change": row.get("unmet_need_change"),
-        }
-        for row in closure["neighbourhoods"]
-        if (row.get("population_losing_coverage") or 0) > 0
-    ]
+    if stored is None:
+        try:
+            closure = what_if(db, settings, _reader(principal), chosen.id, [asset_id])
+        except InvalidInput as exc:
+            part.note = f"the what-if could not close this asset: {exc.detail}"
+            return part, chosen
+        stored = _closure_entry(closure)
+        _keep_closure(db, chosen, asset_id, stored)
+    part.figures, part.rows = stored["figures"], stored["rows"]
     return part, chosen
+
+
+def may_compute(principal: Principal) -> bool:
+    """Whether the reader's pack may compute scenarios (the API's run_analysis rule); other readers' packs print
+    what such a reader's pack computed and stored with the run."""
+    return principal.role in RUN_ANALYSIS_ROLES
+
+
+def _closure_entry(closure: dict[str, Any]) -> dict[str, Any]:
+    """What a pack keeps of a what-if (public view): the totals it prints and the neighbourhoods losing access."""
+    totals = closure["totals"]
+    return {
+        "figures": {
+            "population_losing_coverage": totals.get("population_losing_coverage"),
+            "need_losing_coverage": totals.get("need_losing_coverage"),
+            "units_losing_coverage": totals.get("n_units_losing_coverage"),
+            "unmet_need_change": totals.get("unmet_need_change"),
+            "unmet_need_computable": closure.get("unmet_need_computable"),
+            "warnings": closure.get("warnings", []),
+        },
+        "rows": [
+            {
+                "name": row.get("name"),
+                "code": row.get("code"),
+                "population_losing_coverage": row.get("population_losing_coverage"),
+                "need_losing_coverage": row.get("need_losing_coverage"),
+                "unmet_need_change": row.get("unmet_need_change"),
+            }
+            for row in closure["neighbourhoods"]
+            if (row.get("population_losing_coverage") or 0) > 0
+        ],
+    }
+
+
+def _keep_closure(db: Session, run: AnalysisRun, asset_id: int, entry: dict[str, Any]) -> None:
+    """Store a pack's what-if with its run (public view only), the newest CLOSURES_KEPT of them."""
+    db.refresh(run, with_for_update=True)  # concurrent packs on one run must not overwrite each other
+    results = dict(run.results or {})
+    kept = {k: v for k, v in (results.get(CLOSURES_KEY) or {}).items() if k != str(asset_id)}
+    kept[str(asset_id)] = entry
+    results[CLOSURES_KEY] = dict(list(kept.items())[-CLOSURES_KEPT:])
+    run.results = results
+    db.commit()
 
 
 def _network(
@@ -484,11 +522,19 @@ def challenge_pack(
         sections["unmet_computable"] = computable
         candidates = _able_assets(db, settings, principal, city, st, area)
         sections["candidates"] = candidates
-        try:
-            suggestion = suggest_sites(db, settings, reader, chosen.id, CHALLENGE_SITES, "venues")
-        except AssetmapError as exc:
-            sections["sites_note"] = f"no sites suggested: {exc}"
-            suggestion = None
+        suggestion: dict[str, Any] | None = None
+        if may_compute(principal):
+            try:
+                suggestion = suggest_sites(db, settings, reader, chosen.id, CHALLENGE_SITES, "venues")
+            except AssetmapError as exc:
+                sections["sites_note"] = f"no sites suggested: {exc.detail}"
+        else:
+            suggestion = _stored_suggestion(chosen, reader)
+            if suggestion is None:
+                sections["sites_note"] = (
+                    f"no sites suggested on run {chosen.id} yet: they are computed when an organiser, planner or "
+                    "admin opens this pack"
+                )
         if suggestion is not None:
             sections["suggestion"] = {
                 "id": suggestion["id"],
@@ -540,6 +586,14 @@ def challenge_pack(
         map_png=map_png,
         map_caption=caption,
     )
+
+
+def _stored_suggestion(run: AnalysisRun, reader: Principal) -> dict[str, Any] | None:
+    """The newest stored public suggestion of the run a pack would make (its number of sites, among venues)."""
+    for suggestion in reversed(visible_suggestions(run, reader)):
+        if suggestion.get("p") == CHALLENGE_SITES and suggestion.get("candidates") == "venues":
+            return suggestion
+    return None
 
 
 def _score(row: dict[str, Any], computable: bool) -> float | None:
