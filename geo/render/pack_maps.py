@@ -94,7 +94,7 @@ def surroundings_png(
     gpd.GeoSeries([centre.buffer(reach)], crs=crs).plot(
         ax=axes, facecolor="none", edgecolor=FOCUS_COLOUR, linewidth=1.4, linestyle="--", zorder=5
     )
-    axes.scatter([centre.x], [centre.y], s=90, c=FOCUS_COLOUR, marker="*", edgecolors="white", zorder=6)
+    axes.scatter([centre.x], [centre.y], s=320, c=FOCUS_COLOUR, marker="*", edgecolors="white", zorder=6)
     margin = 2 * reach
     width_m = margin * width_px / height_px
     axes.set_xlim(centre.x - width_m, centre.x + width_m)

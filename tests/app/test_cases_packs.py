@@ -298,6 +298,12 @@ def test_bad_requests_are_4xx_that_say_what_to_do(
         answer = client.get("/packs/challenge", params={**base, **change}, headers=organiser)
         assert answer.status_code == status, (change, answer.status_code, answer.text[:300])
     assert client.get("/packs/challenge", params={"city": "Berlin"}, headers=organiser).status_code == 422
+    # a run of another service
+    run_id = run_id_of(client.get(f"/cases/{case_id}/pack", headers=organiser).text)
+    other = client.get(
+        "/packs/challenge", params={**base, "service": "schools", "run": run_id}, headers=organiser
+    )
+    assert other.status_code == 422 and "is not a run of schools" in other.text
 
 
 def test_who_may_see_a_pack(client: TestClient, berlin: Berlin, acv: dict[str, Any], tmp_path: Path) -> None:

@@ -191,6 +191,15 @@ def choose_run(
     return run
 
 
+def _shaded(frames: Any) -> tuple[gpd.GeoDataFrame, str]:
+    """The neighbourhoods as a pack's map shades them: the share of need unmet, or where capacity is unknown the
+    share of people beyond reach (as the gap map does), and what the shading measures."""
+    shapes = frames.neighbourhoods
+    if frames.unmet_computable:
+        return shapes, "share of need unmet"
+    return shapes.assign(gap_share=1.0 - shapes["covered_share"]), "share of people beyond reach"
+
+
 def _located_asset(db: Session, settings: Settings, asset_id: int) -> tuple[Asset, Point]:
     shown = asset_shown_geom(_reader(Principal()), settings)
     row = db.execute(select(Asset, func.ST_X(shown), func.ST_Y(shown)).where(Asset.id == asset_id)).one()
@@ -433,9 +442,10 @@ def asset_pack(
         frames = gap_map_frames(db, settings, _reader(principal), runs[0])
         points = frames.assets.geometry
         here = ((points.x - at.x).abs() > 1e-7) | ((points.y - at.y).abs() > 1e-7)
-        map_png = surroundings_png(frames.neighbourhoods, frames.assets[here], frames.needs, at, radius)
+        shapes, shading = _shaded(frames)
+        map_png = surroundings_png(shapes, frames.assets[here], frames.needs, at, radius)
         caption = (
-            f"Neighbourhoods shaded by the share of {frames.service_name} need unmet (run {runs[0].id}); the "
+            f"Neighbourhoods shaded by the {shading} of {frames.service_name} (run {runs[0].id}); the "
             f"dashed circle is the {radius:,.0f} m catchment. Drawn from the data, no map tiles."
         )
     title = f"Evidence pack: {asset.name}"
@@ -568,9 +578,10 @@ def challenge_pack(
                 [c["lon"] for c in candidates], [c["lat"] for c in candidates], crs=4326
             )
         )
-        map_png = challenge_png(frames.neighbourhoods, area.id, sites, able)
+        shapes, shading = _shaded(frames)
+        map_png = challenge_png(shapes, area.id, sites, able)
         caption = (
-            f"Neighbourhoods of {city.name} shaded by the share of {st.name} need unmet (run {chosen.id}); "
+            f"Neighbourhoods of {city.name} shaded by the {shading} of {st.name} (run {chosen.id}); "
             f"{area.name} outlined; suggested sites numbered by rank. Drawn from the data, no map tiles."
         )
     return Pack(
