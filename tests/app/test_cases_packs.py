@@ -30,7 +30,7 @@ from app.db.models import (
     ServiceType,
 )
 from app.templating import templates
-from tests.app.helpers import create_asset
+from tests.app.helpers import MITTE_POINT, create_asset
 from tests.conftest import Berlin
 from tests.inert_text import assert_not_in_templates, compiled_template_sources
 
@@ -409,3 +409,25 @@ def test_the_command_line_writes_the_pdf_and_the_html(
     assert 'id="pack-asset-name"' in page.read_text(encoding="utf-8")
     missing = assetmap.invoke(cli, ["case", "pack", "999999", "--out", str(out)])
     assert missing.exit_code != 0 and "no case 999999" in missing.output
+
+
+def test_a_pack_of_a_new_building_without_services_says_what_it_cannot_measure(
+    client: TestClient, berlin: Berlin, tmp_path: Path
+) -> None:
+    body = {
+        "city": "Berlin",
+        "kind": "acv",
+        "asset": {"name": "Old Bathhouse", "geometry": MITTE_POINT},
+        "community_body": {"name": "Friends of the Bathhouse", "kind": "community_group", "contact": CONTACT},
+        "opened_on": "2026-01-31",
+    }
+    opened = client.post("/api/cases", json=body, headers=berlin.headers("organiser"))
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    html = client.get(f"/cases/{case_id}/pack", headers=berlin.headers("organiser")).text
+    assert "The asset offers no service, so no closure can be measured." in html
+    pdf = client.get(f"/cases/{case_id}/pack.pdf", headers=berlin.headers("organiser"))
+    assert pdf.status_code == 200
+    text = pdf_text(pdf.content, tmp_path)
+    assert "Old Bathhouse" in text and "not shaded: no analysis run" in text and CONTACT not in text
+    assert 'id="pack-map" src="data:image/png;base64,' in html

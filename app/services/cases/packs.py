@@ -191,6 +191,40 @@ def choose_run(
     return run
 
 
+def _surroundings(
+    db: Session, city: City, asset_id: int
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The map's frames without a run: the city's neighbourhoods, its other published assets (people and
+    sensitive places left out) and its published needs, in EPSG:4326."""
+    shapes = db.execute(
+        select(Neighbourhood.id, func.ST_AsBinary(Neighbourhood.geom)).where(Neighbourhood.city_id == city.id)
+    ).all()
+    assets = db.execute(
+        select(func.ST_X(Asset.geom), func.ST_Y(Asset.geom)).where(
+            Asset.city_id == city.id,
+            Asset.status == "approved",
+            Asset.id != asset_id,
+            Asset.category != "individual",
+            Asset.sensitive.is_(False),
+        )
+    ).all()
+    needs = db.execute(
+        select(func.ST_AsBinary(func.ST_PointOnSurface(Need.geom))).where(
+            Need.city_id == city.id, Need.status == "approved"
+        )
+    ).all()
+    return (
+        gpd.GeoDataFrame(
+            {"id": [r[0] for r in shapes]},
+            geometry=gpd.GeoSeries.from_wkb([bytes(r[1]) for r in shapes], crs=4326),
+        ),
+        gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy([r[0] for r in assets], [r[1] for r in assets], crs=4326)
+        ),
+        gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_wkb([bytes(r[0]) for r in needs], crs=4326)),
+    )
+
+
 def _shaded(frames: Any) -> tuple[gpd.GeoDataFrame, str]:
     """The neighbourhoods as a pack's map shades them: the share of need unmet, or where capacity is unknown the
     share of people beyond reach (as the gap map does), and what the shading measures."""
@@ -447,6 +481,13 @@ def asset_pack(
         caption = (
             f"Neighbourhoods shaded by the {shading} of {frames.service_name} (run {runs[0].id}); the "
             f"dashed circle is the {radius:,.0f} m catchment. Drawn from the data, no map tiles."
+        )
+    else:
+        shapes, others, needs = _surroundings(db, city, asset.id)
+        map_png = surroundings_png(shapes, others, needs, at, radius)
+        caption = (
+            f"Neighbourhoods (not shaded: no analysis run), published assets and needs within reach; the dashed "
+            f"circle is {radius:,.0f} m. Drawn from the data, no map tiles."
         )
     title = f"Evidence pack: {asset.name}"
     return Pack(
