@@ -9,6 +9,8 @@ from tests.browser.conftest import LiveApp, Tabs
 
 pytestmark = pytest.mark.browser
 
+BODY = "Friends <i>of</i> {{ 7*7 }} <img src=x onerror=alert(1)>"
+
 
 def test_the_case_page_links_the_evidence_pack_pdf(tabs: Tabs, live_app: LiveApp) -> None:
     found = live_app.api(
@@ -27,7 +29,7 @@ def test_the_case_page_links_the_evidence_pack_pdf(tabs: Tabs, live_app: LiveApp
             "city": "Berlin",
             "kind": "acv",
             "asset_id": asset_id,
-            "community_body": {"name": "Friends <i>of</i> the centre", "kind": "community_group"},
+            "community_body": {"name": BODY, "kind": "community_group"},
             "opened_on": "2026-01-31",
         },
     )
@@ -46,4 +48,13 @@ def test_the_case_page_links_the_evidence_pack_pdf(tabs: Tabs, live_app: LiveApp
     with open(path, "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
     assert download.suggested_filename == f"evidence-pack-case-{case_id}.pdf"
+    organiser.watch.assert_clean()
+
+    # the pack's page shows the community body's name as typed, runs nothing, and links its PDF too
+    organiser.page.click("#case-pack-page")
+    organiser.page.wait_for_url(f"**/cases/{case_id}/pack")
+    expect(organiser.page.locator("#pack-body")).to_contain_text(BODY)
+    expect(organiser.page.locator("#pack-body i, #pack-body img")).to_have_count(0)
+    expect(organiser.page.locator("#pack-pdf")).to_have_attribute("href", f"/cases/{case_id}/pack.pdf")
+    expect(organiser.page.locator("#pack-map")).to_be_visible()
     organiser.watch.assert_clean()
