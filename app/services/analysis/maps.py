@@ -100,10 +100,11 @@ def gap_map_frames(
     run: AnalysisRun | int,
     *,
     walk_from: int | None = None,
+    with_links: bool = True,
 ) -> GapMapFrames:
     """The frames of a run's gap map: neighbourhood results, published assets, needs, catchments, sites, links;
     for a run on foot, the units the straight line would have called covered; with `walk_from` (an asset id of
-    the service), that asset's walking-time catchments."""
+    the service), that asset's walking-time catchments; `with_links=False` leaves the network's ties out."""
     run = finished_run(db, principal, run if isinstance(run, int) else run.id)
     city = db.get(City, run.city_id)
     service_type = db.get(ServiceType, run.service_type_id)
@@ -204,7 +205,8 @@ def gap_map_frames(
             ],
             ["name", "gain", "kind", "reasons", "suggestion"],
         )
-    links = _links_between(network_view(db, settings, principal, run.city_id))
+    # the network's ties (its betweenness is the costly part); the evidence packs' static maps draw none
+    links = _links_between(network_view(db, settings, principal, run.city_id)) if with_links else None
     radius_m = float(run.params["radius_m"])
     distance = str(run.params.get("distance", "straight"))
     notes: list[str] = []

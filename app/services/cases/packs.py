@@ -473,7 +473,7 @@ def asset_pack(
     radius = float(runs[0].params.get("radius_m") or 1000.0) if runs else 1000.0
     map_png, caption = None, ""
     if runs:
-        frames = gap_map_frames(db, settings, _reader(principal), runs[0])
+        frames = gap_map_frames(db, settings, _reader(principal), runs[0], with_links=False)
         points = frames.assets.geometry
         here = ((points.x - at.x).abs() > 1e-7) | ((points.y - at.y).abs() > 1e-7)
         shapes, shading = _shaded(frames)
@@ -605,7 +605,7 @@ def challenge_pack(
                     for s in suggestion["sites"]
                 ],
             }
-        frames = gap_map_frames(db, settings, reader, chosen)
+        frames = gap_map_frames(db, settings, reader, chosen, with_links=False)
         sites = gpd.GeoDataFrame(
             {"rank": [s["rank"] for s in (suggestion or {}).get("sites", [])]},
             geometry=gpd.points_from_xy(
