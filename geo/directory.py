@@ -12,8 +12,15 @@ import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from opening_hours import OpeningHours, ParserError
+import opening_hours
+from opening_hours import OpeningHours
 
+# the parser's own error (not in the library's type stubs), and what its docs say it raises
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    getattr(opening_hours, "ParserError", SyntaxError),
+    SyntaxError,
+    ValueError,
+)
 COST_KINDS = ("free", "fixed", "range")
 COST_PERIODS = ("session", "month")
 # how many sessions a month a per-session price is counted for when neither the offer nor the question says
@@ -221,7 +228,7 @@ def parse_schedule(expression: str, zone: ZoneInfo | None = None, country: str |
         )
     try:
         return OpeningHours(text, timezone=zone, country=country, auto_country=False, auto_timezone=False)
-    except (ParserError, SyntaxError, ValueError) as exc:
+    except PARSE_ERRORS as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "not understood"
         raise DirectoryInputError(
             f"opening_hours is not OpenStreetMap opening_hours syntax (e.g. 'Mo-Fr 09:00-17:00; PH off'): {first}",

@@ -48,7 +48,7 @@ class OfferCreate(OfferFields):
     """A new service offer of an asset."""
 
     service_type: str = Field(min_length=1, max_length=64, description="service type slug")
-    name: str = Field(min_length=1, max_length=300)  # type: ignore[assignment]
+    name: str = Field(min_length=1, max_length=300)
 
 
 class OfferUpdate(OfferFields):

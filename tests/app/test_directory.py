@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from tests.app.helpers import create_asset
 from tests.conftest import Berlin
 
-ALEX = {"city": "Berlin", "lat": 52.5219, "lon": 13.4132}
+ALEX: dict[str, Any] = {"city": "Berlin", "lat": 52.5219, "lon": 13.4132}
 # Monday 30 March 2026, the day after Berlin's clocks went forward (CET -> CEST)
 MONDAY_AFTER_DST = "2026-03-30T10:30:00+02:00"
 
@@ -22,13 +22,13 @@ def _offer(
     body.update(fields)
     response = client.post(f"/api/assets/{asset_id}/service-offers", json=body, headers=berlin.headers(role))
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _budget(client: TestClient, **params: Any) -> dict[str, Any]:
     response = client.get("/api/directory/budget", params={**ALEX, **params})
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_200_euros_a_month_for_a_70_year_old_near_alexanderplatz(client: TestClient) -> None:
@@ -154,7 +154,7 @@ def test_writing_needs_edit_rights_where_the_asset_is(client: TestClient, berlin
 def test_bad_offers_are_refused_with_the_field_to_fix(client: TestClient, berlin: Berlin) -> None:
     asset = create_asset(client, berlin)["id"]
     admin = berlin.headers("admin")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"cost_kind": "fixed", "cost_period": "month", "currency": "EUR"}, "cost_min"),
         (
             {"cost_kind": "range", "cost_period": "month", "cost_min": 9, "cost_max": 3, "currency": "EUR"},

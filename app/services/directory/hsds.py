@@ -285,7 +285,7 @@ def _rows(db: Session, stmt: Select[Any]) -> list[Row]:
     return [Row(o, a, c, st) for o, a, c, st in db.execute(stmt).all()]
 
 
-def _offers_stmt(city: City | None) -> Select[Any]:
+def _offers_stmt(city: City | None) -> Any:
     stmt = (
         select(ServiceOffer, Asset, City, ServiceType)
         .join(Asset, Asset.id == ServiceOffer.asset_id)
