@@ -13,6 +13,7 @@ from app.routers.common import IfMatch, ItemIdPath, version_from
 from app.routers.pages import _page
 from app.routers.responses import RESTRICTED, errors
 from app.schemas.directory import BudgetAnswer, OfferCreate, OfferList, OfferOut, OfferUpdate
+from app.schemas.items import HistoryList
 from app.services.directory import offers, questions
 
 router = APIRouter(prefix="/api", tags=["service directory"])
@@ -74,7 +75,9 @@ def delete_service_offer(
     return Response(status_code=204)
 
 
-@router.get("/service-offers/{item_id}/history", responses=errors(RESTRICTED, 404))
+@router.get(
+    "/service-offers/{item_id}/history", response_model=HistoryList, responses=errors(RESTRICTED, 404)
+)
 def service_offer_history(db: SessionDep, principal: ReadHistory, item_id: ItemIdPath) -> JSONResponse:
     """Every change of a service offer, oldest first."""
     return JSONResponse({"items": offers.offer_history(db, principal, item_id)})

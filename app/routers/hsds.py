@@ -6,14 +6,15 @@ UK asks of a compliant API.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.deps import SessionDep
+from app.deps import ReadPublic, SessionDep
+from app.routers.responses import READ, errors
+from app.schemas.hsds import HsdsDataPackage, HsdsItem, HsdsOpenApi, HsdsPage, HsdsRoot
 from app.services.directory import hsds, publish
 
 router = APIRouter(prefix="/hsds", tags=["HSDS 3.0"])
@@ -65,21 +66,34 @@ def _json(data: Any) -> JSONResponse:
     return JSONResponse(data, headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.get("/", summary="HSDS API root", name="hsds_root")
-def hsds_root(request: Request) -> JSONResponse:
+@router.get("/", summary="HSDS API root", name="hsds_root", response_model=HsdsRoot, responses=errors(READ))
+def hsds_root(request: Request, principal: ReadPublic) -> JSONResponse:
     """The HSDS version this API publishes, its profile and its OpenAPI description."""
     return _json(hsds.root(str(request.base_url)))
 
 
-@router.get("/openapi.json", summary="HSDS OpenAPI description", name="hsds_openapi")
-def hsds_openapi(request: Request) -> JSONResponse:
+@router.get(
+    "/openapi.json",
+    summary="HSDS OpenAPI description",
+    name="hsds_openapi",
+    response_model=HsdsOpenApi,
+    responses=errors(READ),
+)
+def hsds_openapi(request: Request, principal: ReadPublic) -> JSONResponse:
     """The HSDS 3.0 API specification's OpenAPI document, with this API's title, version and licence."""
     return _json(publish.hsds_openapi(str(request.base_url)))
 
 
-@router.get("/services", summary="HSDS services", name="hsds_services")
+@router.get(
+    "/services",
+    summary="HSDS services",
+    name="hsds_services",
+    response_model=HsdsPage,
+    responses=errors(400, READ, 404),
+)
 def hsds_services(
     db: SessionDep,
+    principal: ReadPublic,
     city: CityQuery = None,
     page: PageQuery = 1,
     per_page: PerPageQuery = hsds.DEFAULT_PER_PAGE,
@@ -95,15 +109,30 @@ def hsds_services(
     )
 
 
-@router.get("/services/{item_id}", summary="An HSDS service", name="hsds_service")
-def hsds_service(db: SessionDep, item_id: IdPath, city: CityQuery = None) -> JSONResponse:
+@router.get(
+    "/services/{item_id}",
+    summary="An HSDS service",
+    name="hsds_service",
+    response_model=HsdsItem,
+    responses=errors(400, READ, 404),
+)
+def hsds_service(
+    db: SessionDep, principal: ReadPublic, item_id: IdPath, city: CityQuery = None
+) -> JSONResponse:
     """One service, fully nested: cost options, schedules, languages, its location with accessibility."""
     return _json(publish.hsds_item(db, city, "service", item_id))
 
 
-@router.get("/organizations", summary="HSDS organizations", name="hsds_organizations")
+@router.get(
+    "/organizations",
+    summary="HSDS organizations",
+    name="hsds_organizations",
+    response_model=HsdsPage,
+    responses=errors(400, READ, 404),
+)
 def hsds_organizations(
     db: SessionDep,
+    principal: ReadPublic,
     city: CityQuery = None,
     page: PageQuery = 1,
     per_page: PerPageQuery = hsds.DEFAULT_PER_PAGE,
@@ -112,15 +141,30 @@ def hsds_organizations(
     return _json(publish.hsds_list(db, city, "organizations", page, per_page))
 
 
-@router.get("/organizations/{item_id}", summary="An HSDS organization", name="hsds_organization")
-def hsds_organization(db: SessionDep, item_id: IdPath, city: CityQuery = None) -> JSONResponse:
+@router.get(
+    "/organizations/{item_id}",
+    summary="An HSDS organization",
+    name="hsds_organization",
+    response_model=HsdsItem,
+    responses=errors(400, READ, 404),
+)
+def hsds_organization(
+    db: SessionDep, principal: ReadPublic, item_id: IdPath, city: CityQuery = None
+) -> JSONResponse:
     """One organization with its location."""
     return _json(publish.hsds_item(db, city, "organization", item_id))
 
 
-@router.get("/locations", summary="HSDS locations", name="hsds_locations")
+@router.get(
+    "/locations",
+    summary="HSDS locations",
+    name="hsds_locations",
+    response_model=HsdsPage,
+    responses=errors(400, READ, 404),
+)
 def hsds_locations(
     db: SessionDep,
+    principal: ReadPublic,
     city: CityQuery = None,
     page: PageQuery = 1,
     per_page: PerPageQuery = hsds.DEFAULT_PER_PAGE,
@@ -129,15 +173,30 @@ def hsds_locations(
     return _json(publish.hsds_list(db, city, "locations", page, per_page))
 
 
-@router.get("/locations/{item_id}", summary="An HSDS location", name="hsds_location")
-def hsds_location(db: SessionDep, item_id: IdPath, city: CityQuery = None) -> JSONResponse:
+@router.get(
+    "/locations/{item_id}",
+    summary="An HSDS location",
+    name="hsds_location",
+    response_model=HsdsItem,
+    responses=errors(400, READ, 404),
+)
+def hsds_location(
+    db: SessionDep, principal: ReadPublic, item_id: IdPath, city: CityQuery = None
+) -> JSONResponse:
     """One location with its accessibility."""
     return _json(publish.hsds_item(db, city, "location", item_id))
 
 
-@router.get("/service_at_locations", summary="HSDS service at locations", name="hsds_service_at_locations")
+@router.get(
+    "/service_at_locations",
+    summary="HSDS service at locations",
+    name="hsds_service_at_locations",
+    response_model=HsdsPage,
+    responses=errors(400, READ, 404),
+)
 def hsds_service_at_locations(
     db: SessionDep,
+    principal: ReadPublic,
     city: CityQuery = None,
     page: PageQuery = 1,
     per_page: PerPageQuery = hsds.DEFAULT_PER_PAGE,
@@ -151,9 +210,12 @@ def hsds_service_at_locations(
     summary="HSDS tabular export",
     name="hsds_export",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}, "description": "CSV files and datapackage.json"}},
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "CSV files and datapackage.json"},
+        **errors(READ, 404),
+    },
 )
-def hsds_export(db: SessionDep, city: CityQuery = None) -> Response:
+def hsds_export(db: SessionDep, principal: ReadPublic, city: CityQuery = None) -> Response:
     """The directory as HSDS 3.0 tabular data: one CSV per table and the specification's datapackage.json."""
     body = publish.hsds_zip(db, city)
     return Response(
@@ -163,7 +225,13 @@ def hsds_export(db: SessionDep, city: CityQuery = None) -> Response:
     )
 
 
-@router.get("/datapackage.json", summary="HSDS tabular descriptor", name="hsds_datapackage")
-def hsds_datapackage(city: CityQuery = None) -> Response:
+@router.get(
+    "/datapackage.json",
+    summary="HSDS tabular descriptor",
+    name="hsds_datapackage",
+    response_model=HsdsDataPackage,
+    responses=errors(READ),
+)
+def hsds_datapackage(principal: ReadPublic) -> JSONResponse:
     """The data package descriptor of the tabular export."""
-    return Response(json.dumps(publish.hsds_descriptor()), media_type="application/json")
+    return _json(publish.hsds_descriptor())

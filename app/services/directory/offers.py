@@ -320,10 +320,12 @@ def offer_history(db: Session, principal: Principal, offer_id: int) -> list[dict
         raise NotFound(f"no service offer {offer_id} and no history of one")
     return [
         {
+            "id": e.change.id,
             "action": e.change.action,
             "version": e.change.version,
             "at": e.change.at.isoformat(),
             "user": e.username,
+            "import_id": e.change.import_id,
             "message": e.change.message,
             "before": e.change.before,
             "after": e.after,
