@@ -146,7 +146,7 @@ def what_budget_buys(db: Session, q: BudgetQuestion, now: dt.datetime | None = N
         row["rank"] = rank
     notes = [
         f"ranked by distance in bands of {rules.DISTANCE_BAND_M:g} m, then by cost per month",
-        "a range whose lower end fits the budget is listed with within_budget false",
+        "within_budget is false where only the lower end of a cost range fits the budget",
         f"opening times read in {zone.key}"
         + (
             ""
