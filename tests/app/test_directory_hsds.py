@@ -151,3 +151,22 @@ def test_tabular_export_is_a_valid_data_package(client: TestClient, tmp_path: Pa
     # a broken file is caught by the same check: the test can fail
     (tmp_path / "services.csv").write_text(services[0] + "\nnot-a-uuid,,,,,,,,,\n", encoding="utf-8")
     assert not Package(str(tmp_path / "datapackage.json")).validate().valid
+
+
+def test_reloading_the_sample_keeps_offer_ids_and_so_hsds_identifiers(client: TestClient, berlin: Berlin) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from app.db.models import City, ServiceOffer
+    from app.services.directory.sample import load_directory_sample
+
+    before = [s["id"] for s in _get(client, "/hsds/services", per_page=500)["contents"]]
+    with Session(berlin.engine) as db:
+        ids = list(db.scalars(select(ServiceOffer.id).order_by(ServiceOffer.id)))
+        city = db.get(City, berlin.city_id)
+        assert city is not None
+        with db.begin_nested():
+            assert load_directory_sample(db, city, berlin.settings.data_dir / "berlin") == 10
+            assert list(db.scalars(select(ServiceOffer.id).order_by(ServiceOffer.id))) == ids
+        db.rollback()
+    assert [s["id"] for s in _get(client, "/hsds/services", per_page=500)["contents"]] == before
