@@ -153,7 +153,9 @@ def test_tabular_export_is_a_valid_data_package(client: TestClient, tmp_path: Pa
     assert not Package(str(tmp_path / "datapackage.json")).validate().valid
 
 
-def test_reloading_the_sample_keeps_offer_ids_and_so_hsds_identifiers(client: TestClient, berlin: Berlin) -> None:
+def test_reloading_the_sample_keeps_offer_ids_and_so_hsds_identifiers(
+    client: TestClient, berlin: Berlin
+) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
