@@ -101,6 +101,8 @@ def test_cors_only_on_hsds(client: TestClient) -> None:
     assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
     missing = client.get(f"/hsds/services/{uuid.uuid4()}")
     assert missing.status_code == 404 and missing.headers["access-control-allow-origin"] == "*"
+    bare = client.get("/hsds", follow_redirects=False)
+    assert bare.status_code in (301, 307, 308) and bare.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-origin" not in client.get("/api/directory/budget").headers
     assert "access-control-allow-origin" not in client.get("/api/service-types").headers
 
@@ -127,7 +129,13 @@ def test_people_and_sensitive_assets_are_never_published(client: TestClient, ber
         asset = create_asset(client, berlin, name=name, **extra)["id"]
         body = {"service_type": "older-people", "name": f"{name} service"}
         assert client.post(f"/api/assets/{asset}/service-offers", json=body, headers=admin).status_code == 201
+    # an entry still waiting for review is not published either
+    pending = create_asset(client, berlin, role="contributor", name="Unreviewed hall")
+    assert pending["properties"]["status"] == "pending"
+    body = {"service_type": "older-people", "name": "Unreviewed hall service"}
+    assert client.post(f"/api/assets/{pending['id']}/service-offers", json=body, headers=admin).status_code == 201
     services = _get(client, "/hsds/services", per_page=500, full="true")
+    assert "Unreviewed hall" not in json.dumps(services)
     text = json.dumps(services) + json.dumps(_get(client, "/hsds/organizations", per_page=500))
     text += json.dumps(_get(client, "/hsds/locations", per_page=500))
     assert "Volunteer Jo" not in text and "Safe house" not in text
