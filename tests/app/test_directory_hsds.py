@@ -133,7 +133,10 @@ def test_people_and_sensitive_assets_are_never_published(client: TestClient, ber
     pending = create_asset(client, berlin, role="contributor", name="Unreviewed hall")
     assert pending["properties"]["status"] == "pending"
     body = {"service_type": "older-people", "name": "Unreviewed hall service"}
-    assert client.post(f"/api/assets/{pending['id']}/service-offers", json=body, headers=admin).status_code == 201
+    assert (
+        client.post(f"/api/assets/{pending['id']}/service-offers", json=body, headers=admin).status_code
+        == 201
+    )
     services = _get(client, "/hsds/services", per_page=500, full="true")
     assert "Unreviewed hall" not in json.dumps(services)
     text = json.dumps(services) + json.dumps(_get(client, "/hsds/organizations", per_page=500))
