@@ -183,3 +183,16 @@ def test_reloading_the_sample_keeps_offer_ids_and_so_hsds_identifiers(
             assert list(db.scalars(select(ServiceOffer.id).order_by(ServiceOffer.id))) == ids
         db.rollback()
     assert [s["id"] for s in _get(client, "/hsds/services", per_page=500)["contents"]] == before
+
+
+def test_search_and_organization_filters(client: TestClient) -> None:
+    found = _get(client, "/hsds/services", search="lunch")
+    assert {s["name"] for s in found["contents"]} == {
+        "Weekday lunch table (Mittagstisch)",
+        "Pay-what-you-can neighbourhood lunch",
+    }
+    assert _get(client, "/hsds/services", search="100%_no")["empty"]
+    provider = next(s for s in found["contents"] if s["name"].startswith("Weekday"))["organization_id"]
+    theirs = _get(client, "/hsds/services", organization_id=provider)
+    assert theirs["total_items"] == 2 and {s["organization_id"] for s in theirs["contents"]} == {provider}
+    assert page_problems(theirs, "compiled/service_list.json") == []
