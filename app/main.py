@@ -35,8 +35,10 @@ from app.routers import (
     case_pages,
     cases,
     catalogue,
+    directory,
     exports,
     health,
+    hsds,
     imports,
     links,
     needs,
@@ -253,6 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Map pages and GeoJSON lists are large and compress well (about 5:1).
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     add_exception_handlers(app)
+    app.add_middleware(hsds.HsdsCors)  # Access-Control-Allow-Origin: * on /hsds only
     for router in (
         health.router,
         auth.router,
@@ -273,6 +276,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_import.router,
         case_import.page_router,
         case_pages.router,
+        directory.router,
+        directory.page_router,
+        hsds.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

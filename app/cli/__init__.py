@@ -15,6 +15,8 @@ imports   `import`, `export`
 cities    `city add`, `city list`, `city show`
 streets   `streets import`, `streets show`
 cases     `case list`, `case add`, `case event`
+directory `directory add`, `directory set`, `directory list`, `directory budget`, `directory zone`,
+          `directory export-hsds`
 """
 
 from __future__ import annotations
@@ -23,7 +25,20 @@ import sys
 
 import typer
 
-from app.cli import analysis, capacity, cases, cities, db, imports, sample, serve, streets, users, venues
+from app.cli import (
+    analysis,
+    capacity,
+    cases,
+    cities,
+    db,
+    directory,
+    imports,
+    sample,
+    serve,
+    streets,
+    users,
+    venues,
+)
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -43,6 +58,7 @@ cli.add_typer(venues.app, name="venues")
 cli.add_typer(cities.app, name="city")
 cli.add_typer(streets.app, name="streets")
 cli.add_typer(cases.app, name="case")
+cli.add_typer(directory.app, name="directory")
 
 
 def main() -> None:

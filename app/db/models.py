@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -80,6 +81,8 @@ class City(Base):
     crs: Mapped[str | None] = mapped_column(String(40))  # projected CRS for measuring, e.g. EPSG:25833
     data_date: Mapped[str | None] = mapped_column(String(40))
     attribution: Mapped[str | None] = mapped_column(Text)
+    # IANA time zone its service schedules are read in (migration 0012); NULL: UTC
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -613,3 +616,69 @@ class CaseDocument(Base):
     public: Mapped[bool] = mapped_column(Boolean, server_default="false")
     added_by: Mapped[int | None] = mapped_column(Integer)
     added_at: Mapped[dt.datetime] = _now()
+
+
+class ServiceOffer(Base):
+    """One service an asset offers, for the directory (docs/DIRECTORY.md): cost, eligibility, languages,
+    accessibility, schedule (OSM opening_hours) and how to book; versioned, with history kind 'service_offers'."""
+
+    __tablename__ = "service_offer"
+    __table_args__ = (
+        CheckConstraint(_in("cost_kind", ("free", "fixed", "range")), name="cost_kind_known"),
+        CheckConstraint(
+            f"cost_period IS NULL OR {_in('cost_period', ('session', 'month'))}", name="cost_period_known"
+        ),
+        CheckConstraint(
+            "(cost_kind = 'free' AND cost_min IS NULL AND cost_max IS NULL AND cost_period IS NULL)"
+            " OR (cost_kind = 'fixed' AND cost_min IS NOT NULL AND cost_min >= 0 AND cost_max IS NULL"
+            " AND cost_period IS NOT NULL AND currency IS NOT NULL)"
+            " OR (cost_kind = 'range' AND cost_min IS NOT NULL AND cost_max IS NOT NULL AND 0 <= cost_min"
+            " AND cost_min <= cost_max AND cost_period IS NOT NULL AND currency IS NOT NULL)",
+            name="cost_consistent",
+        ),
+        CheckConstraint(
+            "sessions_per_month IS NULL OR (sessions_per_month > 0 AND sessions_per_month <= 100)",
+            name="sessions_range",
+        ),
+        CheckConstraint(
+            "(min_age IS NULL OR min_age BETWEEN 0 AND 130) AND (max_age IS NULL OR max_age BETWEEN 0 AND 130)"
+            " AND (min_age IS NULL OR max_age IS NULL OR min_age <= max_age)",
+            name="age_range",
+        ),
+        Index("ix_service_offer_city_id_id", "city_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(Integer)  # the asset's city, kept here for the city's directory
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    service_type_id: Mapped[int] = mapped_column(
+        ForeignKey("service_type.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    # free; fixed (cost_min per cost_period); range (cost_min to cost_max per cost_period)
+    cost_kind: Mapped[str] = mapped_column(String(10), server_default="free")
+    cost_period: Mapped[str | None] = mapped_column(String(10))
+    cost_min: Mapped[Any | None] = mapped_column(Numeric(10, 2))
+    cost_max: Mapped[Any | None] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217
+    sessions_per_month: Mapped[float | None] = mapped_column(
+        Float
+    )  # turns a per-session price into a month's
+    cost_note: Mapped[str | None] = mapped_column(Text)
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)
+    population_group: Mapped[str | None] = mapped_column(String(32))
+    residency_required: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    referral_required: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    eligibility_note: Mapped[str | None] = mapped_column(Text)
+    languages: Mapped[list[str]] = mapped_column(
+        ARRAY(String(35)), server_default=text("'{}'::varchar[]"), nullable=False
+    )  # BCP 47 tags
+    accessibility: Mapped[str | None] = mapped_column(Text)
+    opening_hours: Mapped[str | None] = mapped_column(Text)  # OpenStreetMap opening_hours syntax
+    booking: Mapped[str | None] = mapped_column(Text)
+    booking_url: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db.models import City, User
 from app.db.session import session_scope
 from app.services import auth, streets
+from app.services.directory.sample import load_directory_sample
 from app.settings import Settings
 from geo.privacy import blur_points
 from geo.venue_names import venue_kind_from_name
@@ -269,6 +270,7 @@ def load_berlin(db: Session, settings: Settings) -> SampleReport:
     report.counts["assets inserted or changed"] = len(asset_ids)
     _check_defects(db, city.id, facilities, report)
     load_berlin_streets(db, settings, report)
+    report.counts["sample service offers (illustrative)"] = load_directory_sample(db, city, data_dir)
     db.commit()
     return report
 
