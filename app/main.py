@@ -30,6 +30,8 @@ from app.routers import (
     analysis_maps,
     assets,
     auth,
+    budget,
+    budget_pages,
     capacity,
     case_import,
     case_pages,
@@ -273,6 +275,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_import.router,
         case_import.page_router,
         case_pages.router,
+        budget.router,
+        budget_pages.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

@@ -625,7 +625,8 @@ class BudgetRound(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(
-            "proposals_at < review_at AND review_at < voting_at AND voting_at < results_at", name="phases_ordered"
+            "proposals_at < review_at AND review_at < voting_at AND voting_at < results_at",
+            name="phases_ordered",
         ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -663,7 +664,9 @@ class BudgetProposal(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     neighbourhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighbourhood.id", ondelete="SET NULL"))
     submitted_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
-    for_resident: Mapped[bool] = mapped_column(Boolean, server_default="false")  # an organiser's on a paper form
+    for_resident: Mapped[bool] = mapped_column(
+        Boolean, server_default="false"
+    )  # an organiser's on a paper form
     feasible: Mapped[bool | None] = mapped_column(Boolean)
     feasibility_reason: Mapped[str | None] = mapped_column(Text)
     score: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -57,7 +57,9 @@ def open_sites(
     )
     existing = result.source_assets
     combined = pd.concat([_asset_rows(existing), added], ignore_index=True) if len(existing) else added
-    after = reanalyse(result, gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326"), deadline=deadline)
+    after = reanalyse(
+        result, gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326"), deadline=deadline
+    )
     gained = ~result.units["covered"].to_numpy(dtype=bool) & after.units["covered"].to_numpy(dtype=bool)
     nb_before, nb_after = result.neighbourhoods, after.neighbourhoods
     nb_pos = nb_before.index.get_indexer(result.units["neighbourhood_id"])

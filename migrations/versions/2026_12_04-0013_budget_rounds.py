@@ -28,7 +28,10 @@ def upgrade() -> None:
         sa.Column("city_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column(
-            "neighbourhood_ids", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{}'"), nullable=False
+            "neighbourhood_ids",
+            postgresql.ARRAY(sa.Integer()),
+            server_default=sa.text("'{}'"),
+            nullable=False,
         ),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(3), server_default="EUR", nullable=False),
@@ -112,7 +115,9 @@ def upgrade() -> None:
         sa.Column("round_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("code_id", sa.Integer(), nullable=True),
-        sa.Column("approvals", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{}'"), nullable=False),
+        sa.Column(
+            "approvals", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{}'"), nullable=False
+        ),
         sa.Column("cast_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.CheckConstraint("(user_id IS NULL) <> (code_id IS NULL)", name=op.f("ck_budget_ballot_one_voter")),
