@@ -799,9 +799,8 @@ def _greedy_reasons(allocation: Any, votes: dict[int, int], round_: BudgetRound)
     """Why greedy funded each project or not, from pabutools' details (the budget left after each choice)."""
     reasons: dict[int, str] = {}
     remaining = round_.amount
-    details = sorted(
-        allocation.details.projects, key=lambda d: (-votes[int(d.project.name)], int(d.project.name))
-    )
+    # the order greedy considered them in: by approvals (cost satisfaction per cost), ties in pabutools' order
+    details = sorted(allocation.details.projects, key=lambda d: -d.score)
     for detail in details:
         pid = int(detail.project.name)
         cost = int(_money(detail.project.cost))
@@ -817,7 +816,7 @@ def _greedy_reasons(allocation: Any, votes: dict[int, int], round_: BudgetRound)
         else:
             reasons[pid] = (
                 f"not funded: {votes[pid]} votes, but its cost {cost:,} was more than the {remaining:,} "
-                f"{round_.currency} left after the projects with more votes"
+                f"{round_.currency} left when its turn came (more votes go first; ties in pabutools' order)"
             )
     return reasons
 
