@@ -927,3 +927,55 @@ def export_pabulib(db: Session, principal: Principal, round_id: int) -> str:
     for index, ballot in enumerate(ballots, start=1):
         writer.writerow([index, ",".join(str(pid) for pid in ballot if pid in votes)])
     return out.getvalue()
+
+
+# --- the gap map's proposals layer ------------------------------------------------------------------------
+
+
+def _count_text(value: Any, unit: str) -> str | None:
+    return None if value is None else f"{value:,.0f} {unit}"
+
+
+def proposal_map_frame(
+    db: Session, principal: Principal, round_id: int, service_type_id: int
+) -> gpd.GeoDataFrame:
+    """The round's proposals of one service with a place, for the gap map (EPSG:4326): title, cost, reach, unmet,
+    status, result and funded (by either rule, once results may be shown to the reader)."""
+    round_ = _round(db, round_id)
+    shown = [
+        p for p in proposals_of(db, round_) if p.service_type_id == service_type_id and p.neighbourhood_id
+    ]
+    outcome: dict[int, tuple[bool, bool]] = {}
+    if phase_of(round_) == "results" or principal.role in ORGANISER_ROLES:
+        document = results(db, principal, round_.id)
+        outcome = {
+            row["proposal"]["id"]: (row["greedy"]["funded"], row["mes"]["funded"])
+            for row in document["projects"]
+        }
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("title", "cost", "reach", "unmet", "status", "result", "funded")
+    }
+    geometry = []
+    for proposal in shown:
+        lon, lat, _ = _site_of(db, proposal)
+        score = proposal.score or {}
+        rows["title"].append(proposal.title)
+        rows["cost"].append(f"{proposal.cost:,} {round_.currency}")
+        rows["reach"].append(_count_text(score.get("people_newly_within_reach"), "people"))
+        rows["unmet"].append(_count_text(score.get("unmet_need_covered"), "people"))
+        rows["status"].append(
+            "not reviewed yet"
+            if proposal.feasible is None
+            else "feasible"
+            if proposal.feasible
+            else f"not feasible: {proposal.feasibility_reason or ''}"
+        )
+        greedy, mes = outcome.get(proposal.id, (False, False))
+        rows["result"].append(
+            None
+            if proposal.id not in outcome
+            else f"greedy: {'funded' if greedy else 'not funded'}; equal shares: {'funded' if mes else 'not funded'}"
+        )
+        rows["funded"].append(greedy or mes)
+        geometry.append(Point(lon, lat))
+    return gpd.GeoDataFrame(rows, geometry=geometry, crs="EPSG:4326")
