@@ -838,15 +838,19 @@ def _mes_reasons(
         for detail in iteration:
             last_seen[detail.project.name] = (iteration, budgets)
         chosen = iteration.selected_project
-        if chosen is not None and iteration.voters_budget_after_selection is not None and budgets is not None:
-            paid = sum(
-                _money(budgets[i]) - _money(iteration.voters_budget_after_selection[i])
-                for i in supporters[chosen.name]
-            )
-            reasons[int(chosen.name)] = (
-                f"funded: its {len(supporters[chosen.name])} supporters paid its cost {int(_money(chosen.cost)):,} "
-                f"({paid:,.0f} {round_.currency}) from their equal shares of {share:,.2f}"
-            )
+        if chosen is None:
+            continue
+        after = iteration.voters_budget_after_selection
+        most = (
+            max(_money(budgets[i]) - _money(after[i]) for i in supporters[chosen.name])
+            if budgets is not None and after is not None and supporters[chosen.name]
+            else None
+        )
+        reasons[int(chosen.name)] = (
+            f"funded: its {len(supporters[chosen.name])} supporters paid its cost {int(_money(chosen.cost)):,} "
+            f"{round_.currency} from their equal shares of {share:,.2f}"
+            + ("" if most is None else f" (each paid at most {most:,.2f})")
+        )
     for project in instance:
         pid = int(project.name)
         if pid in reasons:

@@ -28,7 +28,7 @@ def new_round(client: TestClient, berlin: Berlin, role: str = "organiser", **fie
     body.update(fields)
     response = client.post("/api/budget-rounds", json=body, headers=berlin.headers(role))
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def propose(
@@ -40,7 +40,7 @@ def propose(
         f"/api/budget-rounds/{round_id}/proposals", json=body, headers=berlin.headers(role)
     )
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def move_on(client: TestClient, berlin: Berlin, round_id: int, phase: str) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def move_on(client: TestClient, berlin: Berlin, round_id: int, phase: str) -> di
     )
     assert response.status_code == 200, response.text
     assert response.json()["phase"] == phase
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def vote(

@@ -78,9 +78,9 @@ def test_the_gap_map_shows_proposals_next_to_the_gaps_with_their_results(
     assert vote(client, berlin, round_["id"], [gap["id"], alex["id"]], role="organiser").status_code == 200
     move_on(client, berlin, round_["id"], "results")
     page = client.get("/maps/gaps", params={"run": run, "budget_round": round_["id"]})
-    shown = {p["title"]: p for p in proposal_features(page.text)}
-    assert shown[HOSTILE]["result"] == "greedy: funded; equal shares: funded"
-    assert shown["Kita at Alex"]["result"].startswith("greedy: not funded")
+    by_title = {p["title"]: p for p in proposal_features(page.text)}
+    assert by_title[HOSTILE]["result"] == "greedy: funded; equal shares: funded"
+    assert by_title["Kita at Alex"]["result"].startswith("greedy: not funded")
     assert "Funded proposals (1)" in page.text and "Budget proposals (1)" in page.text
     assert client.get("/maps/gaps", params={"run": run, "budget_round": 999_999}).status_code == 404
 
