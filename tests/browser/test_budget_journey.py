@@ -62,7 +62,7 @@ def test_run_a_round_with_three_proposals_vote_and_see_both_results_on_the_gap_m
     page.fill("#codes-form [name=count]", "2")
     page.click("#codes-form button[type=submit]")
     expect(page.locator("#codes-out")).to_be_visible()
-    codes = page.text_content("#codes-out").split()  # type: ignore[union-attr]
+    codes = page.text_content("#codes-out").split()
     assert len(codes) == 2
     page.select_option("#phase-form [name=phase]", "voting")
     page.click("#phase-form button[type=submit]")
