@@ -23,6 +23,7 @@ from typing import Any
 import geopandas as gpd
 from shapely.geometry import Point
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -668,15 +669,27 @@ def cast_ballot(
             f"{round_.amount:,}: approve fewer",
             field="approvals",
         )
-    ballot = _ballot_of(db, round_, voter)
-    changed = ballot is not None
-    if ballot is None:
-        ballot = BudgetBallot(round_id=round_.id, user_id=voter.user_id, code_id=voter.code_id)
-        db.add(ballot)
-    ballot.approvals = sorted(chosen)
-    ballot.updated_at = now_utc()
+    changed = _ballot_of(db, round_, voter) is not None
+    # one ballot per account or code, also when two arrive at once: the second replaces the first
+    values = {
+        "round_id": round_.id,
+        "user_id": voter.user_id,
+        "code_id": voter.code_id,
+        "approvals": sorted(chosen),
+    }
+    statement = pg_insert(BudgetBallot).values(**values)
+    key = (
+        {"constraint": "uq_budget_ballot_round_user"}
+        if voter.user_id is not None
+        else {"constraint": "uq_budget_ballot_code"}
+    )
+    db.execute(
+        statement.on_conflict_do_update(
+            **key, set_={"approvals": statement.excluded.approvals, "updated_at": func.now()}
+        )
+    )
     db.commit()
-    return {"round": round_.id, "approvals": ballot.approvals, "changed": changed, "total_cost": total}
+    return {"round": round_.id, "approvals": sorted(chosen), "changed": changed, "total_cost": total}
 
 
 def my_ballot(db: Session, principal: Principal, round_id: int, code: str | None = None) -> dict[str, Any]:
