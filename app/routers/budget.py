@@ -44,7 +44,7 @@ def list_rounds(db: SessionDep, principal: ReadPublic, city: CityQuery = None) -
     return {"items": [service.round_summary(r, names.get(r.city_id)) for r in rounds]}
 
 
-@router.post("", status_code=201, response_model=RoundOut, responses=errors(RESTRICTED, 404))
+@router.post("", status_code=201, response_model=RoundOut, responses=errors(400, RESTRICTED, 404))
 def create_round(body: RoundCreate, db: SessionDep, principal: RunAnalysis) -> dict[str, Any]:
     """A new round: its city (or neighbourhoods), amount and the dates its phases start."""
     round_ = service.create_round(db, principal, body.model_dump())
@@ -57,13 +57,13 @@ def get_round(round_id: RoundPath, db: SessionDep, principal: ReadPublic) -> dic
     return service.round_document(db, principal, service.get_round(db, round_id))
 
 
-@router.post("/{round_id}/phase", response_model=RoundOut, responses=errors(RESTRICTED, 404, 409))
+@router.post("/{round_id}/phase", response_model=RoundOut, responses=errors(400, RESTRICTED, 404, 409))
 def move_on(round_id: RoundPath, body: PhaseSet, db: SessionDep, principal: RunAnalysis) -> dict[str, Any]:
     """Start a phase now (phases only move forward)."""
     return service.round_document(db, principal, service.set_phase(db, principal, round_id, body.phase))
 
 
-@router.patch("/{round_id}/dates", response_model=RoundOut, responses=errors(RESTRICTED, 404, 409))
+@router.patch("/{round_id}/dates", response_model=RoundOut, responses=errors(400, RESTRICTED, 404, 409))
 def set_dates(round_id: RoundPath, body: DatesSet, db: SessionDep, principal: RunAnalysis) -> dict[str, Any]:
     """Move the starts of phases that have not started."""
     round_ = service.set_dates(db, principal, round_id, body.model_dump(exclude_none=True))
@@ -74,7 +74,7 @@ def set_dates(round_id: RoundPath, body: DatesSet, db: SessionDep, principal: Ru
     "/{round_id}/proposals",
     status_code=201,
     response_model=ProposalOut,
-    responses=errors(SIGNED_IN, 403, 404, 409),
+    responses=errors(400, SIGNED_IN, 403, 404, 409),
 )
 def add_proposal(
     round_id: RoundPath, body: ProposalCreate, db: SessionDep, settings: SettingsDep, principal: SignedIn
@@ -88,7 +88,7 @@ def add_proposal(
 @router.post(
     "/{round_id}/proposals/{proposal_id}/review",
     response_model=ProposalOut,
-    responses=errors(RESTRICTED, 404, 409),
+    responses=errors(400, RESTRICTED, 404, 409),
 )
 def review_proposal(
     round_id: RoundPath, proposal_id: ProposalPath, body: Review, db: SessionDep, principal: RunAnalysis
@@ -109,7 +109,7 @@ def rescore(
 
 
 @router.post(
-    "/{round_id}/codes", status_code=201, response_model=CodesOut, responses=errors(RESTRICTED, 404, 409)
+    "/{round_id}/codes", status_code=201, response_model=CodesOut, responses=errors(400, RESTRICTED, 404, 409)
 )
 def generate_codes(
     round_id: RoundPath, body: CodesCreate, db: SessionDep, principal: RunAnalysis
@@ -118,7 +118,7 @@ def generate_codes(
     return {"round": round_id, "codes": service.generate_codes(db, principal, round_id, body.count)}
 
 
-@router.put("/{round_id}/ballot", response_model=BallotOut, responses=errors(READ, 403, 404, 409))
+@router.put("/{round_id}/ballot", response_model=BallotOut, responses=errors(400, READ, 403, 404, 409))
 def cast_ballot(round_id: RoundPath, body: BallotIn, db: SessionDep, principal: ReadPublic) -> dict[str, Any]:
     """Cast or change your one ballot while voting is open: signed in, or with a voting code."""
     return service.cast_ballot(db, principal, round_id, body.approvals, body.code)
