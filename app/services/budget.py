@@ -678,14 +678,10 @@ def cast_ballot(
         "approvals": sorted(chosen),
     }
     statement = pg_insert(BudgetBallot).values(**values)
-    key = (
-        {"constraint": "uq_budget_ballot_round_user"}
-        if voter.user_id is not None
-        else {"constraint": "uq_budget_ballot_code"}
-    )
+    constraint = "uq_budget_ballot_round_user" if voter.user_id is not None else "uq_budget_ballot_code"
     db.execute(
         statement.on_conflict_do_update(
-            **key, set_={"approvals": statement.excluded.approvals, "updated_at": func.now()}
+            constraint=constraint, set_={"approvals": statement.excluded.approvals, "updated_at": func.now()}
         )
     )
     db.commit()
