@@ -201,3 +201,44 @@ def test_one_ballot_per_account_and_per_code_changeable_until_voting_closes(
         ]
         == 2
     )
+
+
+def test_dates_move_only_for_phases_not_started_and_organisers_see_a_provisional_count(
+    client: TestClient, berlin: Berlin
+) -> None:
+    round_ = new_round(client, berlin)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=5)
+    moved = client.patch(
+        f"/api/budget-rounds/{round_['id']}/dates",
+        json={"results_at": later.isoformat()},
+        headers=berlin.headers("organiser"),
+    )
+    assert moved.status_code == 200, moved.text
+    assert dt.datetime.fromisoformat(moved.json()["dates"]["results_at"]) == later
+    started = client.patch(
+        f"/api/budget-rounds/{round_['id']}/dates",
+        json={"proposals_at": later.isoformat()},
+        headers=berlin.headers("organiser"),
+    )
+    assert started.status_code == 409 and "has started" in started.json()["detail"]
+    disordered = client.patch(
+        f"/api/budget-rounds/{round_['id']}/dates",
+        json={"voting_at": (later + dt.timedelta(days=1)).isoformat()},
+        headers=berlin.headers("organiser"),
+    )
+    assert disordered.status_code == 422 and "must start after" in disordered.json()["detail"]
+
+    a = propose(client, berlin, round_["id"], title="A", cost=1000)
+    move_on(client, berlin, round_["id"], "voting")
+    assert vote(client, berlin, round_["id"], [a["id"]], role="contributor").status_code == 200
+    provisional = client.get(
+        f"/api/budget-rounds/{round_['id']}/results", headers=berlin.headers("organiser")
+    )
+    assert provisional.status_code == 200 and provisional.json()["final"] is False
+    assert client.get(f"/api/budget-rounds/{round_['id']}/results").status_code == 409
+    assert client.get(f"/api/budget-rounds/{round_['id']}/export.pb").status_code == 409
+    # the results page says when they come, and shows no count to residents
+    page = client.get(f"/budgets/{round_['id']}/results", headers=berlin.headers("contributor"))
+    assert (
+        page.status_code == 200 and 'id="results-not-yet"' in page.text and "results-table" not in page.text
+    )
