@@ -3,6 +3,8 @@ then closed again by the closure what-if loses exactly the people and need the p
 
 from __future__ import annotations
 
+import time
+
 import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
@@ -77,4 +79,14 @@ def test_scores_are_the_inverse_of_the_closure_what_if(
     # kindergartens are close together
     assert score["need_newly_within_reach"] > central["score"]["need_newly_within_reach"]
     assert score["need_newly_within_reach"] > 0
-    print("score in 1010:", score, "at Alexanderplatz:", central["score"])
+    # scoring again on unchanged data gives the same figures
+    started = time.perf_counter()
+    again = client.post(f"/api/budget-rounds/{round_['id']}/scores", headers=berlin.headers("organiser"))
+    assert again.status_code == 200, again.text
+    print(f"re-scoring two proposals took {time.perf_counter() - started:.1f} s")
+    rescored = {p["id"]: p["score"] for p in again.json()["proposals"]}
+    assert rescored[in_gap["id"]] == score and rescored[central["id"]] == central["score"]
+    assert rescored[no_place["id"]] is None
+    # residents may not trigger the analysis
+    refused = client.post(f"/api/budget-rounds/{round_['id']}/scores", headers=berlin.headers("contributor"))
+    assert refused.status_code == 403
