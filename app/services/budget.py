@@ -818,10 +818,13 @@ def _greedy_reasons(allocation: Any, votes: dict[int, int], round_: BudgetRound)
             reasons[pid] = (
                 f"funded: {votes[pid]} votes; its cost {cost:,} fitted in the {remaining:,} {round_.currency} left, "
                 f"leaving {left:,}"
+                if votes[pid]
+                else f"funded without votes: greedy spends what is left on every proposal that fits, and its cost "
+                f"{cost:,} fitted in the {remaining:,} {round_.currency} left, leaving {left:,}"
             )
             remaining = left
         elif votes[pid] == 0:
-            reasons[pid] = "not funded: no votes"
+            reasons[pid] = f"not funded: no votes, and its cost {cost:,} was more than the {remaining:,} left"
         else:
             reasons[pid] = (
                 f"not funded: {votes[pid]} votes, but its cost {cost:,} was more than the {remaining:,} "

@@ -107,3 +107,30 @@ def test_the_pabulib_export_reads_back_to_the_same_results(
     assert (read_greedy, read_mes) == _direct(ids)
     # no voter identity leaves: voters are numbered 1..n
     assert [b.meta["voter_id"] for b in profile] == [str(i) for i in range(1, len(BALLOTS) + 1)]
+
+
+def test_a_round_without_ballots_has_results_and_an_export(
+    client: TestClient, berlin: Berlin, tmp_path: Path
+) -> None:
+    round_ = new_round(client, berlin, amount=100)
+    cheap = propose(client, berlin, round_["id"], title="Cheap", cost=40)["id"]
+    dear = propose(client, berlin, round_["id"], title="Dear", cost=70)["id"]
+    move_on(client, berlin, round_["id"], "results")
+    body = client.get(f"/api/budget-rounds/{round_['id']}/results").json()
+    assert body["n_voters"] == 0 and body["equal_share"] is None
+    # pabutools' greedy funds what fits even without votes; the reason says so
+    rows = {row["proposal"]["id"]: row for row in body["projects"]}
+    greedy = set(body["greedy"]["funded"])
+    assert body["mes"]["funded"] == []
+    for pid in (cheap, dear):
+        why = rows[pid]["greedy"]["why"]
+        assert (
+            why.startswith("funded without votes")
+            if pid in greedy
+            else why.startswith("not funded: no votes")
+        )
+    path = tmp_path / "empty.pb"
+    path.write_bytes(client.get(f"/api/budget-rounds/{round_['id']}/export.pb").content)
+    instance, profile = parse_pabulib(str(path))
+    assert len(instance) == 2 and len(profile) == 0
+    assert {int(p.name) for p in greedy_utilitarian_welfare(instance, profile, sat_class=Cost_Sat)} == greedy
