@@ -30,6 +30,8 @@ from app.routers import (
     analysis_maps,
     assets,
     auth,
+    budget,
+    budget_pages,
     capacity,
     case_import,
     case_pages,
@@ -279,6 +281,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         directory.router,
         directory.page_router,
         hsds.router,
+        budget.router,
+        budget_pages.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

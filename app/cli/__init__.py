@@ -17,6 +17,7 @@ streets   `streets import`, `streets show`
 cases     `case list`, `case add`, `case event`
 directory `directory add`, `directory set`, `directory list`, `directory budget`, `directory zone`,
           `directory export-hsds`
+budget    `budget round add|list|show|phase|results|export`, `budget codes`, `budget propose`, `budget review`
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import typer
 
 from app.cli import (
     analysis,
+    budget,
     capacity,
     cases,
     cities,
@@ -59,6 +61,7 @@ cli.add_typer(cities.app, name="city")
 cli.add_typer(streets.app, name="streets")
 cli.add_typer(cases.app, name="case")
 cli.add_typer(directory.app, name="directory")
+cli.add_typer(budget.app, name="budget")
 
 
 def main() -> None:

@@ -682,3 +682,89 @@ class ServiceOffer(Base):
     created_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
+
+
+# --- Citizen budgets (docs/BUDGETS.md) ---
+
+
+class BudgetRound(Base):
+    """A participatory-budgeting round of a city: its scope, amount and the dates its phases start."""
+
+    __tablename__ = "budget_round"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "proposals_at < review_at AND review_at < voting_at AND voting_at < results_at",
+            name="phases_ordered",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # the neighbourhoods in scope (empty: the whole city); ids, checked when set
+    neighbourhood_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default=text("'{}'"))
+    amount: Mapped[int] = mapped_column(BigInteger)  # whole units of `currency`
+    currency: Mapped[str] = mapped_column(String(3), server_default="EUR")
+    limit_to_budget: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    proposals_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    review_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    voting_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    results_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class BudgetProposal(Base):
+    """A proposal of a round: what, what it costs, the service it adds and where (a point or a neighbourhood)."""
+
+    __tablename__ = "budget_proposal"
+    __table_args__ = (
+        CheckConstraint("cost > 0", name="cost_positive"),
+        CheckConstraint("(lon IS NULL) = (lat IS NULL)", name="point_whole"),
+        Index("ix_budget_proposal_round_id_id", "round_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    cost: Mapped[int] = mapped_column(BigInteger)
+    service_type_id: Mapped[int | None] = mapped_column(ForeignKey("service_type.id", ondelete="SET NULL"))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    neighbourhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighbourhood.id", ondelete="SET NULL"))
+    submitted_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
+    for_resident: Mapped[bool] = mapped_column(
+        Boolean, server_default="false"
+    )  # an organiser's on a paper form
+    feasible: Mapped[bool | None] = mapped_column(Boolean)
+    feasibility_reason: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class BudgetVotingCode(Base):
+    """A one-time voting code handed out with a paper ballot; only its SHA-256 is stored."""
+
+    __tablename__ = "budget_voting_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class BudgetBallot(Base):
+    """One approval ballot: of a resident account or of a voting code, changeable until voting closes."""
+
+    __tablename__ = "budget_ballot"
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id", name="uq_budget_ballot_round_user"),
+        UniqueConstraint("code_id", name="uq_budget_ballot_code"),
+        CheckConstraint("(user_id IS NULL) <> (code_id IS NULL)", name="one_voter"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("budget_round.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("budget_voting_code.id", ondelete="CASCADE"))
+    approvals: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default=text("'{}'"))
+    cast_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()

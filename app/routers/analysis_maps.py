@@ -41,6 +41,9 @@ def show_gap_map(
     walk_from: Annotated[
         int | None, Query(ge=1, le=2_147_483_647, description="asset id: draw its 5, 10 and 15 minute walks")
     ] = None,
+    budget_round: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="a citizen-budget round: show its proposals")
+    ] = None,
 ) -> HTMLResponse:
     """The gap map of a run, or of the latest default run of a city and service; a view never computes one
     (readers with analysis rights queue one in the background when none is on the current data)."""
@@ -54,6 +57,7 @@ def show_gap_map(
         session_factory=session_factory,
         distance=distance,
         walk_from=walk_from,
+        budget_round=budget_round,
     )
     return _answer(request, page)
 

@@ -43,6 +43,7 @@ from geo.render.prepare import (
     simplify_for_display,
     text_column,
 )
+from geo.render.proposals import PROPOSAL_COLUMNS, add_proposals_layer
 from geo.render.text import TitleLine, add_layer_text, plain
 from geo.render.walking import add_isochrone_layer, add_straight_not_walking_layer
 
@@ -122,6 +123,7 @@ def gap_map(
     isochrones: gpd.GeoDataFrame | None = None,
     walking_speed_m_per_min: float = 80.0,
     distance_notes: Sequence[str] = (),
+    proposals: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Return the coverage-gap map: gap-share choropleth, assets, needs, catchments, suggested sites, links.
 
@@ -139,6 +141,7 @@ def gap_map(
     straight_not_walking: demand units covered by the straight line but not on foot (need, walk_m: the walk to
     the nearest asset, NaN if none is reachable); isochrones: walking-time polygons (minutes, name), drawn
     with `walking_speed_m_per_min`; `distance_notes` (plain text) go under the title.
+    proposals: citizen-budget proposals (title; geo.render.proposals) drawn next to the gaps.
     """
     radius = _radius(radius_m)
     hoods = drop_empty(require_frame(neighbourhoods, "neighbourhoods", GAP_MAP_COLUMNS))
@@ -249,6 +252,7 @@ def gap_map(
     other_rows += add_links_layer(m, link_frame)
     other_rows += add_needs_layer(m, need_frame)
     other_rows += add_suggested_layer(m, site_frame)
+    other_rows += add_proposals_layer(m, optional_frame(proposals, "proposals", PROPOSAL_COLUMNS))
     sections.append(("Assets by ABCD category", add_asset_layers(m, asset_frame)))
     sections.append(("Other layers", other_rows))
     if notes:

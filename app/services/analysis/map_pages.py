@@ -100,6 +100,7 @@ def gap_map_page(
     session_factory: SessionFactory | None,
     distance: Distance = "straight",
     walk_from: int | None = None,
+    budget_round: int | None = None,
 ) -> MapPage:
     """The gap map of a run, or of the latest default run of a city and service; a view never computes one
     (readers with analysis rights queue one in the background when none is on the current data)."""
@@ -107,7 +108,9 @@ def gap_map_page(
         found = get_run(db, principal, run)
         if found.status in ("pending", "running"):
             return _waiting(found, None)
-        return _map_page(gap_map_html(db, settings, principal, found, walk_from=walk_from))
+        return _map_page(
+            gap_map_html(db, settings, principal, found, walk_from=walk_from, budget_round=budget_round)
+        )
     if not city or not service:
         raise InvalidInput("give run=<id>, or city=<name or id> and service=<slug>", field="run")
     choice = gap_map_run(
@@ -121,7 +124,7 @@ def gap_map_page(
             error = escape_text(choice.waiting.error or "")
             return MapPage("failed", _FAILED.format(run_id=choice.waiting.id, error=error, **names))
         return MapPage("missing", _NO_ANALYSIS.format(**names))
-    html = gap_map_html(db, settings, principal, choice.shown, walk_from=walk_from)
+    html = gap_map_html(db, settings, principal, choice.shown, walk_from=walk_from, budget_round=budget_round)
     return _map_page(html if choice.state == "current" else _stale_notice(html, choice))
 
 

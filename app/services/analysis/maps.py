@@ -18,6 +18,7 @@ from app.db.models import AnalysisRun, Asset, AssetServiceType, City, Need, Neig
 from app.db.queries import asset_shown_geom, asset_suppressed
 from app.errors import InvalidInput, NotFound
 from app.policy import Principal
+from app.services import budget
 from app.services.analysis import inputs as reading
 from app.services.analysis import walking
 from app.services.analysis.network import NetworkView, network_view
@@ -54,6 +55,7 @@ class GapMapFrames:
     straight_not_walking: gpd.GeoDataFrame | None = None  # units covered by the straight line, not on foot
     isochrones: gpd.GeoDataFrame | None = None  # walking-time catchments of one asset (minutes, name)
     distance_notes: tuple[str, ...] = ()
+    proposals: gpd.GeoDataFrame | None = None  # a citizen-budget round's proposals of this service
 
 
 def _slugs_text() -> Any:
@@ -101,6 +103,7 @@ def gap_map_frames(
     *,
     walk_from: int | None = None,
     with_links: bool = True,
+    budget_round: int | None = None,
 ) -> GapMapFrames:
     """The frames of a run's gap map: neighbourhood results, published assets, needs, catchments, sites, links;
     for a run on foot, the units the straight line would have called covered; with `walk_from` (an asset id of
@@ -235,6 +238,9 @@ def gap_map_frames(
         straight_not_walking=misled,
         isochrones=isochrones,
         distance_notes=tuple(notes),
+        proposals=None
+        if budget_round is None
+        else budget.proposal_map_frame(db, principal, budget_round, run.service_type_id),
     )
 
 
@@ -245,9 +251,11 @@ def gap_map_html(
     run: AnalysisRun | int,
     *,
     walk_from: int | None = None,
+    budget_round: int | None = None,
 ) -> str:
-    """The gap map page of a run (a standalone HTML document) as the reader may see it."""
-    frames = gap_map_frames(db, settings, principal, run, walk_from=walk_from)
+    """The gap map page of a run (a standalone HTML document) as the reader may see it; with `budget_round`, that
+    round's proposals of the run's service next to the gaps."""
+    frames = gap_map_frames(db, settings, principal, run, walk_from=walk_from, budget_round=budget_round)
     try:
         m = gap_map(
             frames.neighbourhoods,
@@ -269,6 +277,7 @@ def gap_map_html(
             isochrones=frames.isochrones,
             walking_speed_m_per_min=WALKING_SPEED_M_PER_MIN,
             distance_notes=frames.distance_notes,
+            proposals=frames.proposals,
         )
     except AnalysisInputError as exc:
         raise InvalidInput(str(exc)) from None
