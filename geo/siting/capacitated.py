@@ -22,7 +22,14 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo.coverage import Deadline, FloatArray, check_deadline, check_radius_m, pairs_within
+from geo.coverage import (
+    Deadline,
+    FloatArray,
+    ReachPairs,
+    check_deadline,
+    check_radius_m,
+    pairs_within,
+)
 from geo.crs import AnalysisInputError
 from geo.siting.merge import merge_identical_rows
 
@@ -196,9 +203,13 @@ def suggest_sites_capacitated(
     exact_max_size: int = DEFAULT_CAPACITATED_MAX_SIZE,
     target_gap: float = 1e-4,
     deadline: Deadline | None = None,
+    pairs: ReachPairs | None = None,
 ) -> CapacitatedSuggestion:
     """Choose up to p candidates (projected x/y, metres) of the given capacity (one number, or one per
-    candidate) to assign the most demand within `radius_m` of a site, each site taking at most its capacity."""
+    candidate) to assign the most demand within `radius_m` of a site, each site taking at most its capacity.
+
+    `pairs` gives the unit-candidate pairs within the radius when they come from elsewhere (walking distances
+    on a street network); by default they are the straight-line ones."""
     started = time.perf_counter()
     stage: dict[str, float] = {}
     radius_m = check_radius_m(radius_m)
@@ -220,7 +231,8 @@ def suggest_sites_capacitated(
         raise AnalysisInputError("capacity must be a number >= 0 (one, or one per candidate)")
 
     check_deadline(deadline)
-    pairs = pairs_within(units_metric_xy, candidates_xy, radius_m)
+    if pairs is None:
+        pairs = pairs_within(units_metric_xy, candidates_xy, radius_m)
     pairs = pairs.subset((weight_all[pairs.unit_index] > 0) & (cap[pairs.asset_index] > 0))
     coverage = sparse.csr_matrix(
         (np.ones(len(pairs), dtype=np.int8), (pairs.unit_index, pairs.asset_index)),
