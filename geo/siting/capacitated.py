@@ -34,6 +34,7 @@ from geo.coverage import (
 )
 from geo.crs import AnalysisInputError
 from geo.siting.merge import merge_identical_rows
+from geo.siting.probe import highspy
 
 # Sizes (variables + constraint nonzeros of the merged MILP) up to which the exact solver is tried by default.
 DEFAULT_CAPACITATED_MAX_SIZE = 600_000
@@ -147,8 +148,10 @@ def _exact(
     p: int,
     time_limit_s: float,
     target_gap: float,
+    start: list[int],
 ) -> tuple[list[int] | None, float]:
-    """MILP of the module's notes on the merged problem; its sites (or None) and its proven bound."""
+    """MILP of the module's notes on the merged problem, from the sites `start`; its sites (or None) and its
+    proven bound."""
     coo = by_row.tocoo()
     rows, cols = coo.row, coo.col
     n_rows, n_cols = by_row.shape
@@ -165,10 +168,15 @@ def _exact(
         shape=(n_cols, n_cols + n_z),
     )
     budget = sparse.csr_matrix(np.r_[np.ones(n_cols), np.zeros(n_z)][None, :])
+    upper = np.r_[np.ones(n_cols), np.full(n_z, np.inf)]
+    if highspy is not None:
+        matrix = sparse.vstack([row_sum, col_sum, budget], format="csc")
+        row_upper = np.r_[weight, np.zeros(n_cols), float(p)]
+        return _exact_highs(cost, n_cols, matrix, row_upper, upper, start, time_limit_s, target_gap)
     solved = milp(
         cost,
         integrality=np.r_[np.ones(n_cols), np.zeros(n_z)],
-        bounds=Bounds(0.0, np.r_[np.ones(n_cols), np.full(n_z, np.inf)]),
+        bounds=Bounds(0.0, upper),
         constraints=[
             LinearConstraint(row_sum, -np.inf, weight),
             LinearConstraint(col_sum, -np.inf, 0.0),
@@ -183,6 +191,64 @@ def _exact(
     if solved.x is None:
         return None, bound
     return [int(j) for j in np.flatnonzero(solved.x[:n_cols] > 0.5)], bound
+
+
+def _exact_highs(
+    cost: FloatArray,
+    n_cols: int,
+    matrix: sparse.csc_matrix,
+    row_upper: FloatArray,
+    col_upper: FloatArray,
+    start: list[int],
+    time_limit_s: float,
+    target_gap: float,
+) -> tuple[list[int] | None, float]:
+    """The MILP in HiGHS (highspy), started from the heuristic's sites: its assignment (the LP with those sites
+    fixed open) is given as the first solution, which HiGHS then only has to improve and prove."""
+    started = time.perf_counter()
+    n = len(cost)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.where(np.isfinite(col_upper), col_upper, highspy.kHighsInf)
+    lp.row_lower_ = np.full(matrix.shape[0], -highspy.kHighsInf)
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.passModel(lp)
+    opened = np.zeros(n_cols, dtype=bool)
+    opened[np.asarray(start, dtype=np.int64)] = True
+    first = None
+    columns = np.arange(n_cols, dtype=np.int32)
+    if opened.any():
+        fixed = opened.astype(np.float64)
+        solver.changeColsBounds(n_cols, columns, fixed, fixed)
+        solver.run()
+        if solver.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            first = np.asarray(solver.getSolution().col_value, dtype=np.float64)
+        solver.changeColsBounds(n_cols, columns, np.zeros(n_cols), np.ones(n_cols))
+    solver.changeColsIntegrality(n_cols, columns, np.full(n_cols, highspy.HighsVarType.kInteger))
+    solver.setOptionValue("time_limit", max(time_limit_s - (time.perf_counter() - started), 1e-3))
+    solver.setOptionValue("mip_rel_gap", float(target_gap))
+    if first is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(first)
+        solution.value_valid = True
+        solver.setSolution(solution)
+    solver.run()
+    info = solver.getInfo()
+    dual = float(info.mip_dual_bound)
+    bound = -dual if math.isfinite(dual) else math.inf
+    if info.primal_solution_status != 2:  # no feasible solution (2: feasible)
+        return None, bound
+    x = np.asarray(solver.getSolution().col_value, dtype=np.float64)
+    return [int(j) for j in np.flatnonzero(x[:n_cols] > 0.5)], bound
 
 
 def suggest_sites_capacitated(
@@ -280,7 +346,7 @@ def suggest_sites_capacitated(
     size = 4 * by_row.nnz + by_row.shape[0] + 3 * by_row.shape[1]
     if bound - value > 1e-9 * max(bound, 1.0) and size <= exact_max_size and time_limit_s > 0:
         mark = time.perf_counter()
-        opened, milp_bound = _exact(by_row, weight, cap, p, time_limit_s, target_gap)
+        opened, milp_bound = _exact(by_row, weight, cap, p, time_limit_s, target_gap, chosen)
         stage["exact"] = time.perf_counter() - mark
         if opened is not None:
             milp_value, _, _ = assign(by_col, weight, cap, np.asarray(opened, dtype=np.int64))
