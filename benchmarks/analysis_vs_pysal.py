@@ -753,7 +753,7 @@ def run_capacitated(
                 line
                 + f"{peer_gap:9.4%} {peer['seconds']:8.2f} {shown:>7}"
                 + tail
-                + f"; MILP {peer['status']}"
+                + f"; MILP cpu {peer['cpu_s']:.2f} s, {peer['status']}"
             )
         records.append(record)
     return records
