@@ -47,6 +47,7 @@ from app.routers import (
     neighbourhoods,
     pages,
     resources,
+    streets,
     venues,
 )
 from app.routers.responses import document_edge_answers
@@ -274,6 +275,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages.router,
         analysis.router,
         analysis_maps.router,
+        streets.router,
         cases.router,
         case_import.router,
         case_import.page_router,

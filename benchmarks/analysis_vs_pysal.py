@@ -75,6 +75,16 @@ FULL_HARD_MCLP_CASES = [
     *[("clusters", 2_000, 200, 2000.0, 5, seed) for seed in (1, 2)],
 ]
 QUICK_HARD_MCLP_CASES = [("clusters", 2_000, 200, 2000.0, 5, 1)]
+# Capacitated siting cases (the hard cities, each candidate a capacity drawn from CAPACITATED_RANGE): spopt has
+# no capacitated covering model (its capacitated model is a p-median, which must assign all demand and minimises
+# distance), so the reference is the plain MILP of the same problem, unmerged, solved by HiGHS directly.
+FULL_CAPACITATED_CASES = [
+    *[("clusters", 10_000, 1_000, 2000.0, 10, seed) for seed in (1, 2)],
+    ("wide", 10_000, 1_000, 2000.0, 10, 1),
+]
+QUICK_CAPACITATED_CASES = [("clusters", 2_000, 200, 2000.0, 5, 1)]
+CAPACITATED_RANGE = (1_000.0, 6_000.0)
+REFERENCE_TIME_LIMIT_S = 600.0
 PEER_TIMEOUT_S = 1800
 
 
@@ -287,12 +297,13 @@ def _worker_hard_ours(
 
     city = hard_siting_city(shape, units, sites, seed)
     base = _rss_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = suggest_sites(city["units_xy"], city["need"], city["sites_xy"], radius_m, p)
     seconds = time.perf_counter() - start
     np.save(out, result.chosen)
     return {
         "seconds": seconds,
+        "cpu_s": time.process_time() - cpu,
         "stages": result.stage_seconds,
         "objective": result.objective,
         "greedy_objective": result.greedy_objective,
@@ -338,6 +349,93 @@ def _worker_hard_spopt(
     }
 
 
+def _capacities(n_sites: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng([seed, n_sites, 99])
+    return rng.uniform(*CAPACITATED_RANGE, size=n_sites).round()
+
+
+def _worker_cap_ours(
+    shape: str, units: int, sites: int, radius_m: float, p: int, seed: int, out: Path
+) -> dict[str, Any]:
+    from geo.siting import suggest_sites_capacitated
+
+    city = hard_siting_city(shape, units, sites, seed)
+    capacity = _capacities(sites, seed)
+    base = _rss_mb()
+    start, cpu = time.perf_counter(), time.process_time()
+    result = suggest_sites_capacitated(
+        city["units_xy"], city["need"], city["sites_xy"], capacity, radius_m, p
+    )
+    seconds = time.perf_counter() - start
+    np.save(out, result.chosen)
+    return {
+        "seconds": seconds,
+        "cpu_s": time.process_time() - cpu,
+        "stages": result.stage_seconds,
+        "objective": result.objective,
+        "heuristic_objective": result.heuristic_objective,
+        "upper_bound": result.upper_bound,
+        "gap": result.gap,
+        "exact": result.exact,
+        "method": result.method,
+        "n_pairs": result.n_pairs,
+        "n_merged_units": result.n_merged_units,
+        "base_mb": base,
+        "peak_mb": _peak_rss_mb(),
+    }
+
+
+def _worker_cap_milp(
+    shape: str, units: int, sites: int, radius_m: float, p: int, seed: int, out: Path
+) -> dict[str, Any]:
+    """The plain capacitated covering MILP (no merging, no heuristic, no tightening) given to HiGHS as is."""
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.spatial import cKDTree
+
+    city = hard_siting_city(shape, units, sites, seed)
+    capacity = _capacities(sites, seed)
+    start, cpu = time.perf_counter(), time.process_time()
+    pairs = cKDTree(city["units_xy"]).sparse_distance_matrix(
+        cKDTree(city["sites_xy"]), radius_m, output_type="coo_matrix"
+    )
+    rows, cols = pairs.row, pairs.col
+    n_z = len(rows)
+    z = np.arange(n_z)
+    # variables: y (sites), then z (one per unit-site pair in reach); maximise sum z
+    per_unit = sparse.csr_matrix((np.ones(n_z), (rows, sites + z)), shape=(units, sites + n_z))
+    per_site = sparse.csr_matrix(
+        (np.r_[np.ones(n_z), -capacity], (np.r_[cols, np.arange(sites)], np.r_[sites + z, np.arange(sites)])),
+        shape=(sites, sites + n_z),
+    )
+    budget = sparse.csr_matrix(np.r_[np.ones(sites), np.zeros(n_z)][None, :])
+    solved = milp(
+        np.r_[np.zeros(sites), -np.ones(n_z)],
+        integrality=np.r_[np.ones(sites), np.zeros(n_z)],
+        bounds=Bounds(0.0, np.r_[np.ones(sites), np.full(n_z, np.inf)]),
+        constraints=[
+            LinearConstraint(per_unit, -np.inf, city["need"]),
+            LinearConstraint(per_site, -np.inf, 0.0),
+            LinearConstraint(budget, -np.inf, float(p)),
+        ],
+        options={"time_limit": REFERENCE_TIME_LIMIT_S, "mip_rel_gap": 1e-6, "disp": False},
+    )
+    seconds = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu
+    chosen = np.flatnonzero(solved.x[:sites] > 0.5) if solved.x is not None else np.zeros(0, dtype=int)
+    np.save(out, chosen)
+    dual = getattr(solved, "mip_dual_bound", None)
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu_s,
+        "objective": -float(solved.fun) if solved.x is not None else math.nan,
+        "bound": -float(dual) if dual is not None else math.nan,
+        "status": str(solved.message),
+        "n_pairs": int(n_z),
+        "peak_mb": _peak_rss_mb(),
+    }
+
+
 WORKERS = {
     "e2sfca-ours": _worker_e2sfca_ours,
     "e2sfca-access": _worker_e2sfca_access,
@@ -345,6 +443,8 @@ WORKERS = {
     "mclp-spopt": _worker_mclp_spopt,
     "hard-ours": _worker_hard_ours,
     "hard-spopt": _worker_hard_spopt,
+    "cap-ours": _worker_cap_ours,
+    "cap-milp": _worker_cap_milp,
 }
 
 
@@ -578,7 +678,10 @@ def run_hard_mclp(cases: list[tuple[str, int, int, float, int, int]], workdir: P
             f"{ours['seconds']:7.2f} "
         )
         stages = ", ".join(f"{k} {v:.2f}" for k, v in ours["stages"].items())
-        tail = f"  {ours['method']}, {stages}; {ours['n_candidates_exact']} candidates left for the MILP"
+        tail = (
+            f"  cpu {ours.get('cpu_s', math.nan):.2f} s; {ours['method']}, {stages}; "
+            f"{ours['n_candidates_exact']} candidates left for the MILP"
+        )
         if not have_spopt:
             print(line + f"{'-':>9} {'-':>8} {'-':>7}" + tail + " (spopt not installed)")
         else:
@@ -596,6 +699,62 @@ def run_hard_mclp(cases: list[tuple[str, int, int, float, int, int]], workdir: P
                 shown = f"{ratio:6.1f}x" if as_good else "  worse"
                 print(line + f"{peer_gap:9.4%} {peer['seconds']:8.2f} {shown:>7}" + tail)
         record["greedy_gap"] = greedy_gap
+        records.append(record)
+    return records
+
+
+def run_capacitated(
+    cases: list[tuple[str, int, int, float, int, int]], workdir: Path
+) -> list[dict[str, Any]]:
+    """Capacitated siting, ours against the plain MILP given to HiGHS; gaps are to our proven bound."""
+    print(
+        "\nCapacitated site suggestion (each candidate a capacity of "
+        f"{CAPACITATED_RANGE[0]:,.0f}-{CAPACITATED_RANGE[1]:,.0f}) vs the plain MILP in HiGHS "
+        f"(scipy.optimize.milp, {REFERENCE_TIME_LIMIT_S:.0f} s limit);\nspopt has no capacitated covering "
+        "model. ratio = MILP time / our time, given only where our objective is at least the MILP's"
+    )
+    print(
+        f"{'shape':>8} {'units':>6} {'cand':>5} {'p':>3} {'seed':>4} {'heur gap':>9} {'final gap':>9} "
+        f"{'exact':>5} {'ours_s':>7} {'milp gap':>9} {'milp_s':>8} {'ratio':>7}  method, stages (s)"
+    )
+    records = []
+    for shape, units, sites, radius_m, p, seed in cases:
+        args = ["--shape", shape, "--units", str(units), "--sites", str(sites), "--radius", str(radius_m)]
+        args += ["--p", str(p), "--seed", str(seed)]
+        ours = _run_worker("cap-ours", args, workdir / "ours.npy", PEER_TIMEOUT_S)
+        record: dict[str, Any] = {"shape": shape, "units": units, "sites": sites, "p": p, "seed": seed}
+        record["ours"] = ours
+        head = f"{shape:>8} {units:>6} {sites:>5} {p:>3} {seed:>4}"
+        if "error" in ours:
+            print(f"{head} ours {ours['error']}")
+            records.append(record)
+            continue
+        bound = ours["upper_bound"]
+        heuristic_gap = (bound - ours["heuristic_objective"]) / bound if bound > 0 else 0.0
+        line = (
+            f"{head} {heuristic_gap:9.3%} {ours['gap']:9.4%} {'yes' if ours['exact'] else 'no':>5} "
+            f"{ours['seconds']:7.2f} "
+        )
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in ours["stages"].items())
+        tail = f"  cpu {ours['cpu_s']:.2f} s; {ours['method']}, {stages}; {ours['n_merged_units']:,} merged units"
+        peer = _run_worker("cap-milp", args, workdir / "peer.npy", PEER_TIMEOUT_S)
+        record["peer"] = peer
+        if "error" in peer:
+            print(line + f"  MILP {peer['error']}" + tail)
+        else:
+            peer_gap = (bound - peer["objective"]) / bound if bound > 0 else 0.0
+            if abs(peer_gap) < 1e-9:
+                peer_gap = 0.0
+            as_good = ours["objective"] >= peer["objective"] * (1 - 1e-9)
+            ratio = peer["seconds"] / ours["seconds"]
+            record.update(as_good=as_good, ratio=ratio if as_good else None, peer_gap=peer_gap)
+            shown = f"{ratio:6.1f}x" if as_good else "  worse"
+            print(
+                line
+                + f"{peer_gap:9.4%} {peer['seconds']:8.2f} {shown:>7}"
+                + tail
+                + f"; MILP cpu {peer['cpu_s']:.2f} s, {peer['status']}"
+            )
         records.append(record)
     return records
 
@@ -665,6 +824,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-mclp", action="store_true")
     parser.add_argument(
+        "--capacitated-only",
+        action="store_true",
+        help="only the capacitated siting cases (ours vs HiGHS MILP)",
+    )
+    parser.add_argument(
+        "--case",
+        help="hard or capacitated cases: only those of this shape and seed, e.g. wide:2",
+    )
+    parser.add_argument(
         "--siting-only",
         action="store_true",
         help="only the site-suggestion cases (easy and hard; with --skip-mclp the hard ones), no E2SFCA",
@@ -690,7 +858,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(d not in DECAYS for d in decays):
         parser.error(f"--decays takes {', '.join(DECAYS)}")
     if args.worker:
-        if args.worker.startswith("hard"):
+        if args.worker.startswith(("hard", "cap")):
             record = WORKERS[args.worker](
                 args.shape, args.units, args.sites, args.radius, args.p, args.seed, args.out
             )
@@ -700,12 +868,30 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(record))
         return 0
 
+    def chosen(
+        cases: list[tuple[str, int, int, float, int, int]],
+    ) -> list[tuple[str, int, int, float, int, int]]:
+        if not args.case:
+            return cases
+        shape, _, seed = args.case.partition(":")
+        return [c for c in cases if c[0] == shape and (not seed or c[5] == int(seed))]
+
+    if args.capacitated_only:
+        with tempfile.TemporaryDirectory(prefix="assetmap-bench-") as tmp:
+            run_capacitated(
+                chosen(QUICK_CAPACITATED_CASES if args.quick else FULL_CAPACITATED_CASES), Path(tmp)
+            )
+        return 0
     if args.siting_only:
         with tempfile.TemporaryDirectory(prefix="assetmap-bench-") as tmp:
             workdir = Path(tmp)
             if not args.skip_mclp:
                 run_mclp(QUICK_MCLP_CASES if args.quick else FULL_MCLP_CASES, workdir)
-            hard = run_hard_mclp(QUICK_HARD_MCLP_CASES if args.quick else FULL_HARD_MCLP_CASES, workdir)
+            hard = run_hard_mclp(
+                chosen(QUICK_HARD_MCLP_CASES if args.quick else FULL_HARD_MCLP_CASES), workdir
+            )
+            if not args.case:
+                run_capacitated(QUICK_CAPACITATED_CASES if args.quick else FULL_CAPACITATED_CASES, workdir)
         _print_hard_targets(hard)
         return 0
 

@@ -209,6 +209,14 @@ def suggest_sites_command(
             "default capacity, else 1)",
         ),
     ] = None,
+    capacitated: Annotated[
+        bool,
+        typer.Option(
+            "--capacitated",
+            help="each site takes at most its capacity (the place's own where known, else the new-site capacity "
+            "of --capacity) of the demand within reach; shows the demand assigned to each",
+        ),
+    ] = False,
     distance: DistanceOption = "straight",
 ) -> None:
     """Suggest p sites (places that could host the service, community spaces, or H3 cell centres) that would close
@@ -219,7 +227,7 @@ def suggest_sites_command(
 
     settings = load_settings()
     with _readable_errors():
-        request = SuggestSitesRequest(p=p, candidates=candidates, capacity=capacity)
+        request = SuggestSitesRequest(p=p, candidates=candidates, capacity=capacity, capacitated=capacitated)
         result = terminal.suggest_sites(
             settings,
             CLI_PRINCIPAL,
@@ -227,21 +235,32 @@ def suggest_sites_command(
             request.p,
             request.candidates,
             capacity=request.capacity,
+            capacitated=request.capacitated,
         )
     gained = "unmet need covered" if result.get("unmet_need_computable", True) else "beyond reach covered"
-    table = Table(title=f"Suggested sites for run {result['run']} ({result['candidates']})")
-    for column in ("rank", "site", "kind", "neighbourhood", gained, "why it qualifies"):
-        table.add_column(column, justify="right" if column in ("rank", gained) else "left")
+    if capacitated:
+        gained = "assigned"
+    title = f"Suggested sites for run {result['run']} ({result['candidates']}"
+    table = Table(title=title + (", capacitated)" if capacitated else ")"))
+    columns = ["rank", "site", "kind", "neighbourhood", gained, "why it qualifies"]
+    if capacitated:
+        columns.insert(4, "capacity")
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("rank", gained, "capacity") else "left")
     for site in result["sites"]:
         where = site["neighbourhood"]
-        table.add_row(
+        cells = [
             str(site["rank"]),
             site["name"],
             (site.get("kind") or MISSING).replace("_", " "),
             f"{where['name']} ({where['code']})" if where else MISSING,
             f"{site['shortfall_covered']:,.1f}",
             "; ".join(site.get("reasons") or []) or MISSING,
-        )
+        ]
+        if capacitated:
+            own = " (its own)" if site.get("capacity_source") == "candidate" else ""
+            cells.insert(4, f"{site['capacity']:,.4g}{own}")
+        table.add_row(*cells)
     console.print(table)
     console.print(
         f"candidates: {result['n_candidates']:,} {result['candidates']}: {result['candidate_rule']}",
@@ -250,22 +269,31 @@ def suggest_sites_command(
     )
     new_capacity = result["new_site_capacity"]
     console.print(
-        f"each new site adds capacity {new_capacity['value']:,.4g}: {new_capacity['text']}"
+        ("a site whose capacity is not known takes " if capacitated else "each new site adds ")
+        + f"capacity {new_capacity['value']:,.4g}: {new_capacity['text']}"
         + ("" if new_capacity["rule"] == "given" else " (set it with --capacity)"),
         highlight=False,
         soft_wrap=True,
     )
-    console.print(
-        f"objective {result['objective']:,.1f} (greedy {result['greedy_objective']:,.1f}) ≤ LP bound "
-        f"{result['lp_upper_bound']:,.1f} · {'optimal' if result['exact'] else 'gap ' + _percent(result['gap'])} · "
-        + _unmet_change(result),
-        highlight=False,
-    )
+    proof = "optimal" if result["exact"] else "gap " + _percent(result["gap"])
+    if capacitated:
+        console.print(
+            f"demand assigned within capacities {result['objective']:,.1f} (heuristic "
+            f"{result['greedy_objective']:,.1f}) ≤ bound {result['upper_bound']:,.1f} · {proof} · "
+            + _unmet_change(result),
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"objective {result['objective']:,.1f} (greedy {result['greedy_objective']:,.1f}) ≤ LP bound "
+            f"{result['lp_upper_bound']:,.1f} · {proof} · " + _unmet_change(result),
+            highlight=False,
+        )
     closed = result["gap_closed"]
     gap = "people-equivalents of unmet need" if closed["measure"] == "shortfall" else "people beyond reach"
     console.print(
         f"the {len(result['sites'])} sites close {_percent(closed['share_closed'])} of the gap (the gap: "
-        f"{_people(closed['total'])} {gap}; a site closes what lies within its radius); all "
+        f"{_people(closed['total'])} {gap}; a site closes what lies within its radius{', up to its capacity' if capacitated else ''}); all "
         f"{result['n_candidates']:,} candidates together could close {_percent(closed['max_share'])}",
         highlight=False,
         soft_wrap=True,

@@ -237,6 +237,7 @@ async def suggest_sites(
             body.p,
             body.candidates,
             capacity=body.capacity,
+            capacitated=body.capacitated,
             time_limit_s=body.time_limit_s,
             cancel=cancel,
         ),

@@ -85,6 +85,11 @@ class SuggestSitesRequest(Strict):
         description="capacity a new site adds (default: the median known capacity of the service's assets, else "
         "the run's default capacity, else 1; the answer's new_site_capacity says which)",
     )
+    capacitated: bool = Field(
+        False,
+        description="each site takes at most its capacity (the place's own where known, else the new-site "
+        "capacity) of the demand within reach; each site's assigned demand is reported",
+    )
     time_limit_s: float = Field(
         5.0, ge=0, le=60, description="time for the exact solver (0: greedy and bound only)"
     )

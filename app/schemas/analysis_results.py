@@ -73,7 +73,16 @@ class SuggestedSite(BaseModel):
     lon: float
     lat: float
     capacity: float | None
-    shortfall_covered: float | None = Field(description="shortfall this site newly covers")
+    capacity_source: Literal["candidate", "new_site_capacity"] | None = Field(
+        None,
+        description="capacitated suggestions: the place's own capacity, or the new-site capacity (not known)",
+    )
+    shortfall_covered: float | None = Field(
+        description="shortfall this site newly covers (capacitated: the demand assigned to it)"
+    )
+    assigned: float | None = Field(
+        None, description="capacitated suggestions: the demand assigned to this site (at most its capacity)"
+    )
 
 
 class SitingTotals(BaseModel):
@@ -146,6 +155,7 @@ class SiteSuggestionOut(BaseModel):
     venue_kinds: list[str] | None = Field(description="the kinds that qualified a venue (candidates venues)")
     venue_kinds_source: str | None = Field(description="whose list: service_type or city")
     n_candidates: int
+    capacitated: bool = Field(False, description="each site takes at most its capacity")
     sites: list[SuggestedSite]
     objective: float | None
     greedy_objective: float | None
@@ -153,7 +163,7 @@ class SiteSuggestionOut(BaseModel):
     upper_bound: float | None
     exact: bool
     gap: float | None = Field(description="(upper bound - objective) / upper bound; 0 when proven optimal")
-    method: str = Field(description="greedy, milp or all")
+    method: str = Field(description="greedy, milp or all (capacitated: heuristic, milp or all)")
     new_site_capacity: NewSiteCapacity
     gap_closed: GapClosed
     totals: SitingTotals

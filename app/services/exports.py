@@ -109,6 +109,7 @@ def _assets(principal: Principal, settings: Settings) -> Select[Any]:
         Asset.opening_hours,
         Asset.verified,
         Asset.sensitive,
+        Asset.kind,
         Asset.id,
         Asset.source,
         _code_of(Asset.neighbourhood_id).label("neighbourhood_code"),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from geo.io.errors import MappingError
 from geo.layers.schema import FieldSpec, LayerSchema
-from geo.vocab import ASSET_CATEGORIES, NEED_SOURCES, OWNERSHIPS, POPULATION_BANDS, RESOURCE_KINDS
+from geo.vocab import (
+    ASSET_CATEGORIES,
+    NEED_SOURCES,
+    OWNERSHIPS,
+    POPULATION_BANDS,
+    RESOURCE_KINDS,
+    VENUE_KINDS,
+)
 
 _BAND_WORDS = {
     "under_6": ("below_6", "unter_6", "0_6"),
@@ -304,6 +311,40 @@ LAYERS: dict[str, LayerSchema] = {
             ),
             FieldSpec("verified", "bool", synonyms=("geprueft", "checked", "confirmed")),
             FieldSpec("sensitive", "bool", synonyms=("private", "vertraulich", "confidential")),
+            # What sort of place it is (geo.vocab.VENUE_KINDS): what makes it a venue for site suggestion.
+            FieldSpec(
+                "kind",
+                "choice",
+                choices=tuple(VENUE_KINDS),
+                synonyms=("venue_kind", "place_kind", "kind_of_place", "ortsart", "art_des_ortes"),
+                value_synonyms={
+                    "community_center": "community_centre",
+                    "neighbourhood_centre": "community_centre",
+                    "stadtteilzentrum": "community_centre",
+                    "nachbarschaftshaus": "community_centre",
+                    "family_center": "family_centre",
+                    "familienzentrum": "family_centre",
+                    "youth_center": "youth_centre",
+                    "youth_club": "youth_centre",
+                    "senior_center": "senior_centre",
+                    "cultural_center": "cultural_centre",
+                    "arts_centre": "cultural_centre",
+                    "bibliothek": "library",
+                    "schule": "school",
+                    "kita": "kindergarten",
+                    "nursery": "kindergarten",
+                    "church": "place_of_worship",
+                    "mosque": "place_of_worship",
+                    "synagogue": "place_of_worship",
+                    "temple": "place_of_worship",
+                    "kirche": "place_of_worship",
+                    "saal": "hall",
+                    "sports_hall": "sports_centre",
+                    "gym": "fitness_studio",
+                    "pitch": "sports_pitch",
+                    "spielplatz": "playground",
+                },
+            ),
         ),
     ),
     "needs": LayerSchema(

@@ -5,7 +5,8 @@ The stages, each cheap next to the one after it:
 2. greedy, then best-improvement swaps (geo.siting.search) and a few kicked restarts of them;
 3. an upper bound from the LP relaxation by column generation (geo.siting.lagrange), whose multipliers also rule
    out candidates that cannot be in any better answer, and force in those that must be;
-4. when the bound is not met yet, HiGHS (scipy.optimize.milp) solves what is left exactly under a time limit.
+4. when the bound is not met yet, probing the LP (geo.siting.probe) drops the candidates no better answer can
+   open, and HiGHS (scipy.optimize.milp) solves what is left exactly under a time limit.
 The answer carries the best bound proven, so its gap is known even when the exact stage stops early.
 """
 
@@ -32,6 +33,7 @@ from geo.coverage import (
 from geo.crs import AnalysisInputError
 from geo.siting.lagrange import fixed_by_bound, lp_bound
 from geo.siting.merge import merge_identical_rows
+from geo.siting.probe import probe_candidates
 from geo.siting.search import covered_weight, interchange
 
 # Sizes (nonzeros + rows + columns of the merged problem) up to which the exact MILP is attempted by default.
@@ -40,6 +42,9 @@ _KICK_SEED = 20261203
 # Kicked restarts of the swap search: how many, and how many sites each kick replaces at most.
 _KICKS = 30
 _KICK_SIZE = 3
+# Probing (geo.siting.probe) gets this share of the exact stage's time, and at most this many seconds.
+_PROBE_SHARE = 0.3
+_PROBE_MAX_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class SiteSuggestion:
     n_pairs: int  # unit-candidate pairs within the radius whose unit has shortfall
     n_merged_units: int  # distinct sets of candidates reaching the units with shortfall
     local_search_objective: float = math.nan  # after swaps and kicked restarts, before the exact stage
-    n_candidates_exact: int = 0  # candidates left for the exact stage once the bound has ruled others out
+    n_candidates_exact: int = 0  # free candidates the MILP saw once the bound and probing ruled others out
     seconds: float = 0.0  # whole call
     stage_seconds: dict[str, float] = field(default_factory=dict)  # coverage, greedy, search, bound, exact
 
@@ -170,21 +175,23 @@ def _undominated(block: sparse.spmatrix, columns: NDArray[np.int64], p: int) -> 
     return columns[~dominated]
 
 
-def _exact_on_reduced(
-    by_row: sparse.csr_matrix,
-    weight: FloatArray,
-    p: int,
-    keep: NDArray[np.int64],
-    forced: NDArray[np.int64],
-    time_limit_s: float,
-    target_gap: float,
-) -> tuple[list[int] | None, float]:
-    """MILP over the candidates in `keep` with those in `forced` open; return its sites and its proven bound.
+@dataclass(frozen=True)
+class _Reduced:
+    """The reduced problem: free columns, the weight fixed on by forced sites, merged rows and own gains."""
 
-    The bound covers every answer within the reduced problem (math.inf when HiGHS proved nothing).
-    """
-    by_col = by_row.tocsc()
-    fixed_on = np.zeros(by_row.shape[0], dtype=bool)
+    free: NDArray[np.int64]
+    forced: NDArray[np.int64]
+    constant: float
+    block: sparse.csr_matrix
+    w_block: FloatArray
+    own: FloatArray
+
+
+def _reduce(
+    by_col: sparse.csc_matrix, weight: FloatArray, p: int, keep: NDArray[np.int64], forced: NDArray[np.int64]
+) -> _Reduced:
+    n_units = by_col.shape[0]
+    fixed_on = np.zeros(n_units, dtype=bool)
     if len(forced):
         fixed_on = np.asarray(by_col[:, forced].sum(axis=1)).ravel() > 0
     constant = float(weight[fixed_on].sum())
@@ -199,10 +206,60 @@ def _exact_on_reduced(
     # A unit only one free candidate reaches is that candidate's own gain: no row for it.
     degree = np.diff(block.indptr)
     single = degree == 1
-    own = np.bincount(block.indices[block.indptr[:-1][single]], weights=w_block[single], minlength=len(free))
+    own: FloatArray = np.bincount(
+        block.indices[block.indptr[:-1][single]], weights=w_block[single], minlength=len(free)
+    ).astype(np.float64)
     block, w_block = block[np.flatnonzero(~single)], w_block[~single]
+    return _Reduced(free, np.asarray(forced, dtype=np.int64), constant, block, w_block, own)
+
+
+def _exact_on_reduced(
+    by_row: sparse.csr_matrix,
+    weight: FloatArray,
+    p: int,
+    keep: NDArray[np.int64],
+    forced: NDArray[np.int64],
+    time_limit_s: float,
+    target_gap: float,
+    incumbent: float,
+    incumbent_sites: Iterable[int],
+    stage: dict[str, float],
+) -> tuple[list[int] | None, float, int]:
+    """MILP over the candidates in `keep` with those in `forced` open, after probing (geo.siting.probe) has
+    dropped the candidates no answer better than `incumbent` opens; return its sites, its proven bound and the
+    candidates it saw.
+
+    The bound covers every answer within the reduced problem (math.inf when HiGHS proved nothing); answers
+    outside it cover at most `incumbent`.
+    """
+    by_col = by_row.tocsc()
+    reduced = _reduce(by_col, weight, p, keep, forced)
+    mark = time.perf_counter()
+    sites = np.asarray(sorted(set(int(j) for j in incumbent_sites)), dtype=np.int64)
+    at = np.flatnonzero(np.isin(reduced.free, sites))
+    probed = probe_candidates(
+        reduced.block,
+        reduced.own,
+        reduced.w_block,
+        p - len(reduced.forced),
+        incumbent - reduced.constant,
+        at,
+        min(_PROBE_SHARE * time_limit_s, _PROBE_MAX_S),
+    )
+    stage["probe"] = time.perf_counter() - mark
+    time_limit_s = max(time_limit_s - stage["probe"], 1e-3)
+    if probed.ruled_out.any() or probed.forced.any():
+        newly = reduced.free[probed.forced]
+        kept = reduced.free[~probed.ruled_out]
+        reduced = _reduce(
+            by_col, weight, p, np.union1d(kept, reduced.forced), np.union1d(reduced.forced, newly)
+        )
+    budget_left = p - len(reduced.forced)
+    block, w_block, free = reduced.block, reduced.w_block, reduced.free
     n_rows, n_cols = block.shape
-    cost = np.r_[-own, -w_block]
+    if n_cols == 0:  # probing left no free candidate: the forced ones are the reduced problem's one answer
+        return [int(j) for j in reduced.forced], reduced.constant, 0
+    cost = np.r_[-reduced.own, -w_block]
     link = sparse.hstack([-block.astype(np.float64), sparse.identity(n_rows, format="csr")], format="csr")
     budget = sparse.csr_matrix(np.r_[np.ones(n_cols), np.zeros(n_rows)][None, :])
     solved = milp(
@@ -219,11 +276,11 @@ def _exact_on_reduced(
     bound = math.inf
     dual = getattr(solved, "mip_dual_bound", None)
     if dual is not None and math.isfinite(dual):
-        bound = constant - float(dual)
+        bound = reduced.constant - float(dual)
     if solved.x is None:
-        return None, bound
-    opened = [int(j) for j in free[solved.x[:n_cols] > 0.5]] + [int(j) for j in forced]
-    return opened, bound
+        return None, bound, n_cols
+    opened = [int(j) for j in free[solved.x[:n_cols] > 0.5]] + [int(j) for j in reduced.forced]
+    return opened, bound, n_cols
 
 
 def suggest_sites(
@@ -356,8 +413,17 @@ def suggest_sites(
         n_exact = len(keep)
         size = int(np.diff(by_col.indptr)[keep].sum()) + n_rows + len(keep)
         if size <= exact_max_size:
-            opened, reduced_bound = _exact_on_reduced(
-                by_row, weight, p, keep, np.flatnonzero(forced), time_limit_s, target_gap
+            opened, reduced_bound, n_exact = _exact_on_reduced(
+                by_row,
+                weight,
+                p,
+                keep,
+                np.flatnonzero(forced),
+                time_limit_s,
+                target_gap,
+                best_objective,
+                best,
+                stage,
             )
             if opened is not None:
                 value = covered_weight(by_row, weight, opened)

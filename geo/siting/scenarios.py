@@ -10,10 +10,16 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from geo.coverage import Deadline, FloatArray, points_xy
 from geo.crs import AnalysisInputError
 from geo.gaps import GapParams, GapResult, analyse_gaps, reanalyse
+from geo.siting.capacitated import (
+    DEFAULT_CAPACITATED_MAX_SIZE,
+    CapacitatedSuggestion,
+    suggest_sites_capacitated,
+)
 from geo.siting.optimise import DEFAULT_EXACT_MAX_SIZE, SiteSuggestion, suggest_sites
 
 
@@ -27,7 +33,7 @@ class SitingResult:
     """
 
     sites: gpd.GeoDataFrame
-    suggestion: SiteSuggestion
+    suggestion: SiteSuggestion | CapacitatedSuggestion
     before: GapResult
     after: GapResult
     neighbourhoods: pd.DataFrame
@@ -101,50 +107,34 @@ def _asset_rows(assets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.to_crs("EPSG:4326") if assets.crs is not None else frame.set_crs("EPSG:4326")
 
 
-def suggest_sites_for_gaps(
-    result: GapResult,
-    candidates: gpd.GeoDataFrame,
-    p: int,
-    params: GapParams | None = None,
-    *,
-    capacity: float | None = None,
-    exact_time_limit_s: float = 10.0,
-    exact_max_size: int = DEFAULT_EXACT_MAX_SIZE,
-    deadline: Deadline | None = None,
-) -> SitingResult:
-    """Suggest p candidates for `result`'s shortfall within its radius (metres); re-run with them added."""
+def _check_candidates(result: GapResult, candidates: gpd.GeoDataFrame, params: GapParams | None) -> Any:
     if params is not None and params != result.params:
         raise AnalysisInputError("params differ from the run's: run analyse_gaps with these params first")
     if not isinstance(candidates, gpd.GeoDataFrame) or len(candidates) == 0:
         raise AnalysisInputError("candidates should be a GeoDataFrame with at least one point")
-    site_capacity = default_new_site_capacity(result) if capacity is None else float(capacity)
-    if not math.isfinite(site_capacity) or site_capacity <= 0:
-        raise AnalysisInputError(f"capacity of a new site must be a number > 0, got {capacity!r}")
     candidate_ids = candidates["id"].to_numpy() if "id" in candidates.columns else candidates.index.to_numpy()
     if pd.Series(candidate_ids).duplicated().any():
         raise AnalysisInputError("candidate ids must be unique")
+    return candidate_ids
 
-    units_xy = points_xy(result.units, result.crs, what="demand units")
-    candidates_xy = points_xy(candidates, result.crs, what="candidate sites")
-    weight, objective_measure = siting_weight(result)
-    suggestion = suggest_sites(
-        units_xy,
-        weight,
-        candidates_xy,
-        result.params.radius_m,
-        p,
-        exact_time_limit_s=exact_time_limit_s,
-        exact_max_size=exact_max_size,
-        deadline=deadline,
-        pairs=result.distance.pairs(units_xy, candidates_xy, result.params.radius_m),
-    )
-    picked = candidates.iloc[suggestion.chosen]
+
+def _with_sites(
+    result: GapResult,
+    candidates: gpd.GeoDataFrame,
+    candidate_ids: Any,
+    chosen: NDArray[np.int64],
+    site_capacity: float | FloatArray,
+    gained: FloatArray,
+    deadline: Deadline | None,
+) -> tuple[gpd.GeoDataFrame, GapResult, pd.DataFrame]:
+    """The chosen sites (in `chosen` order, ranked so), the run with them added, and the change per area."""
+    picked = candidates.iloc[chosen]
     sites = gpd.GeoDataFrame(
         {
-            "candidate_id": candidate_ids[suggestion.chosen],
-            "rank": np.arange(1, len(suggestion.chosen) + 1),
+            "candidate_id": candidate_ids[chosen],
+            "rank": np.arange(1, len(chosen) + 1),
             "capacity": site_capacity,
-            "shortfall_covered": suggestion.marginal,
+            "shortfall_covered": gained,
         },
         geometry=picked.geometry.values,
         crs=candidates.crs,
@@ -177,18 +167,132 @@ def suggest_sites_for_gaps(
             "change": after_unmet - before_unmet,
         }
     )
-    totals = {
+    return sites, after, neighbourhoods
+
+
+def _totals(
+    p: int,
+    n_sites: int,
+    site_capacity: float,
+    measure: str,
+    objective: float,
+    upper_bound: float,
+    exact: bool,
+    before_unmet: pd.Series,
+    after_unmet: pd.Series,
+) -> dict[str, Any]:
+    return {
         "p": int(p),
-        "n_sites": len(sites),
+        "n_sites": n_sites,
         "new_site_capacity": site_capacity,
-        "objective_measure": objective_measure,
-        "shortfall_within_reach_of_sites": suggestion.objective,
-        "upper_bound": suggestion.upper_bound,
-        "exact": suggestion.exact,
+        "objective_measure": measure,
+        "shortfall_within_reach_of_sites": objective,
+        "upper_bound": upper_bound,
+        "exact": exact,
         "unmet_need_before": _sum_or_nan(before_unmet),
         "unmet_need_after": _sum_or_nan(after_unmet),
         "unmet_need_change": _sum_or_nan(after_unmet) - _sum_or_nan(before_unmet),
     }
+
+
+def suggest_sites_for_gaps(
+    result: GapResult,
+    candidates: gpd.GeoDataFrame,
+    p: int,
+    params: GapParams | None = None,
+    *,
+    capacity: float | None = None,
+    exact_time_limit_s: float = 10.0,
+    exact_max_size: int = DEFAULT_EXACT_MAX_SIZE,
+    deadline: Deadline | None = None,
+) -> SitingResult:
+    """Suggest p candidates for `result`'s shortfall within its radius (metres); re-run with them added."""
+    candidate_ids = _check_candidates(result, candidates, params)
+    site_capacity = default_new_site_capacity(result) if capacity is None else float(capacity)
+    if not math.isfinite(site_capacity) or site_capacity <= 0:
+        raise AnalysisInputError(f"capacity of a new site must be a number > 0, got {capacity!r}")
+
+    units_xy = points_xy(result.units, result.crs, what="demand units")
+    candidates_xy = points_xy(candidates, result.crs, what="candidate sites")
+    weight, objective_measure = siting_weight(result)
+    suggestion = suggest_sites(
+        units_xy,
+        weight,
+        candidates_xy,
+        result.params.radius_m,
+        p,
+        exact_time_limit_s=exact_time_limit_s,
+        exact_max_size=exact_max_size,
+        deadline=deadline,
+        pairs=result.distance.pairs(units_xy, candidates_xy, result.params.radius_m),
+    )
+    sites, after, neighbourhoods = _with_sites(
+        result, candidates, candidate_ids, suggestion.chosen, site_capacity, suggestion.marginal, deadline
+    )
+    totals = _totals(
+        p,
+        len(sites),
+        site_capacity,
+        objective_measure,
+        suggestion.objective,
+        suggestion.upper_bound,
+        suggestion.exact,
+        neighbourhoods["before"],
+        neighbourhoods["after"],
+    )
+    return SitingResult(sites, suggestion, result, after, neighbourhoods, totals)
+
+
+def suggest_sites_for_gaps_capacitated(
+    result: GapResult,
+    candidates: gpd.GeoDataFrame,
+    p: int,
+    capacity: float | FloatArray,
+    *,
+    new_site_capacity: float | None = None,
+    exact_time_limit_s: float = 10.0,
+    exact_max_size: int = DEFAULT_CAPACITATED_MAX_SIZE,
+    deadline: Deadline | None = None,
+) -> SitingResult:
+    """Suggest p candidates, each taking at most its capacity (one number, or one per candidate) of `result`'s
+    shortfall within its radius (metres); re-run with them added at those capacities.
+
+    The sites come most demand assigned first; `shortfall_covered` is the demand assigned to each (the best
+    assignment, geo.siting.capacitated). `new_site_capacity` (the capacity of a candidate of unknown capacity)
+    is only reported in the totals."""
+    candidate_ids = _check_candidates(result, candidates, None)
+    cap = np.broadcast_to(np.asarray(capacity, dtype=np.float64), (len(candidates),)).copy()
+    units_xy = points_xy(result.units, result.crs, what="demand units")
+    candidates_xy = points_xy(candidates, result.crs, what="candidate sites")
+    weight, objective_measure = siting_weight(result)
+    suggestion = suggest_sites_capacitated(
+        units_xy,
+        weight,
+        candidates_xy,
+        cap,
+        result.params.radius_m,
+        p,
+        exact_time_limit_s=exact_time_limit_s,
+        exact_max_size=exact_max_size,
+        deadline=deadline,
+        pairs=result.distance.pairs(units_xy, candidates_xy, result.params.radius_m),
+    )
+    order = np.argsort(-suggestion.load, kind="stable")
+    chosen = suggestion.chosen[order]
+    sites, after, neighbourhoods = _with_sites(
+        result, candidates, candidate_ids, chosen, cap[chosen], suggestion.load[order], deadline
+    )
+    totals = _totals(
+        p,
+        len(sites),
+        math.nan if new_site_capacity is None else float(new_site_capacity),
+        objective_measure,
+        suggestion.objective,
+        suggestion.upper_bound,
+        suggestion.exact,
+        neighbourhoods["before"],
+        neighbourhoods["after"],
+    )
     return SitingResult(sites, suggestion, result, after, neighbourhoods, totals)
 
 

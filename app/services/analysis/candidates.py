@@ -38,7 +38,8 @@ DEFAULT_CANDIDATES = "venues"
 class Candidates:
     """The candidates of one suggestion: how they were chosen, the frame (EPSG:4326), and the rule in words.
 
-    frame: id, name, neighbourhood_id, private, kind (None where not known), reasons (list of text), geometry.
+    frame: id, name, neighbourhood_id, private, kind (None where not known), reasons (list of text), capacity
+    (the place's own, asset.capacity; None where not known, and for H3 cells and points), geometry.
     """
 
     kind: str
@@ -65,9 +66,9 @@ def check_candidate_count(
 
 
 def _frame(rows: list[dict[str, Any]], xs: list[float], ys: list[float]) -> gpd.GeoDataFrame:
-    columns = ("id", "name", "neighbourhood_id", "private", "kind", "reasons")
+    columns = ("id", "name", "neighbourhood_id", "private", "kind", "reasons", "capacity")
     return gpd.GeoDataFrame(
-        {column: [row[column] for row in rows] for column in columns},
+        {column: [row.get(column) for row in rows] for column in columns},
         geometry=gpd.points_from_xy(xs, ys, crs=reading.WGS84),
     )
 
@@ -128,6 +129,7 @@ def _venues(db: Session, run: AnalysisRun, service_type: ServiceType) -> Candida
                 Asset.name,
                 Asset.neighbourhood_id,
                 Asset.kind,
+                Asset.capacity,
                 func.ST_X(Asset.geom),
                 func.ST_Y(Asset.geom),
             )
@@ -142,7 +144,7 @@ def _venues(db: Session, run: AnalysisRun, service_type: ServiceType) -> Candida
             .order_by(Asset.id)
         ).all()
         where = " in this city" if source == "city" else ""
-        for asset_id, name, nb_id, kind, x, y in found:
+        for asset_id, name, nb_id, kind, capacity, x, y in found:
             reasons = []
             if kind is not None and kind in kinds:
                 reasons.append(
@@ -158,6 +160,7 @@ def _venues(db: Session, run: AnalysisRun, service_type: ServiceType) -> Candida
                     "private": False,
                     "kind": kind,
                     "reasons": reasons,
+                    "capacity": capacity,
                 }
             )
             xs.append(float(x))
@@ -185,6 +188,7 @@ def _physical_spaces(
             Asset.kind,
             func.ST_X(shown),
             func.ST_Y(shown),
+            Asset.capacity,
         )
         .where(
             Asset.city_id == run.city_id,
@@ -203,6 +207,7 @@ def _physical_spaces(
             "private": bool(r[3]),
             "kind": r[4],
             "reasons": [reason],
+            "capacity": r[7],
         }
         for r in found
     ]
@@ -247,6 +252,7 @@ def choose_candidates(
                 "private": False,
                 "kind": None,
                 "reasons": [["the centre of an H3 cell of the run"]] * len(units),
+                "capacity": None,
             },
             geometry=units.geometry.values,
             crs=units.crs,

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -28,9 +29,9 @@ from app.settings import Settings
 from geo.coverage import AnalysisStopped, Deadline, points_xy
 from geo.crs import AnalysisInputError
 from geo.gaps import GapResult
-from geo.siting import close_assets, siting_weight, suggest_sites_for_gaps
+from geo.siting import CapacitatedSuggestion, close_assets, siting_weight, suggest_sites_for_gaps
 from geo.siting.cover import SitesNeeded, sites_needed
-from geo.siting.scenarios import new_site_capacity
+from geo.siting.scenarios import new_site_capacity, suggest_sites_for_gaps_capacitated
 
 SUGGESTIONS_KEPT = 20
 SUGGEST_ADVICE = (
@@ -45,6 +46,10 @@ CAPACITY_RULES = {
     "run_default": "the run's default capacity (no asset's capacity is known)",
     "one": "no asset's capacity is known and the run has no default capacity, so 1",
 }
+CAPACITATED_NEEDED = (
+    "the sites needed for half and nine tenths of the gap are counted without capacities (a site takes "
+    "everything within reach): with capacities it takes at least as many"
+)
 WHAT_IF_ADVICE = "close fewer assets at once, or work on a run at a coarser resolution"
 
 log = logging.getLogger("assetmap.analysis")
@@ -192,12 +197,17 @@ def suggest_sites(
     candidates: str | list[CandidatePoint] = DEFAULT_CANDIDATES,
     *,
     capacity: float | None = None,
+    capacitated: bool = False,
     time_limit_s: float = 5.0,
     cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Choose p sites covering the most shortfall (need beyond reach when unmet need is not computable); report
     objective, greedy, LP bound, the share of the gap closed, the sites half and nine tenths of it would take,
     why each site qualifies, and unmet need per area.
+
+    `capacitated`: each site takes at most its capacity (the place's own where known, else the new-site
+    capacity) of the demand within reach; the objective is the demand assigned, each site's share is reported,
+    and the bound is that of geo.siting.capacitated.
 
     The suggestion is stored with the run (the gap map shows the latest one the reader may see). The work stops
     at the scenario time limit, or when `cancel` is set (the client left): a 503 saying what to do instead.
@@ -211,14 +221,27 @@ def suggest_sites(
             chosen = choose_candidates(db, settings, principal, run, analysis, candidates)
             frame = chosen.frame
             site_capacity, capacity_rule = new_site_capacity(analysis.result, capacity)
-            siting = suggest_sites_for_gaps(
-                analysis.result,
-                frame,
-                p,
-                capacity=site_capacity,
-                exact_time_limit_s=time_limit_s,
-                deadline=deadline,
-            )
+            own = pd.to_numeric(frame["capacity"], errors="coerce").to_numpy(dtype=float)
+            has_own = np.isfinite(own) & (own > 0)
+            if capacitated:
+                siting = suggest_sites_for_gaps_capacitated(
+                    analysis.result,
+                    frame,
+                    p,
+                    np.where(has_own, own, site_capacity),
+                    new_site_capacity=site_capacity,
+                    exact_time_limit_s=time_limit_s,
+                    deadline=deadline,
+                )
+            else:
+                siting = suggest_sites_for_gaps(
+                    analysis.result,
+                    frame,
+                    p,
+                    capacity=site_capacity,
+                    exact_time_limit_s=time_limit_s,
+                    deadline=deadline,
+                )
             needed = _sites_needed(analysis.result, frame, time_limit_s, deadline)
         except AnalysisInputError as exc:
             raise InvalidInput(str(exc), field="candidates") from None
@@ -227,9 +250,13 @@ def suggest_sites(
     names = _neighbourhood_names(analysis)
     by_id = frame.set_index("id")
     is_asset = chosen.kind in ("venues", "physical_spaces")
+    own_by_id = dict(zip(frame["id"], has_own, strict=True))
     sites = []
     for row in siting.sites.itertuples(index=False):
         candidate = by_id.loc[row.candidate_id]
+        source = None
+        if capacitated:
+            source = "candidate" if own_by_id[row.candidate_id] else "new_site_capacity"
         nb_id = candidate["neighbourhood_id"]
         nb_id = None if nb_id is None or pd.isna(nb_id) else int(nb_id)
         sites.append(
@@ -250,13 +277,22 @@ def suggest_sites(
                 "lon": round(float(row.geometry.x), 6),
                 "lat": round(float(row.geometry.y), 6),
                 "capacity": clean(row.capacity),
+                "capacity_source": source,
                 "shortfall_covered": clean(row.shortfall_covered),
+                "assigned": clean(row.shortfall_covered) if capacitated else None,
             }
         )
     s = siting.suggestion
+    if isinstance(s, CapacitatedSuggestion):
+        greedy, lp_bound = s.heuristic_objective, s.upper_bound
+    else:
+        greedy, lp_bound = s.greedy_objective, s.lp_upper_bound
     changed = siting.neighbourhoods[siting.neighbourhoods["change"].abs() > 1e-9].sort_values("change")
     # Where no person or sensitive place took part, both views are the same: everyone may see the suggestion.
     private_involved = bool(analysis.inputs.assets["private"].any() or frame["private"].any())
+    capacity_fields = _capacity_fields(analysis, SITES_BY_REACH)
+    if capacitated:
+        capacity_fields["warnings"].append(CAPACITATED_NEEDED)
     suggestion = {
         "view": view_of(principal) if private_involved else PUBLIC,
         "p": p,
@@ -265,10 +301,11 @@ def suggest_sites(
         "venue_kinds": chosen.venue_kinds,
         "venue_kinds_source": chosen.venue_kinds_source,
         "n_candidates": len(frame),
+        "capacitated": capacitated,
         "sites": sites,
         "objective": s.objective,
-        "greedy_objective": s.greedy_objective,
-        "lp_upper_bound": s.lp_upper_bound,
+        "greedy_objective": greedy,
+        "lp_upper_bound": lp_bound,
         "upper_bound": s.upper_bound,
         "exact": bool(s.exact),
         "gap": s.gap,
@@ -282,7 +319,7 @@ def suggest_sites(
             needed, s.objective, bool(s.exact), str(siting.totals["objective_measure"])
         ),
         "totals": {key: clean(value) for key, value in siting.totals.items()},
-        **_capacity_fields(analysis, SITES_BY_REACH),
+        **capacity_fields,
         "neighbourhoods": [
             {"id": int(i), **{k: clean(v) for k, v in r.items()}} for i, r in changed.iterrows()
         ],

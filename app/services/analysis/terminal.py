@@ -67,11 +67,14 @@ def suggest_sites(
     candidates: str | list[CandidatePoint],
     *,
     capacity: float | None = None,
+    capacitated: bool = False,
 ) -> dict[str, Any]:
     """Suggest p sites on a run (stored with it), as `analysis.suggest_sites`."""
     with session_scope(settings) as db:
         found = _find_run(db, settings, principal, run)
-        return analysis.suggest_sites(db, settings, principal, found.id, p, candidates, capacity=capacity)
+        return analysis.suggest_sites(
+            db, settings, principal, found.id, p, candidates, capacity=capacity, capacitated=capacitated
+        )
 
 
 def what_if(settings: Settings, principal: Principal, run: RunRef, close: list[int]) -> dict[str, Any]:

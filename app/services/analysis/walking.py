@@ -10,12 +10,14 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry import mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import AnalysisCell, AnalysisRun, Asset, AssetServiceType, City
 from app.db.queries import asset_shown_geom, asset_suppressed
-from app.errors import NotFound
+from app.db.visibility import asset_is_private, visible
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.policy import Principal
 from app.services.analysis import inputs as reading
 from app.services.analysis.compute import CELL_VALUES
@@ -25,8 +27,16 @@ from app.settings import Settings
 from geo.crs import require_projected
 from geo.streets import WALKING_SPEED_M_PER_MIN, isochrones
 from geo.streets.isochrone import DEFAULT_MINUTES
+from geo.streets.snap import snap_points
 
 WGS84 = reading.WGS84
+# The walking times an isochrone request may ask for: at most this many, each at most MAX_MINUTES.
+MAX_ISOCHRONES = 6
+MAX_MINUTES = 60.0
+PRIVATE_REFUSED = (
+    "isochrones are not drawn for people (individual assets) or sensitive places: the catchment would show "
+    "where they are; ask for a community space, a service or an institution"
+)
 # Parameters two runs must share to be the same analysis measured two ways.
 COMPARED_PARAMS = (
     "group",
@@ -153,3 +163,92 @@ def asset_isochrones(
         {"minutes": [m for m, _ in found], "name": name},
         geometry=gpd.GeoSeries([p for _, p in found], crs=crs),
     ).to_crs(WGS84)
+
+
+def parse_minutes(text: str | None) -> list[float]:
+    """'5,10,15' as sorted distinct positive minutes (default 5, 10, 15), or a 422 saying what is allowed."""
+    if text is None or not text.strip():
+        return [float(m) for m in DEFAULT_MINUTES]
+    values = []
+    for part in text.split(","):
+        try:
+            value = float(part.strip())
+        except ValueError:
+            value = float("nan")
+        if not (np.isfinite(value) and 0 < value <= MAX_MINUTES):
+            raise InvalidInput(
+                f"minutes takes numbers above 0 and at most {MAX_MINUTES:g} separated by commas, e.g. 5,10,15; "
+                f"got {part.strip()[:40]!r}",
+                field="minutes",
+                location="query",
+            )
+        values.append(value)
+    found = sorted(set(values))
+    if len(found) > MAX_ISOCHRONES:
+        raise InvalidInput(
+            f"ask for at most {MAX_ISOCHRONES} walking times at once, got {len(found)}",
+            field="minutes",
+            location="query",
+        )
+    return found
+
+
+def city_asset_isochrones(
+    db: Session, settings: Settings, principal: Principal, city: City, asset_id: int, minutes: list[float]
+) -> dict[str, Any]:
+    """Walking-time catchments of one asset of `city` on its street network, as a GeoJSON FeatureCollection:
+    one polygon per walking time (minutes, network id, how far the asset is from its street).
+
+    People and sensitive places are refused (403): a catchment drawn around one shows where it is. An asset
+    the caller may not see is not found (404); a city without a street network is a 422 naming the fix.
+    """
+    row = db.execute(
+        select(Asset.name, asset_is_private(), func.ST_X(Asset.geom), func.ST_Y(Asset.geom)).where(
+            Asset.id == asset_id,
+            Asset.city_id == city.id,
+            visible(Asset, principal, "all"),
+            ~asset_suppressed(principal, settings),
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no asset {asset_id} in {city.name} that you may see: check the id (GET /api/assets)")
+    name, private, lon, lat = row
+    if private:
+        raise Forbidden(PRIVATE_REFUSED)
+    point = gpd.GeoSeries([shapely.Point(lon, lat)], crs=WGS84)
+    crs = require_projected(city.crs or point.estimate_utm_crs())
+    network = require_street_network(db, city, crs)
+    xy = shapely.get_coordinates(point.to_crs(crs).values)[0]
+    snapped = snap_points(network.graph, xy.reshape(1, 2))
+    on_network = bool(snapped.on_network[0])
+    snap_m = round(float(snapped.snap_m[0]), 1) if on_network else None
+    found = isochrones(network.graph, xy, minutes, speed_m_per_min=WALKING_SPEED_M_PER_MIN)
+    shapes = gpd.GeoSeries([polygon for _, polygon in found], crs=crs).to_crs(WGS84)
+    network_id = network.about.get("network_id")
+    features = [
+        {
+            "type": "Feature",
+            "geometry": mapping(shape) if not shape.is_empty else None,
+            "properties": {
+                "asset_id": asset_id,
+                "name": name,
+                "minutes": minutes_,
+                "walk_m": minutes_ * WALKING_SPEED_M_PER_MIN,
+                "network_id": network_id,
+                "snap_m": snap_m,
+                "on_network": on_network,
+            },
+        }
+        for (minutes_, _), shape in zip(found, shapes, strict=True)
+    ]
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "asset_id": asset_id,
+        "name": name,
+        "city": city.name,
+        "speed_m_per_min": WALKING_SPEED_M_PER_MIN,
+        "network": {key: value for key, value in network.about.items()},
+        "snap_m": snap_m,
+        "on_network": on_network,
+    }

@@ -53,6 +53,7 @@ _ASSET_FIELDS: dict[str, tuple[str, str]] = {
     "opening_hours": ("opening_hours", "text"),
     "verified": ("verified", "boolean"),
     "sensitive": ("sensitive", "boolean"),
+    "kind": ("kind", "text"),
 }
 
 _BINARY_KINDS = {"text": "text", "float8": "float8", "boolean": "bool", "int": "int4"}
