@@ -17,7 +17,7 @@ from app.services.imports.load.areas import (
     relocate_items,
     update_neighbourhood_fields,
 )
-from app.services.imports.load.assets import load_assets
+from app.services.imports.load.assets import load_assets, load_assets_streamed
 from app.services.imports.load.needs import load_needs
 from app.services.imports.load.resources import load_resources
 from app.services.imports.load.staging import (
@@ -40,6 +40,7 @@ __all__ = [
     "LoadContext",
     "LoadResult",
     "load_assets",
+    "load_assets_streamed",
     "load_needs",
     "load_neighbourhoods",
     "load_resources",
