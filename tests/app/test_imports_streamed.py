@@ -181,3 +181,33 @@ def test_the_streamed_import_reports_its_stages_and_a_late_refusal_after_the_wri
         )
     # The first slices were sent before row 5 was checked; the whole file was then checked and refused.
     assert stages == ["read", "validate", "stage", "locate", "write"]
+
+
+def _areas(db: Session, city_id: int) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r)
+        for r in db.execute(
+            text(
+                "SELECT code, name, level, population, population_by_group::text, version, ST_AsBinary(geom) "
+                "FROM neighbourhood WHERE city_id = :c ORDER BY code"
+            ),
+            {"c": city_id},
+        )
+    ]
+
+
+def test_areas_stream_too_and_store_what_the_whole_file_import_stores(
+    client: TestClient, berlin: Berlin, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole_city, streamed_city = new_city(client, berlin, "Ganz"), new_city(client, berlin, "Scheiben")
+    whole = imported(client, berlin, forecast_areas(), city="Ganz", layer="neighbourhoods")
+    monkeypatch.setattr(pipeline, "STREAM_AREA_SLICE_ROWS", 2)
+    streamed = imported(client, berlin, forecast_areas(), city="Scheiben", layer="neighbourhoods")
+    assert "slices" not in whole["report"] and streamed["report"]["slices"] >= 2
+    assert streamed["counts"] == whole["counts"] and whole["counts"]["inserted"] >= 3
+    assert _areas(db, streamed_city) == _areas(db, whole_city)
+    for key in ("rows", "rows_ready", "problem_counts", "problems", "preview", "mapping"):
+        assert streamed["report"][key] == whole["report"][key], key
+    again = imported(client, berlin, forecast_areas(), city="Scheiben", layer="neighbourhoods")
+    assert again["counts"] == {"inserted": 0, "updated": 0, "skipped": 0}
+    assert again["report"]["slices"] == streamed["report"]["slices"]

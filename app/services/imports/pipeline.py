@@ -65,8 +65,9 @@ __all__ = [
 ]
 
 
-# Rows per slice of a streamed assets import (each checked while the server stores the slice before).
+# Rows per slice of a streamed import (each checked while the server stores the slice before): points, areas.
 STREAM_SLICE_ROWS = load.COPY_SLICE_ROWS
+STREAM_AREA_SLICE_ROWS = load.AREA_SLICE_ROWS
 
 # ------------------------------------------------------------------------------------------- entry points
 
@@ -285,19 +286,28 @@ def _run_streamed(
     kept: dict[str, Any],
     profiles: list[ColumnProfile],
 ) -> ImportRun | None:
-    """Import new assets slice by slice: each slice is checked and encoded while the server stores the one before.
+    """Import assets or areas slice by slice: each slice is checked and encoded while the server stores the one
+    before.
 
     The whole-file checks (each key once) run first, on the key column. None when the file takes the whole-file
-    path instead: not an assets load (dry runs, skip_invalid and other layers), one slice only, a repeated key,
-    or a row error or a server error in any slice. Then everything written is rolled back and the caller checks
-    the whole file as before, so its report (every problem, by row) and its refusal are the same.
+    path instead: dry runs, skip_invalid, needs and resources, areas with parent codes (found among the whole
+    file's), one slice only, a repeated key, or a row error or a server error in any slice. Then everything
+    written is rolled back and the caller checks the whole file as before, so its report (every problem, by row)
+    and its refusal are the same.
     """
-    if layer != "assets" or request.dry_run or request.skip_invalid or len(read.frame) <= STREAM_SLICE_ROWS:
+    mapped = frozenset(mapping) | frozenset(request.defaults or {})
+    size = STREAM_SLICE_ROWS if layer == "assets" else STREAM_AREA_SLICE_ROWS
+    if (
+        request.dry_run
+        or request.skip_invalid
+        or layer not in ("assets", "neighbourhoods")
+        or (layer == "neighbourhoods" and "parent_code" in mapped)
+        or len(read.frame) <= size
+    ):
         return None
     key_pass = _key_pass(read, layer, request, mapping)
     if key_pass is None:
         return None
-    mapped = frozenset(mapping) | frozenset(request.defaults or {})
     known = checks.service_type_ids(db) if "service_types" in mapped else None
     report: dict[str, Any] = dict(pending.report)
     run = _new_run(pending, status="running", report=report, skipped=0)
@@ -315,8 +325,8 @@ def _run_streamed(
     done: list[_CheckedSlice] = []
 
     def parts() -> Iterator[tuple[pd.DataFrame, pd.Series | None]]:
-        for start in range(0, len(read.frame), STREAM_SLICE_ROWS):
-            stop = start + STREAM_SLICE_ROWS
+        for start in range(0, len(read.frame), size):
+            stop = start + size
             part = _check_slice(
                 read.frame.iloc[start:stop], layer, request, mapping, key_pass.keys.iloc[start:stop], known
             )
@@ -328,9 +338,12 @@ def _run_streamed(
             yield part.rows, part.extras.get("service_type_ids")
 
     try:
-        result = load.load_assets_streamed(
-            db, context, key_pass.keys, parts(), notify, blur_resolution=settings.privacy_h3_resolution
-        )
+        if layer == "assets":
+            result = load.load_assets_streamed(
+                db, context, key_pass.keys, parts(), notify, blur_resolution=settings.privacy_h3_resolution
+            )
+        else:
+            result = load.load_neighbourhoods_streamed(db, context, key_pass.keys, parts(), notify)
     except (_SliceRefused, IntegrityError, DataError):
         db.rollback()  # nothing of it stays: the whole file is checked, and refused or loaded, as before
         return None

@@ -219,6 +219,8 @@ def _key_pass(
     else:
         typed = pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype=object)
     keyed = pd.DataFrame({"row_number": frame["row_number"], key: typed}, index=frame.index)
+    if layer == "neighbourhoods":
+        return _KeyPass(typed, [])  # a code is required: a row without one is a row error of its slice
     filled, problems = checks.fill_row_keys(keyed, key)
     keyed[key] = filled
     if _duplicate_keys(keyed, key):

@@ -14,6 +14,7 @@ from app.services.imports.load.areas import (
     AREA_SLICE_ROWS,
     POPULATION_PREFIX,
     load_neighbourhoods,
+    load_neighbourhoods_streamed,
     relocate_items,
     update_neighbourhood_fields,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "load_assets_streamed",
     "load_needs",
     "load_neighbourhoods",
+    "load_neighbourhoods_streamed",
     "load_resources",
     "relocate_items",
     "update_neighbourhood_fields",
