@@ -3,6 +3,7 @@ report, refusal and rollback (the slices are made small here, so a few rows make
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -211,3 +212,26 @@ def test_areas_stream_too_and_store_what_the_whole_file_import_stores(
     again = imported(client, berlin, forecast_areas(), city="Scheiben", layer="neighbourhoods")
     assert again["counts"] == {"inserted": 0, "updated": 0, "skipped": 0}
     assert again["report"]["slices"] == streamed["report"]["slices"]
+
+
+def test_z_values_in_a_late_slice_give_one_note_for_the_whole_file(
+    client: TestClient, berlin: Berlin, db: Session, small_slices: None
+) -> None:
+    city_id = _city(client, berlin, "Scheiben")
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": f"T{i + 1}", "name": f"Treff {i + 1}", "category": "association"},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [13.40 + i * 0.001, 52.51 + i * 0.001, *([34.5] if i >= 3 else [])],
+            },
+        }
+        for i in range(6)
+    ]
+    document = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    record = imported(client, berlin, [("z.geojson", document)], city="Scheiben", layer="assets")
+    assert record["counts"]["inserted"] == 6 and count(db, "asset", city_id) == 6
+    notes = [p["reason"] for p in record["report"]["problems"] if p["field"] == "geometry"]
+    assert notes == ["Z/M values dropped from 3 features (geometries are stored in 2D)"]
+    assert "slices" not in record["report"]  # the whole file was checked and loaded instead

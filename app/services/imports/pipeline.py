@@ -291,7 +291,8 @@ def _run_streamed(
 
     The whole-file checks (each key once) run first, on the key column. None when the file takes the whole-file
     path instead: dry runs, skip_invalid, needs and resources, areas with parent codes (found among the whole
-    file's), one slice only, a repeated key, or a row error or a server error in any slice. Then everything
+    file's), one slice only, a repeated key, or in any slice a row error, geometries that lose Z/M values (noted
+    once for the whole file) or a server error. Then everything
     written is rolled back and the caller checks the whole file as before, so its report (every problem, by row)
     and its refusal are the same.
     """
@@ -330,7 +331,7 @@ def _run_streamed(
             part = _check_slice(
                 read.frame.iloc[start:stop], layer, request, mapping, key_pass.keys.iloc[start:stop], known
             )
-            if error_rows(part.early) or error_rows(part.late):
+            if part.flattened or error_rows(part.early) or error_rows(part.late):
                 raise _SliceRefused
             # The problems of every slice are kept, the rows only as far as the report's preview shows them.
             previewed = sum(len(p.rows) for p in done)

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 from sqlalchemy.orm import Session
 
 from app.services.imports import checks
@@ -19,7 +18,7 @@ from geo.io import MappingError, Problem, ReadResult, error_rows
 from geo.layers import LAYERS, ColumnProfile, apply_mapping, explain_mapping, mapping_report, merge_mapping
 from geo.layers.coercion import coerce_values
 from geo.problems import RowProblems
-from geo.validate import _has_m, prepare_geometries
+from geo.validate import prepare_geometries
 
 _TEXT_KINDS = ("text", "code")
 
@@ -199,17 +198,14 @@ def _key_pass(
 ) -> _KeyPass | None:
     """The whole-file checks a streamed import runs first, on the key column alone.
 
-    None when the file takes the whole-file path: a repeated key (or a coordinate problem, Z/M values, a key
-    given as a default), whose report names rows all over the file, so nothing is streamed.
+    None when the file takes the whole-file path: a repeated key (or a coordinate problem, a key given as a
+    default), whose report names rows all over the file, so nothing is streamed.
     """
     schema = LAYERS[layer]
     key = schema.key
     frame = read.frame
     if key in (request.defaults or {}) or error_rows(read.problems):
         return None
-    geometries = frame.geometry.to_numpy()
-    if (shapely.has_z(geometries) | _has_m(geometries)).any():
-        return None  # reported once for the whole file (how many features lost them)
     row_numbers = frame["row_number"].to_numpy()
     if key in mapping:
         probe = RowProblems(row_numbers, np.full(len(frame), None, dtype=object))
@@ -235,6 +231,8 @@ class _CheckedSlice:
     early: list[Problem]
     late: list[Problem]
     extras: dict[str, pd.Series]
+    # Whether the slice's geometries lost Z/M values (noted for the whole file, not per slice).
+    flattened: bool = False
 
 
 def _check_slice(
@@ -249,6 +247,8 @@ def _check_slice(
     schema = LAYERS[layer]
     key = schema.key
     frame, early = prepare_geometries(part, schema.geometry, geometry_optional=schema.geometry_optional)
+    # Z/M values dropped are counted for the whole file in one note: such a file takes the whole-file path.
+    flat = any(p.row_number is None and p.field == "geometry" for p in early)
     rows, mapping_problems = apply_mapping(frame, layer, mapping, defaults=request.defaults)
     early += mapping_problems
     early += _text_problems(rows, layer)
@@ -257,7 +257,7 @@ def _check_slice(
     extras: dict[str, pd.Series] = {}
     if known_types is not None:
         extras["service_type_ids"], late = checks.check_asset_service_types(None, rows, key, known_types)
-    return _CheckedSlice(rows, _named_by_key(early, rows, key), _named_by_key(late, rows, key), extras)
+    return _CheckedSlice(rows, _named_by_key(early, rows, key), _named_by_key(late, rows, key), extras, flat)
 
 
 def _streamed_problems(
