@@ -292,9 +292,8 @@ def _run_streamed(
     The whole-file checks (each key once) run first, on the key column. None when the file takes the whole-file
     path instead: dry runs, skip_invalid, needs and resources, areas with parent codes (found among the whole
     file's), one slice only, a repeated key, or in any slice a row error, geometries that lose Z/M values (noted
-    once for the whole file) or a server error. Then everything
-    written is rolled back and the caller checks the whole file as before, so its report (every problem, by row)
-    and its refusal are the same.
+    once for the whole file) or a server error. Then everything written is rolled back and the caller checks the
+    whole file as before, so its report (every problem, by row) and its refusal are the same.
     """
     mapped = frozenset(mapping) | frozenset(request.defaults or {})
     size = STREAM_SLICE_ROWS if layer == "assets" else STREAM_AREA_SLICE_ROWS
