@@ -26,9 +26,16 @@ def _known(slugs: dict[str, int]) -> str:
     return ", ".join(sorted(slugs))
 
 
-def check_asset_service_types(db: Session, rows: pd.DataFrame, key: str) -> tuple[pd.Series, list[Problem]]:
-    """Each asset row's service types as sorted ids; unknown slugs are row errors listing the known ones."""
-    known = service_type_ids(db)
+def check_asset_service_types(
+    db: Session | None, rows: pd.DataFrame, key: str, known: dict[str, int] | None = None
+) -> tuple[pd.Series, list[Problem]]:
+    """Each asset row's service types as sorted ids; unknown slugs are row errors listing the known ones.
+
+    known: the service types read before (a streamed import checks its slices while the connection is busy).
+    """
+    if known is None:
+        assert db is not None
+        known = service_type_ids(db)
     problems = RowProblems.for_frame(rows, key)
     # Lists repeat a handful of combinations: each distinct combination is resolved once.
     combos = rows["service_types"].map(tuple)

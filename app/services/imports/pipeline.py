@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 from sqlalchemy.exc import DataError, IntegrityError
@@ -15,10 +16,10 @@ from sqlalchemy.orm import Session
 from app.db.models import City, ImportRun
 from app.errors import AssetmapError, InvalidInput, PayloadTooLarge
 from app.services.catalogue import resolve_city
-from app.services.imports import filtering, load
+from app.services.imports import checks, filtering, load
 from app.services.imports.failures import RowsInvalid, _domain_error, _record_failure
 from app.services.imports.join_run import _run_join
-from app.services.imports.report import _new_run, _now, _record_dry_run, _report, _verdict
+from app.services.imports.report import PREVIEW_ROWS, _new_run, _now, _record_dry_run, _report, _verdict
 from app.services.imports.request import (
     _HASH_CHUNK,
     STAGES,
@@ -31,12 +32,27 @@ from app.services.imports.request import (
     _pending,
     default_source_label,
 )
-from app.services.imports.validation import _check_rows, _Checked, _final_mapping
+from app.services.imports.validation import (
+    _check_rows,
+    _check_slice,
+    _Checked,
+    _CheckedSlice,
+    _final_mapping,
+    _key_pass,
+    _streamed_problems,
+)
 from app.settings import Settings
-from geo.io import GeoFileError, ImportLimits, MappingError, error_rows, read_source
+from geo.io import GeoFileError, ImportLimits, MappingError, ReadResult, error_rows, read_source
 from geo.io.detect import TABLE_FORMATS
 from geo.io.gc_pause import collector_paused
-from geo.layers import explain_mapping, mapping_report, profile_columns, unmapped_required_reason
+from geo.layers import (
+    LAYERS,
+    ColumnProfile,
+    explain_mapping,
+    mapping_report,
+    profile_columns,
+    unmapped_required_reason,
+)
 
 __all__ = [
     "STAGES",
@@ -48,6 +64,10 @@ __all__ = [
     "run_import",
 ]
 
+
+# Rows per slice of a streamed import (each checked while the server stores the slice before): points, areas.
+STREAM_SLICE_ROWS = load.COPY_SLICE_ROWS
+STREAM_AREA_SLICE_ROWS = load.AREA_SLICE_ROWS
 
 # ------------------------------------------------------------------------------------------- entry points
 
@@ -193,6 +213,11 @@ def _run(
         _verdict(report, request, set(), refusal)
         return _record_dry_run(db, pending, report, skipped=0)
     notify("validate")
+    streamed = _run_streamed(
+        db, settings, request, city, layer, read, mapping, pending, notify, kept, profiles
+    )
+    if streamed is not None:
+        return streamed
     checked = _check_rows(db, city.id, layer, read, request, mapping)
     bad_rows = error_rows(checked.problems)
     report = _report(read, checked, layer, pending, bad_rows, profiles)
@@ -235,6 +260,109 @@ def _run(
         **report,
         "rows_loaded": len(rows),
         "unchanged": len(rows) - result.inserted - result.updated,
+        "relocated": {"assets": result.relocated_assets, "needs": result.relocated_needs},
+    }
+    notify("commit")
+    db.commit()
+    db.refresh(run)
+    notify("done")
+    return run
+
+
+class _SliceRefused(Exception):
+    """A slice of a streamed import has a row error: the COPY is abandoned and the whole file checked instead."""
+
+
+def _run_streamed(
+    db: Session,
+    settings: Settings,
+    request: ImportRequest,
+    city: City,
+    layer: str,
+    read: ReadResult,
+    mapping: dict[str, str],
+    pending: _Pending,
+    notify: ProgressHook,
+    kept: dict[str, Any],
+    profiles: list[ColumnProfile],
+) -> ImportRun | None:
+    """Import assets or areas slice by slice: each slice is checked and encoded while the server stores the one
+    before.
+
+    The whole-file checks (each key once) run first, on the key column. None when the file takes the whole-file
+    path instead: dry runs, skip_invalid, needs and resources, areas with parent codes (found among the whole
+    file's), one slice only, a repeated key, or in any slice a row error, geometries that lose Z/M values (noted
+    once for the whole file) or a server error. Then everything written is rolled back and the caller checks the
+    whole file as before, so its report (every problem, by row) and its refusal are the same.
+    """
+    mapped = frozenset(mapping) | frozenset(request.defaults or {})
+    size = STREAM_SLICE_ROWS if layer == "assets" else STREAM_AREA_SLICE_ROWS
+    if (
+        request.dry_run
+        or request.skip_invalid
+        or layer not in ("assets", "neighbourhoods")
+        or (layer == "neighbourhoods" and "parent_code" in mapped)
+        or len(read.frame) <= size
+    ):
+        return None
+    key_pass = _key_pass(read, layer, request, mapping)
+    if key_pass is None:
+        return None
+    known = checks.service_type_ids(db) if "service_types" in mapped else None
+    report: dict[str, Any] = dict(pending.report)
+    run = _new_run(pending, status="running", report=report, skipped=0)
+    db.add(run)
+    db.flush()
+    notify("stage")
+    context = load.LoadContext(
+        city_id=city.id,
+        import_id=run.id,
+        user_id=pending.user_id,
+        source_label=pending.options["source"],
+        message=f"imported from {pending.filename}",
+        mapped=mapped,
+    )
+    done: list[_CheckedSlice] = []
+
+    def parts() -> Iterator[tuple[pd.DataFrame, pd.Series | None]]:
+        for start in range(0, len(read.frame), size):
+            stop = start + size
+            part = _check_slice(
+                read.frame.iloc[start:stop], layer, request, mapping, key_pass.keys.iloc[start:stop], known
+            )
+            if part.flattened or error_rows(part.early) or error_rows(part.late):
+                raise _SliceRefused
+            # The problems of every slice are kept, the rows only as far as the report's preview shows them.
+            previewed = sum(len(p.rows) for p in done)
+            done.append(part if previewed < PREVIEW_ROWS else replace(part, rows=part.rows.iloc[0:0]))
+            yield part.rows, part.extras.get("service_type_ids")
+
+    try:
+        if layer == "assets":
+            result = load.load_assets_streamed(
+                db, context, key_pass.keys, parts(), notify, blur_resolution=settings.privacy_h3_resolution
+            )
+        else:
+            result = load.load_neighbourhoods_streamed(db, context, key_pass.keys, parts(), notify)
+    except (_SliceRefused, IntegrityError, DataError):
+        db.rollback()  # nothing of it stays: the whole file is checked, and refused or loaded, as before
+        return None
+    problems = _streamed_problems(read, key_pass, done, LAYERS[layer].key)
+    total = len(read.frame)
+    head = pd.concat([p.rows for p in done if len(p.rows)]).iloc[:PREVIEW_ROWS]
+    report = _report(read, _Checked(head, mapping, problems), layer, pending, set(), profiles)
+    report["rows"], report["rows_ready"] = total, total
+    report["slices"] = len(done)  # checked and written slice by slice
+    report["filter"], report["dropped"] = kept, kept["dropped"]
+    _verdict(report, request, set(), None)
+    pending.report = report
+    run.inserted, run.updated = result.inserted, result.updated
+    run.status = "succeeded"
+    run.finished_at = _now()
+    run.report = {
+        **report,
+        "rows_loaded": total,
+        "unchanged": total - result.inserted - result.updated,
         "relocated": {"assets": result.relocated_assets, "needs": result.relocated_needs},
     }
     notify("commit")

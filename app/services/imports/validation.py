@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from app.services.imports import checks
 from app.services.imports.request import ImportRequest, _Pending
-from geo.io import MappingError, Problem, ReadResult
+from geo.io import MappingError, Problem, ReadResult, error_rows
 from geo.layers import LAYERS, ColumnProfile, apply_mapping, explain_mapping, mapping_report, merge_mapping
+from geo.layers.coercion import coerce_values
+from geo.problems import RowProblems
 from geo.validate import prepare_geometries
 
 _TEXT_KINDS = ("text", "code")
@@ -178,3 +180,102 @@ def _duplicate_keys(rows: pd.DataFrame, key: str) -> list[Problem]:
         )
         for j in duplicated
     ]
+
+
+# ------------------------------------------------------------------------------------------- streamed checks
+
+
+@dataclass
+class _KeyPass:
+    """The whole file's row keys, checked before any slice is: each key once, the made-up ones included."""
+
+    keys: pd.Series
+    problems: list[Problem]
+
+
+def _key_pass(
+    read: ReadResult, layer: str, request: ImportRequest, mapping: dict[str, str]
+) -> _KeyPass | None:
+    """The whole-file checks a streamed import runs first, on the key column alone.
+
+    None when the file takes the whole-file path: a repeated key (or a coordinate problem, a key given as a
+    default), whose report names rows all over the file, so nothing is streamed.
+    """
+    schema = LAYERS[layer]
+    key = schema.key
+    frame = read.frame
+    if key in (request.defaults or {}) or error_rows(read.problems):
+        return None
+    row_numbers = frame["row_number"].to_numpy()
+    if key in mapping:
+        probe = RowProblems(row_numbers, np.full(len(frame), None, dtype=object))
+        typed = coerce_values(frame[mapping[key]], schema.field(key), probe)
+        if error_rows(probe.problems) or (typed.duplicated(keep=False) & typed.notna()).any():
+            return None
+    else:
+        typed = pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype=object)
+    keyed = pd.DataFrame({"row_number": frame["row_number"], key: typed}, index=frame.index)
+    if layer == "neighbourhoods":
+        return _KeyPass(typed, [])  # a code is required: a row without one is a row error of its slice
+    filled, problems = checks.fill_row_keys(keyed, key)
+    keyed[key] = filled
+    if _duplicate_keys(keyed, key):
+        return None
+    return _KeyPass(filled, problems)
+
+
+@dataclass
+class _CheckedSlice:
+    rows: pd.DataFrame
+    # Problems in the order the whole-file checks make them: before the key's (geometry, mapping, text) and after.
+    early: list[Problem]
+    late: list[Problem]
+    extras: dict[str, pd.Series]
+    # Whether the slice's geometries lost Z/M values (noted for the whole file, not per slice).
+    flattened: bool = False
+
+
+def _check_slice(
+    part: pd.DataFrame,
+    layer: str,
+    request: ImportRequest,
+    mapping: dict[str, str],
+    keys: pd.Series,
+    known_types: dict[str, int] | None,
+) -> _CheckedSlice:
+    """One slice of an assets file checked as _check_rows checks the whole file (its keys from _key_pass)."""
+    schema = LAYERS[layer]
+    key = schema.key
+    frame, early = prepare_geometries(part, schema.geometry, geometry_optional=schema.geometry_optional)
+    # Z/M values dropped are counted for the whole file in one note: such a file takes the whole-file path.
+    flat = any(p.row_number is None and p.field == "geometry" for p in early)
+    rows, mapping_problems = apply_mapping(frame, layer, mapping, defaults=request.defaults)
+    early += mapping_problems
+    early += _text_problems(rows, layer)
+    rows[key] = keys
+    late: list[Problem] = []
+    extras: dict[str, pd.Series] = {}
+    if known_types is not None:
+        extras["service_type_ids"], late = checks.check_asset_service_types(None, rows, key, known_types)
+    return _CheckedSlice(rows, _named_by_key(early, rows, key), _named_by_key(late, rows, key), extras, flat)
+
+
+def _streamed_problems(
+    read: ReadResult, key_pass: _KeyPass, slices: Sequence[_CheckedSlice], key: str
+) -> list[Problem]:
+    """Every slice's problems as _check_rows lists them for the whole file (layer-wide ones once)."""
+    keyed = pd.DataFrame({"row_number": read.frame["row_number"], key: key_pass.keys})
+    problems = _named_by_key(list(read.problems), keyed, key)
+    seen: set[Problem] = set()
+    for part in slices:
+        for problem in part.early:
+            if problem.row_number is None:
+                if problem in seen:
+                    continue  # a layer-wide note (a column's type) is made by every slice
+                seen.add(problem)
+            problems.append(problem)
+    problems += key_pass.problems
+    for part in slices:
+        problems += part.late
+    problems.sort(key=lambda p: (p.row_number or 0, p.field or ""))
+    return problems

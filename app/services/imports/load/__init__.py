@@ -14,10 +14,11 @@ from app.services.imports.load.areas import (
     AREA_SLICE_ROWS,
     POPULATION_PREFIX,
     load_neighbourhoods,
+    load_neighbourhoods_streamed,
     relocate_items,
     update_neighbourhood_fields,
 )
-from app.services.imports.load.assets import load_assets
+from app.services.imports.load.assets import load_assets, load_assets_streamed
 from app.services.imports.load.needs import load_needs
 from app.services.imports.load.resources import load_resources
 from app.services.imports.load.staging import (
@@ -40,8 +41,10 @@ __all__ = [
     "LoadContext",
     "LoadResult",
     "load_assets",
+    "load_assets_streamed",
     "load_needs",
     "load_neighbourhoods",
+    "load_neighbourhoods_streamed",
     "load_resources",
     "relocate_items",
     "update_neighbourhood_fields",

@@ -61,6 +61,8 @@ _NEIGHBOURHOOD_FIELDS: dict[str, tuple[str, str]] = {
     "population": ("population", "int"),
 }
 POPULATION_PREFIX = "pop_"
+# The columns of a new area's row, in COPY order (the geometry follows).
+_NEW_AREA_COLUMNS = ("id", "code", "name", "level", "population", "parent_id", "population_by_group")
 
 
 def _population_json(rows: pd.DataFrame, groups: list[str], *, keep_nulls: bool = True) -> pd.Series:
@@ -116,17 +118,11 @@ def load_neighbourhoods(
     else:
         parent_ids = pd.Series(pd.array([pd.NA] * len(rows), dtype="Int64"), index=rows.index)
     fresh = rows[new]
-    out = pd.DataFrame({"id": new_ids, "code": codes[new]}, index=fresh.index)
-    for field, (column, sql_type) in _NEIGHBOURHOOD_FIELDS.items():
-        out[column] = _stage_value(fresh[field], sql_type)
-    out["level"] = out["level"].fillna("neighbourhood")  # the column default, as for an empty value
-    out["parent_id"] = parent_ids[new]
-    out["population_by_group"] = _population_json(fresh, groups, keep_nulls=False) if groups else "{}"
-    columns = [*((c, _BINARY_KINDS[c]) for c in out.columns), ("geom", "ewkb")]
+    out = _new_areas(fresh, new_ids, codes[new], parent_ids[new], groups)
     copy_binary(
         db,
         "neighbourhood",
-        columns,
+        _new_area_columns(out),
         _with_geometry(out, fresh.geometry.to_numpy()),
         {"city_id": ("int4", ctx.city_id), "version": ("int4", 1), "import_id": ("int4", ctx.import_id)},
     )
@@ -134,6 +130,89 @@ def load_neighbourhoods(
     updated = 0
     if not new.all():
         updated = _update_neighbourhoods(db, ctx, rows[~new], existing[~new], groups)
+    return _after_new_areas(db, ctx, new_ids, updated, progress)
+
+
+def load_neighbourhoods_streamed(
+    db: Session,
+    ctx: LoadContext,
+    keys: pd.Series,
+    parts: Iterator[tuple[pd.DataFrame, Any]],
+    progress: Callable[[str], None],
+) -> LoadResult:
+    """load_neighbourhoods for rows that arrive slice by slice (parent codes not mapped), each checked while the
+    server stores the one before. keys: every row's code, in file order; the caller's iterator may raise to abandon
+    the COPY. Areas the city has are updated after it."""
+    _prepare_session(db)
+    groups = [
+        f.removeprefix(POPULATION_PREFIX) for f in sorted(ctx.mapped) if f.startswith(POPULATION_PREFIX)
+    ]
+    progress("write")
+    _take_turn(db, ctx, "neighbourhood")
+    codes = _text_or_none(keys)
+    known: dict[str, int] = {
+        str(code): int(i)
+        for code, i in db.execute(
+            text("SELECT code, id FROM neighbourhood WHERE city_id = :city_id"), _bind(ctx)
+        ).all()
+    }
+    existing = pd.Series(pd.array(codes.map(known).to_numpy(), dtype="Int64"), index=codes.index)
+    new = existing.isna().to_numpy()
+    new_ids = _take_ids(db, "neighbourhood", int(new.sum()))
+    old_rows: list[pd.DataFrame] = []
+    columns = [*((c, _BINARY_KINDS[c]) for c in _NEW_AREA_COLUMNS), ("geom", "ewkb")]
+
+    def slices() -> Iterator[tuple[dict[str, Any], int]]:
+        start = taken = 0
+        for rows, _extras in parts:
+            stop = start + len(rows)
+            fresh_rows = new[start:stop]
+            fresh = rows if fresh_rows.all() else rows[fresh_rows]
+            if not fresh_rows.all():
+                old_rows.append(rows[~fresh_rows])
+            no_parents = pd.Series(pd.array([pd.NA] * len(fresh), dtype="Int64"), index=fresh.index)
+            ids = new_ids[taken : taken + len(fresh)]
+            out = _new_areas(fresh, ids, codes.iloc[start:stop][fresh_rows], no_parents, groups)
+            yield from _with_geometry(out, fresh.geometry.to_numpy())
+            start, taken = stop, taken + len(fresh)
+        if start != len(codes):
+            raise ValueError(f"the slices held {start:,} rows, the codes {len(codes):,}")
+
+    copy_binary(
+        db,
+        "neighbourhood",
+        columns,
+        slices(),
+        {"city_id": ("int4", ctx.city_id), "version": ("int4", 1), "import_id": ("int4", ctx.import_id)},
+    )
+    progress("update")
+    updated = 0
+    if old_rows:
+        updated = _update_neighbourhoods(db, ctx, pd.concat(old_rows), existing[~new], groups)
+    return _after_new_areas(db, ctx, new_ids, updated, progress)
+
+
+def _new_areas(
+    fresh: pd.DataFrame, ids: np.ndarray, codes: pd.Series, parent_ids: pd.Series, groups: list[str]
+) -> pd.DataFrame:
+    """New areas' rows as COPY columns (in the order of _NEW_AREA_COLUMNS), without their geometries."""
+    out = pd.DataFrame({"id": ids, "code": codes}, index=fresh.index)
+    for field, (column, sql_type) in _NEIGHBOURHOOD_FIELDS.items():
+        out[column] = _stage_value(fresh[field], sql_type)
+    out["level"] = out["level"].fillna("neighbourhood")  # the column default, as for an empty value
+    out["parent_id"] = parent_ids
+    out["population_by_group"] = _population_json(fresh, groups, keep_nulls=False) if groups else "{}"
+    return out
+
+
+def _new_area_columns(out: pd.DataFrame) -> list[tuple[str, str]]:
+    return [*((c, _BINARY_KINDS[c]) for c in out.columns), ("geom", "ewkb")]
+
+
+def _after_new_areas(
+    db: Session, ctx: LoadContext, new_ids: np.ndarray, updated: int, progress: Callable[[str], None]
+) -> LoadResult:
+    """The history row of the new areas, then the city's items re-located in the new boundaries."""
     progress("history")
     _record_new(db, ctx, "neighbourhoods", _multirange(new_ids))
     relocated_assets = relocated_needs = 0

@@ -303,3 +303,80 @@ def _with_links(
         part["service_type_ids"] = service_type_ids.loc[part.index].map(int_array_literal)
         part["service_types"] = slugs.loc[part.index].map(sorted_text_array_literal)
         yield part
+
+
+def load_assets_streamed(
+    db: Session,
+    ctx: LoadContext,
+    keys: pd.Series,
+    parts: Iterator[tuple[pd.DataFrame, pd.Series | None]],
+    progress: Callable[[str], None],
+    *,
+    blur_resolution: int,
+) -> LoadResult:
+    """load_assets for rows that arrive slice by slice, each checked while the server stores the one before.
+
+    keys: every row's key, in file order (the slices' rows follow it); parts: each slice's checked rows with their
+    service type ids (None when service types are not mapped). The caller's iterator may raise to abandon the
+    COPY; the rows naming existing items are updated after it.
+    """
+    _prepare_session(db)
+    progress("locate")
+    areas = _prepared_areas(db, ctx.city_id)
+    progress("write")
+    _take_turn(db, ctx, "asset")
+    keys = _text_or_none(keys)
+    existing = _existing_asset_ids(db, ctx, keys)
+    new = existing.isna().to_numpy()
+    new_ids = _take_ids(db, "asset", int(new.sum()))
+    old_rows: list[pd.DataFrame] = []
+    old_types: list[pd.Series] = []
+    new_types: list[pd.Series] = []
+
+    def slices() -> Iterator[tuple[dict[str, Any], int]]:
+        start = taken = 0
+        for rows, type_ids in parts:
+            stop = start + len(rows)
+            fresh = new[start:stop]
+            part = rows if fresh.all() else rows[fresh]
+            if not fresh.all():
+                old_rows.append(rows[~fresh])
+                if type_ids is not None:
+                    old_types.append(type_ids[~fresh])
+            if type_ids is not None:
+                new_types.append(type_ids[fresh])
+            part_keys = keys.iloc[start:stop][fresh]
+            yield from _new_asset_slices(
+                part, new_ids[taken : taken + len(part)], areas, part_keys, blur_resolution
+            )
+            start, taken = stop, taken + len(part)
+        if start != len(keys):
+            raise ValueError(f"the slices held {start:,} rows, the keys {len(keys):,}")
+
+    copy_binary(
+        db,
+        "asset",
+        _NEW_COLUMNS,
+        slices(),
+        {
+            "city_id": ("int4", ctx.city_id),
+            "source": ("text", ctx.source_label),
+            "status": ("text", "approved"),
+            "version": ("int4", 1),
+            "created_by": ("int4", ctx.user_id),
+            "import_id": ("int4", ctx.import_id),
+        },
+    )
+    link_services = bool(new_types) and "service_types" in ctx.mapped
+    if link_services and len(new_ids):
+        _copy_links(db, new_ids, pd.concat(new_types))
+    progress("update")
+    updated = 0
+    if old_rows:
+        service_type_ids = pd.concat(old_types) if old_types and link_services else None
+        updated = _update_assets(
+            db, ctx, pd.concat(old_rows), existing[~new], areas, keys[~new], service_type_ids, blur_resolution
+        )
+    progress("history")
+    _record_new(db, ctx, "assets", _multirange(new_ids))
+    return LoadResult(len(new_ids), updated)
