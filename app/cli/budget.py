@@ -30,12 +30,11 @@ def _refused() -> Iterator[None]:
 
 def _in_session(work: Callable[..., T]) -> T:
     """Run `work(db, settings, principal)` in a session of its own, as the command line's administrator."""
-    from app.db.session import session_scope
-    from app.policy import Principal
+    from app.services.budget import in_cli_session
 
     settings = load_settings()
-    with _refused(), session_scope(settings) as db:
-        return work(db, settings, Principal(username="assetmap-cli", role="admin"))
+    with _refused():
+        return in_cli_session(settings, work)
 
 
 def _print_round(document: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from app.db.models import City
 from app.deps import ReadPublic, RunAnalysis, SessionDep, SettingsDep, SignedIn
 from app.routers.responses import READ, RESTRICTED, SIGNED_IN, errors, media
 from app.schemas.budget import (
@@ -40,7 +39,7 @@ CodeQuery = Annotated[str | None, Query(max_length=40, description="the voting c
 def list_rounds(db: SessionDep, principal: ReadPublic, city: CityQuery = None) -> dict[str, Any]:
     """Budget rounds, newest first, with their phase now."""
     rounds = service.list_rounds(db, city)
-    names = {c.id: c.name for c in db.query(City).all()}
+    names = service.city_names(db)
     return {"items": [service.round_summary(r, names.get(r.city_id)) for r in rounds]}
 
 

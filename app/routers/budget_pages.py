@@ -10,10 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import City, ServiceType
 from app.deps import ReadPublic, SessionDep
 from app.policy import Principal
 from app.routers.pages import _page
@@ -33,9 +31,7 @@ def _round_context(db: Session, principal: Principal, round_id: int) -> dict[str
         "organiser": principal.role in service.ORGANISER_ROLES,
         "signed_in": not principal.is_anonymous,
         "map_services": services,
-        "service_types": [
-            (s.slug, s.name) for s in db.scalars(select(ServiceType).order_by(ServiceType.name))
-        ],
+        "service_types": service.service_type_choices(db),
         "next_phases": service.PHASES[service.PHASES.index(document["phase"]) + 1 :],
     }
 
@@ -43,7 +39,7 @@ def _round_context(db: Session, principal: Principal, round_id: int) -> dict[str
 @router.get("/budgets", response_class=HTMLResponse, name="budget_rounds_page")
 def show_rounds(request: Request, db: SessionDep, principal: ReadPublic) -> HTMLResponse:
     """Every round with its phase."""
-    names = {c.id: c.name for c in db.scalars(select(City))}
+    names = service.city_names(db)
     rounds = [service.round_summary(r, names.get(r.city_id)) for r in service.list_rounds(db)]
     return _page(request, "budgets.html", principal, rounds=rounds)
 

@@ -15,10 +15,10 @@ import io
 import itertools
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 from shapely.geometry import Point
@@ -35,6 +35,7 @@ from app.db.models import (
     Neighbourhood,
     ServiceType,
 )
+from app.db.session import session_scope
 from app.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from app.policy import ANONYMOUS, Principal
 from app.services.catalogue import resolve_city, resolve_service_type
@@ -995,3 +996,22 @@ def proposal_map_frame(
         rows["funded"].append(greedy or mes)
         geometry.append(Point(lon, lat))
     return gpd.GeoDataFrame(rows, geometry=geometry, crs="EPSG:4326")
+
+
+T = TypeVar("T")
+
+
+def city_names(db: Session) -> dict[int, str]:
+    """Every city's name by id, for lists of rounds."""
+    return {c.id: c.name for c in db.scalars(select(City))}
+
+
+def service_type_choices(db: Session) -> list[tuple[str, str]]:
+    """(slug, name) of every service type, by name, for the proposal form."""
+    return [(s.slug, s.name) for s in db.scalars(select(ServiceType).order_by(ServiceType.name))]
+
+
+def in_cli_session(settings: Any, work: Callable[..., T]) -> T:
+    """Run `work(db, settings, principal)` in a session of its own, as the command line's administrator."""
+    with session_scope(settings) as db:
+        return work(db, settings, Principal(username="assetmap-cli", role="admin"))
