@@ -39,6 +39,7 @@ from app.routers import (
     health,
     imports,
     links,
+    matches,
     needs,
     neighbourhoods,
     pages,
@@ -273,6 +274,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_import.router,
         case_import.page_router,
         case_pages.router,
+        matches.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
