@@ -281,7 +281,7 @@ def matching_dashboard(
     city: Annotated[str, Query(min_length=1, max_length=200, description="city id or name")],
     neighbourhood: OptionalId = None,
     period: Annotated[
-        str | None, Query(max_length=7, description="YYYY or YYYY-MM (default: all time)")
+        str | None, Query(max_length=20, description="YYYY or YYYY-MM (default: all time)")
     ] = None,
 ) -> dict[str, Any]:
     """Sums of what commitments achieved, by service type and by month, in a city or a neighbourhood."""

@@ -42,8 +42,8 @@ def dashboard(
     db: Session, city: str | int, neighbourhood_id: int | None, period: str | None
 ) -> dict[str, Any]:
     """Sums over the published needs of a city (or of a neighbourhood and the areas inside it) and their done
-    commitments. A need is met on the day (UTC) its first commitment was done; open needs are those not met by
-    the end of the period (or by now)."""
+    commitments. A need is met on the day (UTC) its first commitment was done; open needs are those mapped
+    and not met by the end of the period (or by now)."""
     city_row = resolve_city(db, city)
     bounds = parse_period(period)
     area_name = None
@@ -53,7 +53,7 @@ def dashboard(
             raise NotFound(f"no neighbourhood {neighbourhood_id} in {city_row.name}", field="neighbourhood")
         area_name = area.name
     done_on = cast(func.timezone("UTC", Commitment.done_at), Date)
-    needs = select(Need.id, Need.service_type_id).where(
+    needs = select(Need.id, Need.service_type_id, Need.created_at).where(
         Need.city_id == city_row.id, Need.status == "approved"
     )
     if neighbourhood_id is not None:
@@ -66,7 +66,7 @@ def dashboard(
         .subquery()
     )
     need_rows = db.execute(
-        select(needs_sq.c.id, ServiceType.slug, first_done.c.met_on)
+        select(needs_sq.c.id, ServiceType.slug, first_done.c.met_on, needs_sq.c.created_at)
         .join(ServiceType, ServiceType.id == needs_sq.c.service_type_id)
         .outerjoin(first_done, first_done.c.need_id == needs_sq.c.id)
     ).all()
@@ -93,10 +93,12 @@ def dashboard(
             },
         )
 
-    for _need_id, slug, met_on in need_rows:
+    for _need_id, slug, met_on, created_at in need_rows:
         if met_on is not None and in_period(met_on):
             bucket(by_type, slug)["needs_met"] += 1
             bucket(by_month, met_on.strftime("%Y-%m"))["needs_met"] += 1
+        if end is not None and created_at.astimezone(dt.UTC).date() > end:
+            continue  # not mapped yet at the end of the period
         if met_on is None or (end is not None and met_on > end):
             bucket(by_type, slug)["open_needs"] += 1
     for slug, day, hours, people in outcome_rows:
