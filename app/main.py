@@ -39,6 +39,7 @@ from app.routers import (
     health,
     imports,
     links,
+    match_pages,
     matches,
     needs,
     neighbourhoods,
@@ -275,6 +276,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_import.page_router,
         case_pages.router,
         matches.router,
+        match_pages.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

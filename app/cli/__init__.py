@@ -15,6 +15,7 @@ imports   `import`, `export`
 cities    `city add`, `city list`, `city show`
 streets   `streets import`, `streets show`
 cases     `case list`, `case add`, `case event`
+matching  `match`, `commitment add|stage|outcome`, `dashboard`
 """
 
 from __future__ import annotations
@@ -23,7 +24,20 @@ import sys
 
 import typer
 
-from app.cli import analysis, capacity, cases, cities, db, imports, sample, serve, streets, users, venues
+from app.cli import (
+    analysis,
+    capacity,
+    cases,
+    cities,
+    db,
+    imports,
+    matching,
+    sample,
+    serve,
+    streets,
+    users,
+    venues,
+)
 from app.cli.base import fail
 from app.errors import AssetmapError
 
@@ -43,6 +57,8 @@ cli.add_typer(venues.app, name="venues")
 cli.add_typer(cities.app, name="city")
 cli.add_typer(streets.app, name="streets")
 cli.add_typer(cases.app, name="case")
+cli.add_typer(matching.app)
+cli.add_typer(matching.commitment_app, name="commitment")
 
 
 def main() -> None:
