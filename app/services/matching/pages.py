@@ -110,8 +110,8 @@ def match_page(
         if c["owner"]["type"] == "asset" and not c["owner"]["private"]
     ]
     if public_ids:
-        for asset_id, lat, lon, name in db.execute(
-            select(Asset.id, func.ST_Y(Asset.geom), func.ST_X(Asset.geom), Asset.name).where(
+        for lat, lon, name in db.execute(
+            select(func.ST_Y(Asset.geom), func.ST_X(Asset.geom), Asset.name).where(
                 Asset.id.in_(public_ids), Asset.category != "individual", ~Asset.sensitive
             )
         ):
