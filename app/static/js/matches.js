@@ -109,3 +109,6 @@ if (page && page.dataset.need) {
     form.addEventListener("submit", recordOutcome);
   }
 }
+if (page) {
+  page.dataset.ready = "1"; // the forms and buttons work from here on (tests wait for it after a reload)
+}
