@@ -192,7 +192,7 @@ def _spreadsheet_safe(value: str | None) -> str:
     summary="Commit a resource to a need",
     name="create_commitment",
     response_model=CommitmentOut,
-    responses=errors(RESTRICTED, 404, 409),
+    responses=errors(400, RESTRICTED, 404, 409),
 )
 def create_commitment(
     body: CommitmentCreate, db: SessionDep, settings: SettingsDep, principal: EditFeatures
@@ -239,7 +239,7 @@ def get_commitment(
     summary="Move a commitment to its next stage or record its outcome",
     name="update_commitment",
     response_model=CommitmentOut,
-    responses=errors(RESTRICTED, 404, 409),
+    responses=errors(400, RESTRICTED, 404, 409),
 )
 def update_commitment(
     body: CommitmentUpdate,

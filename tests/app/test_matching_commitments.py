@@ -119,6 +119,8 @@ def test_bad_commitments_are_4xx(client: TestClient, berlin: Berlin) -> None:
     made = _commit(client, berlin, **ok, ends_on="2029-06-01").json()
     assert _patch(client, berlin, made["id"], stage="finished").status_code == 422
     assert _patch(client, berlin, made["id"], people_helped=-2).status_code == 422
+    empty = _patch(client, berlin, made["id"])
+    assert empty.status_code == 422 and "nothing to change" in empty.json()["detail"]
     assert _patch(client, berlin, 99_999_999, stage="agreed").status_code == 404
     assert client.get("/api/commitments/99999999", headers=berlin.headers("organiser")).status_code == 404
 

@@ -119,8 +119,11 @@ def create_commitment(db: Session, settings: Settings, principal: Principal, dat
     return commitment.id
 
 
-def _load(db: Session, principal: Principal, commitment_id: int) -> tuple[Commitment, Need]:
-    commitment = db.get(Commitment, commitment_id)
+def _load(
+    db: Session, principal: Principal, commitment_id: int, *, for_update: bool = False
+) -> tuple[Commitment, Need]:
+    # locked for a change: two moves at once (done and cancelled) are made one after the other, the second refused
+    commitment = db.get(Commitment, commitment_id, with_for_update=for_update)
     need = db.get(Need, commitment.need_id) if commitment is not None else None
     if commitment is None or need is None:
         raise NotFound(f"no commitment {commitment_id}", field="commitment")
@@ -131,7 +134,11 @@ def update_commitment(
     db: Session, settings: Settings, principal: Principal, commitment_id: int, data: dict[str, Any]
 ) -> None:
     """Move a commitment to its next stage and/or record its outcome; a stage that may not follow is a 409."""
-    commitment, need = _load(db, principal, commitment_id)
+    if not any(data.get(key) is not None for key in ("stage", "hours_given", "people_helped", "note")):
+        raise InvalidInput(
+            "nothing to change: give a stage, hours_given, people_helped or a note", field="stage"
+        )
+    commitment, need = _load(db, principal, commitment_id, for_update=True)
     _check_organiser(principal, need)
     before = history.snapshot(commitment)
     stage = data.get("stage")
