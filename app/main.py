@@ -43,6 +43,8 @@ from app.routers import (
     hsds,
     imports,
     links,
+    match_pages,
+    matches,
     needs,
     neighbourhoods,
     pages,
@@ -285,6 +287,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hsds.router,
         budget.router,
         budget_pages.router,
+        matches.router,
+        match_pages.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ NEED_SOURCES: Final = ("survey", "ethnographic_observation", "statistic", "organ
 RESOURCE_KINDS: Final = ("funding", "volunteers", "space", "equipment", "skills")
 LINK_KINDS: Final = ("partnership", "referral", "shared_space", "funding", "volunteers")
 REVIEW_STATUSES: Final = ("pending", "approved", "rejected")
+# The stages of a commitment of a resource to a need (docs/MATCHING.md).
+COMMITMENT_STAGES: Final = ("proposed", "agreed", "active", "done", "cancelled")
 
 # Community-rights cases (app/services/cases/rules.py has the rules, docs/CASES.md the sources).
 CASE_KINDS: Final = ("acv", "challenge", "transfer")

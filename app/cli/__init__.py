@@ -18,6 +18,7 @@ cases     `case list`, `case add`, `case event`
 directory `directory add`, `directory set`, `directory list`, `directory budget`, `directory zone`,
           `directory export-hsds`
 budget    `budget round add|list|show|phase|results|export`, `budget codes`, `budget propose`, `budget review`
+matching  `match`, `commitment add|stage|outcome`, `dashboard`
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from app.cli import (
     db,
     directory,
     imports,
+    matching,
     sample,
     serve,
     streets,
@@ -62,6 +64,8 @@ cli.add_typer(streets.app, name="streets")
 cli.add_typer(cases.app, name="case")
 cli.add_typer(directory.app, name="directory")
 cli.add_typer(budget.app, name="budget")
+cli.add_typer(matching.app)
+cli.add_typer(matching.commitment_app, name="commitment")
 
 
 def main() -> None:

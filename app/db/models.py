@@ -33,6 +33,7 @@ from geo.vocab import (
     ASSET_CATEGORIES,
     CASE_DOCUMENT_KINDS,
     CASE_KINDS,
+    COMMITMENT_STAGES,
     COMMUNITY_BODY_KINDS,
     LINK_KINDS,
     NEED_SOURCES,
@@ -774,4 +775,35 @@ class BudgetBallot(Base):
     code_id: Mapped[int | None] = mapped_column(ForeignKey("budget_voting_code.id", ondelete="CASCADE"))
     approvals: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default=text("'{}'"))
     cast_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class Commitment(Base):
+    """A resource given to a need: how much, when, the stage it has reached and what it achieved (docs/MATCHING.md).
+    The resource's remaining quantity is its quantity less what its commitments that are not cancelled hold."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (
+        CheckConstraint(_in("stage", COMMITMENT_STAGES), name="stage_known"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="date_order"),
+        CheckConstraint("hours_given IS NULL OR hours_given >= 0", name="hours_nonnegative"),
+        CheckConstraint("people_helped IS NULL OR people_helped >= 0", name="people_nonnegative"),
+        Index("ix_commitment_city_id_id", "city_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id", ondelete="CASCADE"))
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id", ondelete="CASCADE"), index=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("need.id", ondelete="CASCADE"), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    stage: Mapped[str] = mapped_column(String(12), server_default="proposed")
+    hours_given: Mapped[float | None] = mapped_column(Float)
+    people_helped: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # when it reached `done`
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_by: Mapped[int | None] = mapped_column(Integer)  # audit reference to app_user, no foreign key
+    created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()

@@ -51,7 +51,13 @@ def _counts_people_here(principal: Principal) -> ColumnElement[bool]:
     """SQL form of Principal.counts_people_in for the asset's own neighbourhood, or the asset's author."""
     if principal.sees_exact_locations or principal.role in EDIT_ANYWHERE_ROLES:
         return true()
-    own = Asset.created_by == principal.user_id if principal.user_id is not None else false()
+    # an asset without an author (imported) is nobody's own: without the coalesce its NULL would turn the NOT in
+    # asset_suppressed into NULL, and the CASE there would let the person through
+    own = (
+        func.coalesce(Asset.created_by == principal.user_id, false())
+        if principal.user_id is not None
+        else false()
+    )
     if principal.role == "organiser" and principal.neighbourhood_ids:
         return or_(own, Asset.neighbourhood_id.in_(sorted(principal.neighbourhood_ids)))
     return own

@@ -11,7 +11,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Asset, Change, Link, Need, Neighbourhood, Resource, ServiceType
+from app.db.models import Asset, Change, Commitment, Link, Need, Neighbourhood, Resource, ServiceType
 from app.policy import Principal
 
 # Kinds of items whose changes are recorded, by the name used in URLs (/api/{kind}/{id}/history).
@@ -22,11 +22,13 @@ KIND_MODELS: dict[str, type[Any]] = {
     "resources": Resource,
     "links": Link,
 }
+# Kinds whose changes are recorded but which are not map features (no generic item routes, revert or restore).
+RECORDED_ONLY_MODELS: dict[str, type[Any]] = {"commitments": Commitment}
 _NOT_RESTORED = {"id", "version", "created_at", "updated_at"}
 
 
 def _kind_of(obj: Any) -> str:
-    for kind, model in KIND_MODELS.items():
+    for kind, model in (KIND_MODELS | RECORDED_ONLY_MODELS).items():
         if isinstance(obj, model):
             return kind
     raise TypeError(f"no history is kept for {type(obj).__name__}")
