@@ -228,21 +228,21 @@ def _straight_two_steps(
         code = kernels.DECAY_CODES[decay]
         return _pairs_two_steps(pairs, need, supply, radius_m, code, zones, weights, None)
     code = kernels.DECAY_CODES[decay]
-    geometry = (grid.x0, grid.y0, grid.cell_m, grid.side, radius_m, band_m, code, zones, weights, grid.visit)
     demand = np.empty(n_assets)
+    ratio = np.empty(n_assets)
     access = np.empty(n_units)
     with borrowed_buffers() as buffers:
         start = buffers.get("cell_start", grid.side * grid.side + 1, np.int64)
-        qx, qy, qn, work = (
-            buffers.get(name, n_units, np.float64) for name in ("unit_x", "unit_y", "unit_need", "unit_work")
+        qx, qy, qn, pair_w, work = (
+            buffers.get(name, n_units, np.float64)
+            for name in ("unit_x", "unit_y", "unit_need", "pair_weight", "unit_work")
         )
         place = buffers.get("unit_place", n_units, np.int64)
-        kernels.bucket_units(
-            units_xy, need, grid.x0, grid.y0, grid.cell_m, grid.side, start, qx, qy, qn, place
-        )
-        n_pairs = kernels.straight_demand(assets_xy, start, qx, qy, qn, *geometry, demand)
-        ratio = _ratio(supply, demand)
-        kernels.straight_access(assets_xy, start, qx, qy, place, *geometry, ratio, work, access)
+        n_pairs = kernels.straight_two_steps(
+            units_xy, need, assets_xy, supply, grid.x0, grid.y0, grid.cell_m, grid.side, grid.strip_rows,
+            radius_m, band_m, code, zones, weights, start, qx, qy, qn, place, pair_w, work, demand, ratio,
+            access,
+        )  # fmt: skip
     return demand, ratio, access, int(n_pairs)
 
 

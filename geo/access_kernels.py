@@ -66,9 +66,7 @@ class UnitGrid:
     y0: float
     cell_m: float
     side: int
-    visit: NDArray[
-        np.int64
-    ]  # assets in strips a reach high, west to east in each: neighbours read alike runs
+    strip_rows: int  # assets are visited in strips this many rows of cells high (about a reach)
 
 
 def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> UnitGrid | None:
@@ -102,12 +100,11 @@ def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> Un
     # are clipped in.
     pad = reach_m + 2 * cell
     side = math.ceil((max(box_x, box_y) - 2 * reach_m + 2 * pad) / cell) + 2
-    strip = np.floor((assets_xy[:, 1] - lo_y) / max(reach_m, cell)) * (2.0 * (box_x + 1.0))
-    visit = np.argsort(strip + (assets_xy[:, 0] - lo_x), kind="stable").astype(np.int64)
-    return UnitGrid(x0=float(lo_x) - pad, y0=float(lo_y) - pad, cell_m=cell, side=side, visit=visit)
+    strip_rows = max(1, round(reach_m / cell))
+    return UnitGrid(x0=float(lo_x) - pad, y0=float(lo_y) - pad, cell_m=cell, side=side, strip_rows=strip_rows)
 
 
-@_compiled()
+@numba.njit(inline="always")
 def bucket_units(
     units_xy: FloatArray,
     need: FloatArray,
@@ -217,27 +214,84 @@ def _row_run(
     return start[row * side + c0], start[row * side + c1 + 1]
 
 
+@numba.njit(inline="always")
+def _weigh_run(
+    x: FloatArray,
+    y: FloatArray,
+    xs: float,
+    ys: float,
+    inner2: float,
+    reach2: float,
+    radius_m: float,
+    decay: int,
+    inv_2r2: float,
+    zones: FloatArray,
+    weights: FloatArray,
+    w_out: FloatArray,
+) -> int:
+    """f(d) of every unit of a run (x, y) to the asset (xs, ys) into `w_out` (0 beyond the radius); returns
+    how many are within the radius."""
+    count = 0
+    near_edge = 0
+    for u in range(x.size):
+        dx = x[u] - xs
+        dy = y[u] - ys
+        d2 = dx * dx + dy * dy
+        inside = d2 <= inner2
+        near_edge += (d2 > inner2) & (d2 <= reach2)
+        count += inside
+        w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
+        w_out[u] = w if inside else 0.0
+    if near_edge:
+        # Within a hair of the radius: the exact distance decides, as in geo.coverage.
+        for u in range(x.size):
+            dx = x[u] - xs
+            dy = y[u] - ys
+            d2 = dx * dx + dy * dy
+            if d2 > inner2 and d2 <= reach2:
+                d = math.hypot(dx, dy)
+                if d <= radius_m:
+                    count += 1
+                    w_out[u] = _weight(d, d * d, decay, inv_2r2, zones, weights)
+    return count
+
+
 @_compiled(fastmath=_FAST)
-def straight_demand(
+def straight_two_steps(
+    units_xy: FloatArray,
+    need: FloatArray,
     assets_xy: FloatArray,
+    supply: FloatArray,
+    x0: float,
+    y0: float,
+    cell_m: float,
+    side: int,
+    strip_rows: int,
+    radius_m: float,
+    band_m: float,
+    decay: int,
+    zones: FloatArray,
+    weights: FloatArray,
     start: NDArray[np.int64],
     qx: FloatArray,
     qy: FloatArray,
     qn: FloatArray,
-    x0: float,
-    y0: float,
-    cell_m: float,
-    side: int,
-    radius_m: float,
-    band_m: float,
-    decay: int,
-    zones: FloatArray,
-    weights: FloatArray,
-    visit: NDArray[np.int64],
+    place: NDArray[np.int64],
+    pair_w: FloatArray,
+    sorted_access: FloatArray,
     demand: FloatArray,
+    ratio: FloatArray,
+    access: FloatArray,
 ) -> int:
-    """Step 1 from coordinates: demand[j] = sum of need x f(d) over the units within the radius of asset j,
-    the assets taken in the order `visit`. Returns the number of (unit, asset) pairs within the radius."""
+    """Both steps from coordinates, in one pass over the assets: the units are bucketed (bucket_units), and
+    each asset weighs the units of its runs once (into `pair_w`, work space as long as the units), sums
+    demand[j] = sum of need x f(d), takes ratio[j] = supply[j] / demand[j] (0 where nothing is in reach), and
+    adds f(d) x ratio[j] to each of those units while they are still in cache. access[i] = sum over the assets
+    in reach of f(d) x ratio[j], in input order. Assets are taken in strips `strip_rows` cells high, west to
+    east in each (a counting sort by strip and column), so neighbours read alike runs. Returns the number of
+    (unit, asset) pairs within the radius."""
+    bucket_units(units_xy, need, x0, y0, cell_m, side, start, qx, qy, qn, place)
+    n_assets = assets_xy.shape[0]
     reach = radius_m + band_m
     reach2 = reach * reach
     inner = radius_m - band_m
@@ -245,109 +299,70 @@ def straight_demand(
     inv_2r2 = 0.5 / (radius_m * radius_m)
     margin = 1e-6 + cell_m * 1e-9
     inv = 1.0 / cell_m
+    top = side - 1.0
+    # Visit order: counting sort of the assets by (strip, column).
+    n_strips = (side + strip_rows - 1) // strip_rows
+    key_start = np.zeros(n_strips * side + 1, dtype=np.int64)
+    key = np.empty(n_assets, dtype=np.int64)
+    for j in range(n_assets):
+        fx = min(max((assets_xy[j, 0] - x0) * inv, 0.0), top)
+        fy = min(max((assets_xy[j, 1] - y0) * inv, 0.0), top)
+        k = (int(fy) // strip_rows) * side + int(fx)
+        key[j] = k
+        key_start[k + 1] += 1
+    for c in range(n_strips * side):
+        key_start[c + 1] += key_start[c]
+    visit = np.empty(n_assets, dtype=np.int64)
+    for j in range(n_assets):
+        k = key[j]
+        visit[key_start[k]] = j
+        key_start[k] += 1
+    run_a = np.empty(side, dtype=np.int64)
+    run_b = np.empty(side, dtype=np.int64)
+    sorted_access[:] = 0.0
     n_pairs = 0
-    for v in range(visit.size):
+    for v in range(n_assets):
         j = visit[v]
         xs = assets_xy[j, 0]
         ys = assets_xy[j, 1]
         row0 = max(math.floor((ys - reach - y0) * inv), 0)
         row1 = min(math.floor((ys + reach - y0) * inv), side - 1)
+        n_runs = 0
+        offset = 0
         total = 0.0
-        count = 0
         for row in range(row0, row1 + 1):
             a, b = _row_run(xs, ys, row, x0, y0, cell_m, side, reach2, margin, start)
+            if b <= a:
+                continue
+            run_a[n_runs] = a
+            run_b[n_runs] = b
+            n_runs += 1
             # Slices, not offsets into the arrays: the compiler vectorises loops over them.
-            x, y, n = qx[a:b], qy[a:b], qn[a:b]
-            near_edge = 0
+            w = pair_w[offset : offset + b - a]
+            n_pairs += _weigh_run(
+                qx[a:b], qy[a:b], xs, ys, inner2, reach2, radius_m, decay, inv_2r2, zones, weights, w
+            )
+            n = qn[a:b]
             for u in range(b - a):
-                dx = x[u] - xs
-                dy = y[u] - ys
-                d2 = dx * dx + dy * dy
-                inside = d2 <= inner2
-                near_edge += (d2 > inner2) & (d2 <= reach2)
-                count += inside
-                w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
-                total += n[u] * w if inside else 0.0
-            if near_edge:
-                # Within a hair of the radius: the exact distance decides, as in geo.coverage.
-                for u in range(b - a):
-                    dx = x[u] - xs
-                    dy = y[u] - ys
-                    d2 = dx * dx + dy * dy
-                    if d2 > inner2 and d2 <= reach2:
-                        d = math.hypot(dx, dy)
-                        if d <= radius_m:
-                            count += 1
-                            total += n[u] * _weight(d, d * d, decay, inv_2r2, zones, weights)
+                total += n[u] * w[u]
+            offset += b - a
         demand[j] = total
-        n_pairs += count
-    return n_pairs
-
-
-@_compiled(fastmath=_FAST)
-def straight_access(
-    assets_xy: FloatArray,
-    start: NDArray[np.int64],
-    qx: FloatArray,
-    qy: FloatArray,
-    place: NDArray[np.int64],
-    x0: float,
-    y0: float,
-    cell_m: float,
-    side: int,
-    radius_m: float,
-    band_m: float,
-    decay: int,
-    zones: FloatArray,
-    weights: FloatArray,
-    visit: NDArray[np.int64],
-    ratio: FloatArray,
-    sorted_access: FloatArray,
-    access: FloatArray,
-) -> None:
-    """Step 2 from coordinates: access[i] = sum of f(d) x ratio[j] over the assets within the radius of unit
-    i, the assets taken in the order `visit` (those with ratio 0 add nothing and are skipped); `access` is in
-    input order, `sorted_access` is work space in cell order."""
-    reach = radius_m + band_m
-    reach2 = reach * reach
-    inner = radius_m - band_m
-    inner2 = inner * inner
-    inv_2r2 = 0.5 / (radius_m * radius_m)
-    margin = 1e-6 + cell_m * 1e-9
-    inv = 1.0 / cell_m
-    sorted_access[:] = 0.0
-    for v in range(visit.size):
-        j = visit[v]
-        rj = ratio[j]
+        rj = supply[j] / total if total > 0 else 0.0
+        ratio[j] = rj
         if rj == 0.0:
             continue
-        xs = assets_xy[j, 0]
-        ys = assets_xy[j, 1]
-        row0 = max(math.floor((ys - reach - y0) * inv), 0)
-        row1 = min(math.floor((ys + reach - y0) * inv), side - 1)
-        for row in range(row0, row1 + 1):
-            a, b = _row_run(xs, ys, row, x0, y0, cell_m, side, reach2, margin, start)
-            x, y, out = qx[a:b], qy[a:b], sorted_access[a:b]
-            near_edge = 0
+        offset = 0
+        for r in range(n_runs):
+            a = run_a[r]
+            b = run_b[r]
+            w = pair_w[offset : offset + b - a]
+            out = sorted_access[a:b]
             for u in range(b - a):
-                dx = x[u] - xs
-                dy = y[u] - ys
-                d2 = dx * dx + dy * dy
-                inside = d2 <= inner2
-                near_edge += (d2 > inner2) & (d2 <= reach2)
-                w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
-                out[u] += w * rj if inside else 0.0
-            if near_edge:
-                for u in range(b - a):
-                    dx = x[u] - xs
-                    dy = y[u] - ys
-                    d2 = dx * dx + dy * dy
-                    if d2 > inner2 and d2 <= reach2:
-                        d = math.hypot(dx, dy)
-                        if d <= radius_m:
-                            out[u] += _weight(d, d * d, decay, inv_2r2, zones, weights) * rj
+                out[u] += w[u] * rj
+            offset += b - a
     for i in range(place.size):
         access[i] = sorted_access[place[i]]
+    return n_pairs
 
 
 @_compiled(fastmath=_FAST)
