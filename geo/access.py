@@ -233,14 +233,14 @@ def _straight_two_steps(
     access = np.empty(n_units)
     with borrowed_buffers() as buffers:
         start = buffers.get("cell_start", grid.side * grid.side + 1, np.int64)
-        qx, qy, qn, pair_w, work = (
-            buffers.get(name, n_units, np.float64)
-            for name in ("unit_x", "unit_y", "unit_need", "pair_weight", "unit_work")
+        qxy = buffers.get("unit_xy", 2 * n_units, np.float64)
+        qn, pair_w, work = (
+            buffers.get(name, n_units, np.float64) for name in ("unit_need", "pair_weight", "unit_work")
         )
         place = buffers.get("unit_place", n_units, np.int64)
         n_pairs = kernels.straight_two_steps(
             units_xy, need, assets_xy, supply, grid.x0, grid.y0, grid.cell_m, grid.side, grid.strip_rows,
-            radius_m, band_m, code, zones, weights, start, qx, qy, qn, place, pair_w, work, demand, ratio,
+            radius_m, band_m, code, zones, weights, start, qxy, qn, place, pair_w, work, demand, ratio,
             access,
         )  # fmt: skip
     return demand, ratio, access, int(n_pairs)

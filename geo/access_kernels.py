@@ -113,13 +113,13 @@ def bucket_units(
     cell_m: float,
     side: int,
     start: NDArray[np.int64],
-    qx: FloatArray,
-    qy: FloatArray,
+    qxy: FloatArray,
     qn: FloatArray,
     place: NDArray[np.int64],
 ) -> None:
     """Counting sort of the units by cell, into the given arrays: start of each cell's run (side^2 + 1
-    entries), x, y and need in cell order, and where each unit (in input order) was placed."""
+    entries), x and y interleaved (x of the unit in sorted place q at 2q, y at 2q + 1) and need in cell order,
+    and where each unit (in input order) was placed."""
     n = units_xy.shape[0]
     inv = 1.0 / cell_m
     top = side - 1.0
@@ -132,14 +132,16 @@ def bucket_units(
     for c in range(side * side):
         start[c + 1] += start[c]
     # start[c] is now where cell c begins; it is moved along as the cell fills, to where the next begins.
+    # The units arrive in no spatial order, so each placement misses the cache: x and y side by side make
+    # that one miss where separate arrays would make two.
     for i in range(n):
         fx = min(max((units_xy[i, 0] - x0) * inv, 0.0), top)
         fy = min(max((units_xy[i, 1] - y0) * inv, 0.0), top)
         c = int(fy) * side + int(fx)
         q = start[c]
         start[c] = q + 1
-        qx[q] = units_xy[i, 0]
-        qy[q] = units_xy[i, 1]
+        qxy[2 * q] = units_xy[i, 0]
+        qxy[2 * q + 1] = units_xy[i, 1]
         qn[q] = need[i]
         place[i] = q  # written in order, where the input index by place would be one more random write
     for c in range(side * side, 0, -1):
@@ -216,8 +218,7 @@ def _row_run(
 
 @numba.njit(inline="always")
 def _weigh_run(
-    x: FloatArray,
-    y: FloatArray,
+    xy: FloatArray,
     xs: float,
     ys: float,
     inner2: float,
@@ -229,13 +230,13 @@ def _weigh_run(
     weights: FloatArray,
     w_out: FloatArray,
 ) -> int:
-    """f(d) of every unit of a run (x, y) to the asset (xs, ys) into `w_out` (0 beyond the radius); returns
-    how many are within the radius."""
+    """f(d) of every unit of a run (x and y interleaved) to the asset (xs, ys) into `w_out` (0 beyond the
+    radius); returns how many are within the radius."""
     count = 0
     near_edge = 0
-    for u in range(x.size):
-        dx = x[u] - xs
-        dy = y[u] - ys
+    for u in range(w_out.size):
+        dx = xy[2 * u] - xs
+        dy = xy[2 * u + 1] - ys
         d2 = dx * dx + dy * dy
         inside = d2 <= inner2
         near_edge += (d2 > inner2) & (d2 <= reach2)
@@ -244,9 +245,9 @@ def _weigh_run(
         w_out[u] = w if inside else 0.0
     if near_edge:
         # Within a hair of the radius: the exact distance decides, as in geo.coverage.
-        for u in range(x.size):
-            dx = x[u] - xs
-            dy = y[u] - ys
+        for u in range(w_out.size):
+            dx = xy[2 * u] - xs
+            dy = xy[2 * u + 1] - ys
             d2 = dx * dx + dy * dy
             if d2 > inner2 and d2 <= reach2:
                 d = math.hypot(dx, dy)
@@ -273,8 +274,7 @@ def straight_two_steps(
     zones: FloatArray,
     weights: FloatArray,
     start: NDArray[np.int64],
-    qx: FloatArray,
-    qy: FloatArray,
+    qxy: FloatArray,
     qn: FloatArray,
     place: NDArray[np.int64],
     pair_w: FloatArray,
@@ -290,7 +290,7 @@ def straight_two_steps(
     in reach of f(d) x ratio[j], in input order. Assets are taken in strips `strip_rows` cells high, west to
     east in each (a counting sort by strip and column), so neighbours read alike runs. Returns the number of
     (unit, asset) pairs within the radius."""
-    bucket_units(units_xy, need, x0, y0, cell_m, side, start, qx, qy, qn, place)
+    bucket_units(units_xy, need, x0, y0, cell_m, side, start, qxy, qn, place)
     n_assets = assets_xy.shape[0]
     reach = radius_m + band_m
     reach2 = reach * reach
@@ -340,7 +340,7 @@ def straight_two_steps(
             # Slices, not offsets into the arrays: the compiler vectorises loops over them.
             w = pair_w[offset : offset + b - a]
             n_pairs += _weigh_run(
-                qx[a:b], qy[a:b], xs, ys, inner2, reach2, radius_m, decay, inv_2r2, zones, weights, w
+                qxy[2 * a : 2 * b], xs, ys, inner2, reach2, radius_m, decay, inv_2r2, zones, weights, w
             )
             n = qn[a:b]
             for u in range(b - a):
