@@ -219,6 +219,7 @@ def _row_run(
 @numba.njit(inline="always")
 def _weigh_run(
     xy: FloatArray,
+    n: FloatArray,
     xs: float,
     ys: float,
     inner2: float,
@@ -229,20 +230,46 @@ def _weigh_run(
     zones: FloatArray,
     weights: FloatArray,
     w_out: FloatArray,
-) -> int:
-    """f(d) of every unit of a run (x and y interleaved) to the asset (xs, ys) into `w_out` (0 beyond the
-    radius); returns how many are within the radius."""
+) -> tuple[int, float]:
+    """f(d) of every unit of a run (x and y interleaved, need n) to the asset (xs, ys) into `w_out` (0
+    beyond the radius); returns how many are within the radius and the sum of need x f(d)."""
     count = 0
     near_edge = 0
-    for u in range(w_out.size):
-        dx = xy[2 * u] - xs
-        dy = xy[2 * u + 1] - ys
-        d2 = dx * dx + dy * dy
-        inside = d2 <= inner2
-        near_edge += (d2 > inner2) & (d2 <= reach2)
-        count += inside
-        w = _weight(math.sqrt(d2), d2, decay, inv_2r2, zones, weights)
-        w_out[u] = w if inside else 0.0
+    total = 0.0
+    # One loop per decay, so that each computes only what its weight needs (none and Gaussian no root).
+    if decay == NONE:
+        for u in range(w_out.size):
+            dx = xy[2 * u] - xs
+            dy = xy[2 * u + 1] - ys
+            d2 = dx * dx + dy * dy
+            inside = d2 <= inner2
+            near_edge += (d2 > inner2) & (d2 <= reach2)
+            count += inside
+            w = 1.0 if inside else 0.0
+            w_out[u] = w
+            total += n[u] * w
+    elif decay == GAUSSIAN:
+        for u in range(w_out.size):
+            dx = xy[2 * u] - xs
+            dy = xy[2 * u + 1] - ys
+            d2 = dx * dx + dy * dy
+            inside = d2 <= inner2
+            near_edge += (d2 > inner2) & (d2 <= reach2)
+            count += inside
+            w = _gaussian(d2, inv_2r2) if inside else 0.0
+            w_out[u] = w
+            total += n[u] * w
+    else:
+        for u in range(w_out.size):
+            dx = xy[2 * u] - xs
+            dy = xy[2 * u + 1] - ys
+            d2 = dx * dx + dy * dy
+            inside = d2 <= inner2
+            near_edge += (d2 > inner2) & (d2 <= reach2)
+            count += inside
+            w = _weight(math.sqrt(d2), d2, STEP, inv_2r2, zones, weights) if inside else 0.0
+            w_out[u] = w
+            total += n[u] * w
     if near_edge:
         # Within a hair of the radius: the exact distance decides, as in geo.coverage.
         for u in range(w_out.size):
@@ -253,8 +280,10 @@ def _weigh_run(
                 d = math.hypot(dx, dy)
                 if d <= radius_m:
                     count += 1
-                    w_out[u] = _weight(d, d * d, decay, inv_2r2, zones, weights)
-    return count
+                    w = _weight(d, d * d, decay, inv_2r2, zones, weights)
+                    w_out[u] = w
+                    total += n[u] * w
+    return count, total
 
 
 @_compiled(fastmath=_FAST)
@@ -339,12 +368,22 @@ def straight_two_steps(
             n_runs += 1
             # Slices, not offsets into the arrays: the compiler vectorises loops over them.
             w = pair_w[offset : offset + b - a]
-            n_pairs += _weigh_run(
-                qxy[2 * a : 2 * b], xs, ys, inner2, reach2, radius_m, decay, inv_2r2, zones, weights, w
+            count, weighted = _weigh_run(
+                qxy[2 * a : 2 * b],
+                qn[a:b],
+                xs,
+                ys,
+                inner2,
+                reach2,
+                radius_m,
+                decay,
+                inv_2r2,
+                zones,
+                weights,
+                w,
             )
-            n = qn[a:b]
-            for u in range(b - a):
-                total += n[u] * w[u]
+            n_pairs += count
+            total += weighted
             offset += b - a
         demand[j] = total
         rj = supply[j] / total if total > 0 else 0.0
