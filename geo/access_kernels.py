@@ -36,8 +36,8 @@ _GAUSS_SCALE = 1.0 / (1.0 - _EXP_HALF)
 # Cells per radius tried, and the cost model that picks one: a row of cells read by an asset costs about
 # ROW_COST distance tests, and each cell of the grid CELL_COST (zeroing and the running sum of the sort).
 CELLS_PER_REACH = (1, 2, 3, 4)
-ROW_COST = 6.0
-CELL_COST = 0.5
+ROW_COST = 50.0
+CELL_COST = 5.0
 # Largest grid built (at least; more for many points): beyond it cells are made wider than reach / 1.
 MAX_CELLS = 1 << 21
 # Reductions may be reordered into vector lanes (the only freedom taken): sums differ from a plain
