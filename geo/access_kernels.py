@@ -71,8 +71,8 @@ class UnitGrid:
 
 def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> UnitGrid | None:
     """The grid for these inputs (cells reach/k wide, k by the cost model), or None for non-finite input."""
-    # A sum is finite only if every term is.
-    if not (np.isfinite(np.sum(units_xy)) and np.isfinite(np.sum(assets_xy))):
+    # A sum is finite only if every term is (the units are checked as they are bucketed).
+    if not np.isfinite(np.sum(assets_xy)):
         return None
     n_units, n_assets = len(units_xy), len(assets_xy)
     lo_x, lo_y = assets_xy.min(axis=0)
@@ -116,19 +116,28 @@ def bucket_units(
     qxy: FloatArray,
     qn: FloatArray,
     place: NDArray[np.int64],
-) -> None:
+) -> bool:
     """Counting sort of the units by cell, into the given arrays: start of each cell's run (side^2 + 1
     entries), x and y interleaved (x of the unit in sorted place q at 2q, y at 2q + 1) and need in cell order,
-    and where each unit (in input order) was placed."""
+    and where each unit (in input order) was placed. False, with nothing placed, when a coordinate is not
+    finite."""
     n = units_xy.shape[0]
     inv = 1.0 / cell_m
     top = side - 1.0
     start[:] = 0
+    # x * 0 is 0 for a finite x and NaN otherwise (inf or NaN): the sum says whether all were finite. (A
+    # non-finite coordinate is clamped into the grid meanwhile: NaN to column or row 0.)
+    finite = 0.0
     # The cell of a unit is found twice (counting, then placing): cheaper than writing it down.
     for i in range(n):
-        fx = min(max((units_xy[i, 0] - x0) * inv, 0.0), top)
-        fy = min(max((units_xy[i, 1] - y0) * inv, 0.0), top)
+        x = units_xy[i, 0]
+        y = units_xy[i, 1]
+        finite += x * 0.0 + y * 0.0
+        fx = min(max((x - x0) * inv, 0.0), top)
+        fy = min(max((y - y0) * inv, 0.0), top)
         start[int(fy) * side + int(fx) + 1] += 1
+    if finite != 0.0:
+        return False
     for c in range(side * side):
         start[c + 1] += start[c]
     # start[c] is now where cell c begins; it is moved along as the cell fills, to where the next begins.
@@ -147,6 +156,19 @@ def bucket_units(
     for c in range(side * side, 0, -1):
         start[c] = start[c - 1]
     start[0] = 0
+    return True
+
+
+@_compiled()
+def need_total(need: FloatArray) -> float:
+    """The sum of the need, or NaN when a value is negative, NaN or infinite."""
+    total = 0.0
+    bad = False
+    for i in range(need.size):
+        value = need[i]
+        bad |= not (value >= 0.0 and value < math.inf)
+        total += value
+    return math.nan if bad else total
 
 
 @numba.njit(inline="always")
@@ -318,8 +340,9 @@ def straight_two_steps(
     adds f(d) x ratio[j] to each of those units while they are still in cache. access[i] = sum over the assets
     in reach of f(d) x ratio[j], in input order. Assets are taken in strips `strip_rows` cells high, west to
     east in each (a counting sort by strip and column), so neighbours read alike runs. Returns the number of
-    (unit, asset) pairs within the radius."""
-    bucket_units(units_xy, need, x0, y0, cell_m, side, start, qxy, qn, place)
+    (unit, asset) pairs within the radius, or -1 (nothing computed) when a unit's coordinate is not finite."""
+    if not bucket_units(units_xy, need, x0, y0, cell_m, side, start, qxy, qn, place):
+        return -1
     n_assets = assets_xy.shape[0]
     reach = radius_m + band_m
     reach2 = reach * reach

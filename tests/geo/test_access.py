@@ -328,3 +328,29 @@ def test_warm_up_runs_every_compiled_loop() -> None:
     from geo.access import warm_up
 
     warm_up()  # raises if a loop does not compile
+
+
+@pytest.mark.parametrize("bad", [math.inf, -1.0, math.nan])
+def test_need_that_is_negative_or_not_finite_is_refused(bad: float) -> None:
+    units = np.array([[0.0, 0.0], [100.0, 0.0]])
+    with pytest.raises(AnalysisInputError, match="need must be one number >= 0"):
+        e2sfca(units, np.array([1.0, bad]), np.array([[50.0, 0.0]]), [1.0], 200.0)
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_unit_coordinate_that_is_not_finite_is_refused_not_clamped(bad: float) -> None:
+    # The compiled bucketing notices it and hands over to the pair search, which refuses it; nothing is
+    # computed with the unit clamped to the edge of the grid.
+    units = np.array([[0.0, 0.0], [bad, 0.0], [100.0, 0.0]])
+    with pytest.raises(ValueError, match="finite"):
+        e2sfca(units, np.ones(3), np.array([[50.0, 0.0]]), [1.0], 200.0, decay="none")
+
+
+def test_need_total_is_the_sum_and_nan_for_a_bad_value() -> None:
+    from geo.access_kernels import need_total
+
+    values = np.random.default_rng(5).gamma(2.0, 15.0, size=1001)
+    assert need_total(values) == pytest.approx(values.sum(), rel=1e-13)
+    assert need_total(np.zeros(0)) == 0.0
+    values[500] = -0.5
+    assert math.isnan(need_total(values))
