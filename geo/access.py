@@ -242,7 +242,7 @@ def _straight_two_steps(
         place = buffers.get("unit_place", n_units, np.int64)
         n_pairs = kernels.straight_two_steps(
             units_xy, need, assets_xy, supply, grid.x0, grid.y0, grid.cell_m, grid.side, grid.strip_rows,
-            radius_m, band_m, code, zones, weights, start, qxy, qn, place, pair_w, work, demand, ratio,
+            radius_m, band_m, code, zones, kernels.squared_bounds(zones), weights, start, qxy, qn, place, pair_w, work, demand, ratio,
             access,
         )  # fmt: skip
     if n_pairs < 0:  # a unit's coordinate is not finite: the pair search says which

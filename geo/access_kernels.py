@@ -210,6 +210,23 @@ def _weight(d: float, d2: float, decay: int, inv_2r2: float, zones: FloatArray, 
     return weights[0] if d <= zones[0] else w
 
 
+def squared_bounds(zones: FloatArray) -> FloatArray:
+    """For each step zone bound z, the largest t with sqrt(t) <= z (-1 for a padded zone), so that d2 <= t
+    exactly when sqrt(d2) <= z (the root is correctly rounded and monotonic): the zone of a pair is decided
+    without its square root, and as with it."""
+    out = np.full(len(zones), -1.0)
+    for m, z in enumerate(zones):
+        if z < 0:
+            continue
+        t = z * z
+        while math.sqrt(t) > z:
+            t = math.nextafter(t, -math.inf)
+        while math.sqrt(math.nextafter(t, math.inf)) <= z:
+            t = math.nextafter(t, math.inf)
+        out[m] = t
+    return out
+
+
 @numba.njit(inline="always")
 def _row_run(
     xs: float,
@@ -251,6 +268,8 @@ def _weigh_run(
     inv_2r2: float,
     zones: FloatArray,
     weights: FloatArray,
+    step_sq: tuple[float, float, float, float],
+    step_w: tuple[float, float, float, float],
     w_out: FloatArray,
 ) -> tuple[int, float]:
     """f(d) of every unit of a run (x and y interleaved, need n) to the asset (xs, ys) into `w_out` (0
@@ -289,7 +308,12 @@ def _weigh_run(
             inside = d2 <= inner2
             near_edge += (d2 > inner2) & (d2 <= reach2)
             count += inside
-            w = _weight(math.sqrt(d2), d2, STEP, inv_2r2, zones, weights) if inside else 0.0
+            # The zones as squared bounds (squared_bounds): the same decision as sqrt(d2) <= z, no root.
+            w = step_w[3] if d2 <= step_sq[3] else 0.0
+            w = step_w[2] if d2 <= step_sq[2] else w
+            w = step_w[1] if d2 <= step_sq[1] else w
+            w = step_w[0] if d2 <= step_sq[0] else w
+            w = w if inside else 0.0
             w_out[u] = w
             total += n[u] * w
     if near_edge:
@@ -323,6 +347,7 @@ def straight_two_steps(
     band_m: float,
     decay: int,
     zones: FloatArray,
+    zones_sq: FloatArray,
     weights: FloatArray,
     start: NDArray[np.int64],
     qxy: FloatArray,
@@ -352,6 +377,9 @@ def straight_two_steps(
     margin = 1e-6 + cell_m * 1e-9
     inv = 1.0 / cell_m
     top = side - 1.0
+    # Step zones and weights as scalars: loads the loops need not repeat (no store can change them).
+    step_sq = (zones_sq[0], zones_sq[1], zones_sq[2], zones_sq[3])
+    step_w = (weights[0], weights[1], weights[2], weights[3])
     # Visit order: counting sort of the assets by (strip, column).
     n_strips = (side + strip_rows - 1) // strip_rows
     key_start = np.zeros(n_strips * side + 1, dtype=np.int64)
@@ -403,6 +431,8 @@ def straight_two_steps(
                 inv_2r2,
                 zones,
                 weights,
+                step_sq,
+                step_w,
                 w,
             )
             n_pairs += count

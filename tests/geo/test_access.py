@@ -354,3 +354,16 @@ def test_need_total_is_the_sum_and_nan_for_a_bad_value() -> None:
     assert need_total(np.zeros(0)) == 0.0
     values[500] = -0.5
     assert math.isnan(need_total(values))
+
+
+def test_squared_zone_bounds_decide_as_the_square_root_would() -> None:
+    from geo.access_kernels import squared_bounds
+
+    zones = np.array([266.6666666666667, 533.3333333333334, 800.0, 0.1, -1.0])
+    bounds = squared_bounds(zones)
+    assert bounds[-1] == -1.0  # a padded zone takes nothing
+    for z, t in zip(zones[:-1], bounds[:-1], strict=True):
+        # Every double within a few hundred units in the last place of z^2, and t itself.
+        near = z * z + np.arange(-300, 301) * np.spacing(z * z)
+        near = np.append(near, [t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)])
+        assert ((near <= t) == (np.sqrt(near) <= z)).all()
