@@ -159,16 +159,18 @@ def bucket_units(
     return True
 
 
-@_compiled()
+@_compiled(fastmath=_FAST)
 def need_total(need: FloatArray) -> float:
     """The sum of the need, or NaN when a value is negative, NaN or infinite."""
     total = 0.0
-    bad = False
+    finite = 0.0  # x * 0 is 0 for a finite x and NaN otherwise
+    negative = 0
     for i in range(need.size):
         value = need[i]
-        bad |= not (value >= 0.0 and value < math.inf)
         total += value
-    return math.nan if bad else total
+        finite += value * 0.0
+        negative += value < 0.0
+    return math.nan if negative or finite != 0.0 else total
 
 
 @numba.njit(inline="always")
