@@ -367,3 +367,17 @@ def test_squared_zone_bounds_decide_as_the_square_root_would() -> None:
         near = z * z + np.arange(-300, 301) * np.spacing(z * z)
         near = np.append(near, [t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)])
         assert ((near <= t) == (np.sqrt(near) <= z)).all()
+
+
+@pytest.mark.parametrize("bad", [math.inf, math.nan])
+def test_an_asset_coordinate_that_is_not_finite_is_refused(bad: float) -> None:
+    units = np.array([[0.0, 0.0], [100.0, 0.0]])
+    with pytest.raises(ValueError, match="finite"):
+        e2sfca(units, np.ones(2), np.array([[50.0, 0.0], [60.0, bad]]), [1.0, 1.0], 200.0)
+
+
+def test_points_box_is_the_bounding_box() -> None:
+    from geo.access_kernels import points_box
+
+    xy = np.random.default_rng(9).normal(0.0, 1000.0, size=(501, 2))
+    assert points_box(xy) == (*xy.min(axis=0), *xy.max(axis=0))
