@@ -234,16 +234,17 @@ def _straight_two_steps(
     ratio = np.empty(n_assets)
     access = np.empty(n_units)
     with borrowed_buffers() as buffers:
-        start = buffers.get("cell_start", grid.side * grid.side + 1, np.int64)
+        start = buffers.get("cell_start", grid.rows * grid.cols + 1, np.int64)
         qxy = buffers.get("unit_xy", 2 * n_units, np.float64)
         qn, pair_w, work = (
             buffers.get(name, n_units, np.float64) for name in ("unit_need", "pair_weight", "unit_work")
         )
         place = buffers.get("unit_place", n_units, np.int64)
         n_pairs = kernels.straight_two_steps(
-            units_xy, need, assets_xy, supply, grid.x0, grid.y0, grid.cell_m, grid.side, grid.strip_rows,
-            radius_m, band_m, code, zones, kernels.squared_bounds(zones), weights, start, qxy, qn, place, pair_w, work, demand, ratio,
-            access,
+            units_xy, need, assets_xy, supply,
+            grid.x0, grid.y0, grid.cell_w, grid.cell_h, grid.cols, grid.rows, grid.strip_rows,
+            radius_m, band_m, code, zones, kernels.squared_bounds(zones), weights,
+            start, qxy, qn, place, pair_w, work, demand, ratio, access,
         )  # fmt: skip
     if n_pairs < 0:  # a unit's coordinate is not finite: the pair search says which
         return _pairs_two_steps(

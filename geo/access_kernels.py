@@ -33,12 +33,16 @@ DECAY_CODES = {"none": NONE, "step": STEP, "gaussian": GAUSSIAN}
 MAX_STEP_ZONES = 4
 _EXP_HALF = math.exp(-0.5)
 _GAUSS_SCALE = 1.0 / (1.0 - _EXP_HALF)
-# Cells per radius tried, and the cost model that picks one: a row of cells read by an asset costs about
-# ROW_COST distance tests, and each cell of the grid CELL_COST (zeroing and the running sum of the sort).
-CELLS_PER_REACH = (1, 2, 3, 4)
+# Cell shapes tried (width and height as fractions of the reach), and the cost model that picks one: a row
+# of cells read by an asset costs about ROW_COST distance tests (finding its run, starting the loops), each
+# candidate unit one, and each cell of the grid CELL_COST (zeroing, the running sum of the sort, and the
+# scatter of the sort over more places). Tall cells mean fewer rows and more candidates per row: where units
+# are sparse (a few per reach squared) rows cost more than candidates.
+CELL_WIDTHS = (1.0, 0.5, 1 / 3, 0.25)
+CELL_HEIGHTS = (2.0, 1.0, 0.5, 1 / 3, 0.25)
 ROW_COST = 50.0
 CELL_COST = 5.0
-# Largest grid built (at least; more for many points): beyond it cells are made wider than reach / 1.
+# Largest grid built (at least; more for many points): beyond it cells are made wider.
 MAX_CELLS = 1 << 21
 # Reductions may be reordered into vector lanes (the only freedom taken): sums differ from a plain
 # left-to-right sum in the last bits, the same for the same input on the same machine.
@@ -60,47 +64,60 @@ def _compiled(**options: Any) -> Any:
 
 @dataclass(frozen=True)
 class UnitGrid:
-    """Square cells of side `cell_m` over the assets' box and a margin; cell = row * side + column."""
+    """Cells `cell_w` x `cell_h` metres over the assets' box and a margin; cell = row * cols + column."""
 
     x0: float  # lower left corner of cell 0
     y0: float
-    cell_m: float
-    side: int
+    cell_w: float
+    cell_h: float
+    cols: int
+    rows: int
     strip_rows: int  # assets are visited in strips this many rows of cells high (about a reach)
 
 
 def plan_grid(units_xy: FloatArray, assets_xy: FloatArray, reach_m: float) -> UnitGrid | None:
-    """The grid for these inputs (cells reach/k wide, k by the cost model), or None for non-finite input."""
+    """The grid for these inputs (cell shape by the cost model), or None for non-finite input."""
     # The units are checked for finiteness as they are bucketed.
     lo_x, lo_y, hi_x, hi_y = points_box(assets_xy)
     if not math.isfinite(lo_x + lo_y + hi_x + hi_y):
         return None
     n_units, n_assets = len(units_xy), len(assets_xy)
-    box_x, box_y = float(hi_x - lo_x) + 2 * reach_m, float(hi_y - lo_y) + 2 * reach_m
-    # Pairs to expect were the units spread evenly over the assets' box (more where they cluster).
-    pairs = n_units * n_assets * math.pi * reach_m**2 / (box_x * box_y)
+    span_x, span_y = float(hi_x - lo_x), float(hi_y - lo_y)
+    box_x, box_y = span_x + 2 * reach_m, span_y + 2 * reach_m
+    # Units per square metre were they spread evenly over the assets' box (more where they cluster).
+    density = n_units / (box_x * box_y)
     max_cells = max(MAX_CELLS, 8 * (n_units + n_assets))
-    best: tuple[float, float] | None = None
-    for k in CELLS_PER_REACH:
-        cell = reach_m / k
-        cells = ((max(box_x, box_y) + 2 * cell) / cell + 2) ** 2
-        # An asset reads about 2k + 2 rows; cells reach/k wide add about 4/(pi k) + 1/(pi k^2) times the
-        # pairs as candidates that fail the distance test.
-        cost = (
-            ROW_COST * n_assets * (2 * k + 2) * 2
-            + pairs * (1 + 4 / (math.pi * k) + 1 / (math.pi * k * k)) * 2
-            + CELL_COST * cells
-        )
-        if cells <= max_cells and (best is None or cost < best[0]):
-            best = (cost, cell)
-    # Spread too far for cells reach wide: wider cells, more candidates, the same pairs.
-    cell = best[1] if best is not None else (max(box_x, box_y) + 2 * reach_m) / (math.sqrt(max_cells) - 4)
+    best: tuple[float, float, float] | None = None
+    for fw in CELL_WIDTHS:
+        for fh in CELL_HEIGHTS:
+            w, h = reach_m * fw, reach_m * fh
+            cells = (box_x / w + 6) * (box_y / h + 6)
+            # An asset reads 2r/h + 1 rows on average; each row's run spans about the mean chord of the
+            # circle (pi r / 2) plus a cell's width, over the row's height.
+            rows = 2 * reach_m / h + 1
+            candidates = density * rows * h * (math.pi * reach_m / 2 + w)
+            cost = n_assets * (ROW_COST * rows + candidates) + CELL_COST * cells
+            if cells <= max_cells and (best is None or cost < best[0]):
+                best = (cost, w, h)
+    if best is None:  # spread too far for cells a reach wide: wider cells, more candidates, the same pairs
+        w = h = (max(box_x, box_y) + 2 * reach_m) / (math.sqrt(max_cells) - 6)
+    else:
+        w, h = best[1], best[2]
     # Margin all round so that no asset's rows of cells reach the outer ring, where units beyond the grid
     # are clipped in.
-    pad = reach_m + 2 * cell
-    side = math.ceil((max(box_x, box_y) - 2 * reach_m + 2 * pad) / cell) + 2
-    strip_rows = max(1, round(reach_m / cell))
-    return UnitGrid(x0=float(lo_x) - pad, y0=float(lo_y) - pad, cell_m=cell, side=side, strip_rows=strip_rows)
+    pad_x, pad_y = reach_m + 2 * w, reach_m + 2 * h
+    cols = math.ceil((span_x + 2 * pad_x) / w) + 2
+    rows = math.ceil((span_y + 2 * pad_y) / h) + 2
+    strip_rows = max(1, round(reach_m / h))
+    return UnitGrid(
+        x0=float(lo_x) - pad_x,
+        y0=float(lo_y) - pad_y,
+        cell_w=w,
+        cell_h=h,
+        cols=cols,
+        rows=rows,
+        strip_rows=strip_rows,
+    )
 
 
 @_compiled()
@@ -129,20 +146,25 @@ def bucket_units(
     need: FloatArray,
     x0: float,
     y0: float,
-    cell_m: float,
-    side: int,
+    cell_w: float,
+    cell_h: float,
+    cols: int,
+    rows: int,
     start: NDArray[np.int64],
     qxy: FloatArray,
     qn: FloatArray,
     place: NDArray[np.int64],
 ) -> bool:
-    """Counting sort of the units by cell, into the given arrays: start of each cell's run (side^2 + 1
-    entries), x and y interleaved (x of the unit in sorted place q at 2q, y at 2q + 1) and need in cell order,
+    """Counting sort of the units by cell, into the given arrays: start of each cell's run (rows x cols
+    + 1 entries), x and y interleaved (x of the unit in sorted place q at 2q, y at 2q + 1) and need in cell order,
     and where each unit (in input order) was placed. False, with nothing placed, when a coordinate is not
     finite."""
     n = units_xy.shape[0]
-    inv = 1.0 / cell_m
-    top = side - 1.0
+    inv_w = 1.0 / cell_w
+    inv_h = 1.0 / cell_h
+    right = cols - 1.0
+    top = rows - 1.0
+    n_cells = rows * cols
     start[:] = 0
     # x * 0 is 0 for a finite x and NaN otherwise (inf or NaN): the sum says whether all were finite. (A
     # non-finite coordinate is clamped into the grid meanwhile: NaN to column or row 0.)
@@ -152,27 +174,27 @@ def bucket_units(
         x = units_xy[i, 0]
         y = units_xy[i, 1]
         finite += x * 0.0 + y * 0.0
-        fx = min(max((x - x0) * inv, 0.0), top)
-        fy = min(max((y - y0) * inv, 0.0), top)
-        start[int(fy) * side + int(fx) + 1] += 1
+        fx = min(max((x - x0) * inv_w, 0.0), right)
+        fy = min(max((y - y0) * inv_h, 0.0), top)
+        start[int(fy) * cols + int(fx) + 1] += 1
     if finite != 0.0:
         return False
-    for c in range(side * side):
+    for c in range(n_cells):
         start[c + 1] += start[c]
     # start[c] is now where cell c begins; it is moved along as the cell fills, to where the next begins.
     # The units arrive in no spatial order, so each placement misses the cache: x and y side by side make
     # that one miss where separate arrays would make two.
     for i in range(n):
-        fx = min(max((units_xy[i, 0] - x0) * inv, 0.0), top)
-        fy = min(max((units_xy[i, 1] - y0) * inv, 0.0), top)
-        c = int(fy) * side + int(fx)
+        fx = min(max((units_xy[i, 0] - x0) * inv_w, 0.0), right)
+        fy = min(max((units_xy[i, 1] - y0) * inv_h, 0.0), top)
+        c = int(fy) * cols + int(fx)
         q = start[c]
         start[c] = q + 1
         qxy[2 * q] = units_xy[i, 0]
         qxy[2 * q + 1] = units_xy[i, 1]
         qn[q] = need[i]
         place[i] = q  # written in order, where the input index by place would be one more random write
-    for c in range(side * side, 0, -1):
+    for c in range(n_cells, 0, -1):
         start[c] = start[c - 1]
     start[0] = 0
     return True
@@ -255,25 +277,26 @@ def _row_run(
     row: int,
     x0: float,
     y0: float,
-    cell_m: float,
-    side: int,
+    cell_w: float,
+    cell_h: float,
+    cols: int,
     reach2: float,
     margin: float,
     start: NDArray[np.int64],
 ) -> tuple[int, int]:
     """The run [a, b) of sorted units in the cells of `row` that come within reach of the asset (xs, ys)."""
-    low = y0 + row * cell_m - margin
-    gap = max(0.0, low - ys, ys - (low + cell_m + 2 * margin))
+    low = y0 + row * cell_h - margin
+    gap = max(0.0, low - ys, ys - (low + cell_h + 2 * margin))
     half2 = reach2 - gap * gap
     if half2 < 0:
         return 0, 0
     half = math.sqrt(half2) + margin
-    inv = 1.0 / cell_m
+    inv = 1.0 / cell_w
     c0 = max(math.floor((xs - half - x0) * inv), 0)
-    c1 = min(math.floor((xs + half - x0) * inv), side - 1)
+    c1 = min(math.floor((xs + half - x0) * inv), cols - 1)
     if c1 < c0:
         return 0, 0
-    return start[row * side + c0], start[row * side + c1 + 1]
+    return start[row * cols + c0], start[row * cols + c1 + 1]
 
 
 @numba.njit(inline="always")
@@ -361,8 +384,10 @@ def straight_two_steps(
     supply: FloatArray,
     x0: float,
     y0: float,
-    cell_m: float,
-    side: int,
+    cell_w: float,
+    cell_h: float,
+    cols: int,
+    rows: int,
     strip_rows: int,
     radius_m: float,
     band_m: float,
@@ -387,7 +412,7 @@ def straight_two_steps(
     in reach of f(d) x ratio[j], in input order. Assets are taken in strips `strip_rows` cells high, west to
     east in each (a counting sort by strip and column), so neighbours read alike runs. Returns the number of
     (unit, asset) pairs within the radius, or -1 (nothing computed) when a unit's coordinate is not finite."""
-    if not bucket_units(units_xy, need, x0, y0, cell_m, side, start, qxy, qn, place):
+    if not bucket_units(units_xy, need, x0, y0, cell_w, cell_h, cols, rows, start, qxy, qn, place):
         return -1
     n_assets = assets_xy.shape[0]
     reach = radius_m + band_m
@@ -395,44 +420,46 @@ def straight_two_steps(
     inner = radius_m - band_m
     inner2 = inner * inner
     inv_2r2 = 0.5 / (radius_m * radius_m)
-    margin = 1e-6 + cell_m * 1e-9
-    inv = 1.0 / cell_m
-    top = side - 1.0
+    margin = 1e-6 + max(cell_w, cell_h) * 1e-9
+    inv_w = 1.0 / cell_w
+    inv_h = 1.0 / cell_h
+    right = cols - 1.0
+    top = rows - 1.0
     # Step zones and weights as scalars: loads the loops need not repeat (no store can change them).
     step_sq = (zones_sq[0], zones_sq[1], zones_sq[2], zones_sq[3])
     step_w = (weights[0], weights[1], weights[2], weights[3])
     # Visit order: counting sort of the assets by (strip, column).
-    n_strips = (side + strip_rows - 1) // strip_rows
-    key_start = np.zeros(n_strips * side + 1, dtype=np.int64)
+    n_strips = (rows + strip_rows - 1) // strip_rows
+    key_start = np.zeros(n_strips * cols + 1, dtype=np.int64)
     key = np.empty(n_assets, dtype=np.int64)
     for j in range(n_assets):
-        fx = min(max((assets_xy[j, 0] - x0) * inv, 0.0), top)
-        fy = min(max((assets_xy[j, 1] - y0) * inv, 0.0), top)
-        k = (int(fy) // strip_rows) * side + int(fx)
+        fx = min(max((assets_xy[j, 0] - x0) * inv_w, 0.0), right)
+        fy = min(max((assets_xy[j, 1] - y0) * inv_h, 0.0), top)
+        k = (int(fy) // strip_rows) * cols + int(fx)
         key[j] = k
         key_start[k + 1] += 1
-    for c in range(n_strips * side):
+    for c in range(n_strips * cols):
         key_start[c + 1] += key_start[c]
     visit = np.empty(n_assets, dtype=np.int64)
     for j in range(n_assets):
         k = key[j]
         visit[key_start[k]] = j
         key_start[k] += 1
-    run_a = np.empty(side, dtype=np.int64)
-    run_b = np.empty(side, dtype=np.int64)
+    run_a = np.empty(rows, dtype=np.int64)
+    run_b = np.empty(rows, dtype=np.int64)
     sorted_access[:] = 0.0
     n_pairs = 0
     for v in range(n_assets):
         j = visit[v]
         xs = assets_xy[j, 0]
         ys = assets_xy[j, 1]
-        row0 = max(math.floor((ys - reach - y0) * inv), 0)
-        row1 = min(math.floor((ys + reach - y0) * inv), side - 1)
+        row0 = max(math.floor((ys - reach - y0) * inv_h), 0)
+        row1 = min(math.floor((ys + reach - y0) * inv_h), rows - 1)
         n_runs = 0
         offset = 0
         total = 0.0
         for row in range(row0, row1 + 1):
-            a, b = _row_run(xs, ys, row, x0, y0, cell_m, side, reach2, margin, start)
+            a, b = _row_run(xs, ys, row, x0, y0, cell_w, cell_h, cols, reach2, margin, start)
             if b <= a:
                 continue
             run_a[n_runs] = a
