@@ -1,12 +1,15 @@
 """Compiled loops of E2SFCA (geo.access): the two steps straight from coordinates, and from given pairs.
 
 From coordinates (straight-line distance), nothing of size units x assets is built. The demand units are
-bucketed on a grid of square cells a fraction of the radius wide (a counting sort, so the units of one cell
-lie side by side); each asset then reads, row of cells by row of cells, the one run of units whose cells come
-within reach, and tests and weighs them in a loop the compiler turns into vector instructions. Step 1 sums
-need x weight per asset; step 2 walks the same runs and adds weight x R_j to each unit. Distances near the
-radius are decided as geo.coverage decides them (squared distance first; within a hair of the radius the
-exact hypot), so a pair counts here exactly when pairs_within finds it.
+bucketed on a grid of cells (a counting sort, so the units of one cell lie side by side; the cells' width and
+height are picked by a cost model, tall where units are sparse so that an asset reads few rows); each asset
+then reads, row of cells by row of cells, the one run of units whose cells come within reach, and tests and
+weighs them in a loop the compiler turns into vector instructions (one loop per decay, so none and the
+Gaussian take no square root, and the step zones are compared on the squared distance). Both steps run in
+one pass over the assets: an asset's weights are kept while its demand is summed, R_j follows at once (it
+needs only that asset's demand), and f(d) x R_j is added to the same units while they are still in cache.
+Distances near the radius are decided as geo.coverage decides them (squared distance first; within a hair of
+the radius the exact hypot), so a pair counts here exactly when pairs_within finds it.
 
 From pairs (any distance: straight, or a network's), the same two steps run over the pair arrays.
 
