@@ -1,7 +1,8 @@
 """Coverage-gap analysis against its PySAL peers, side by side on the same inputs, in one run.
 
     .venv/bin/python benchmarks/analysis_vs_pysal.py [--quick] [--runs N] [--decays none,step,gaussian]
-                                                     [--peer-max-pairs N] [--json FILE] [--siting-only]
+                                                     [--cases 10000x1000x800,...] [--peer-max-pairs N]
+                                                     [--json FILE] [--siting-only]
 
 E2SFCA, for each decay the project offers (none, step with zones r/3, 2r/3, r and weights 1, 0.68, 0.22, and
 the catchment Gaussian), against PySAL `access` (`Access.two_stage_fca`: no weight function for none,
@@ -691,6 +692,10 @@ def main(argv: list[str] | None = None) -> int:
         "--decays", default=",".join(DECAYS), help="E2SFCA: comma-separated decays (none, step, gaussian)"
     )
     parser.add_argument("--json", type=Path, help="write the E2SFCA records to this file")
+    parser.add_argument(
+        "--cases",
+        help="E2SFCA: only these cases, as UNITSxSITESxRADIUS_M separated by commas (e.g. 300000x1000x800)",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--units", type=int, help=argparse.SUPPRESS)
@@ -702,6 +707,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     decays = [d for d in args.decays.split(",") if d]
+    e2sfca_cases = QUICK_E2SFCA_CASES if args.quick else FULL_E2SFCA_CASES
+    if args.cases:
+        try:
+            e2sfca_cases = [
+                (int(u), int(n), float(r))
+                for u, n, r in (c.lower().split("x") for c in args.cases.split(","))
+            ]
+        except ValueError:
+            parser.error("--cases takes UNITSxSITESxRADIUS_M separated by commas, e.g. 10000x1000x800")
     if any(d not in DECAYS for d in decays):
         parser.error(f"--decays takes {', '.join(DECAYS)}")
     if args.worker:
@@ -728,7 +742,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="assetmap-bench-") as tmp:
         workdir = Path(tmp)
         e2sfca_records = run_e2sfca(
-            QUICK_E2SFCA_CASES if args.quick else FULL_E2SFCA_CASES,
+            e2sfca_cases,
             decays,
             args.runs,
             args.peer_max_pairs,
