@@ -144,6 +144,13 @@ def points_box(xy: FloatArray) -> tuple[float, float, float, float]:
 
 
 @numba.njit(inline="always")
+def _clamp(f: float, top: float) -> float:
+    """f clamped to [0, top], NaN to 0 (min and max would pass NaN on, and int(NaN) is no index)."""
+    f = f if f > 0.0 else 0.0
+    return f if f < top else top
+
+
+@numba.njit(inline="always")
 def bucket_units(
     units_xy: FloatArray,
     need: FloatArray,
@@ -170,15 +177,15 @@ def bucket_units(
     n_cells = rows * cols
     start[:] = 0
     # x * 0 is 0 for a finite x and NaN otherwise (inf or NaN): the sum says whether all were finite. (A
-    # non-finite coordinate is clamped into the grid meanwhile: NaN to column or row 0.)
+    # non-finite coordinate is clamped into the grid meanwhile: NaN to column or row 0, never out of it.)
     finite = 0.0
     # The cell of a unit is found twice (counting, then placing): cheaper than writing it down.
     for i in range(n):
         x = units_xy[i, 0]
         y = units_xy[i, 1]
         finite += x * 0.0 + y * 0.0
-        fx = min(max((x - x0) * inv_w, 0.0), right)
-        fy = min(max((y - y0) * inv_h, 0.0), top)
+        fx = _clamp((x - x0) * inv_w, right)
+        fy = _clamp((y - y0) * inv_h, top)
         start[int(fy) * cols + int(fx) + 1] += 1
     if finite != 0.0:
         return False
@@ -188,8 +195,8 @@ def bucket_units(
     # The units arrive in no spatial order, so each placement misses the cache: x and y side by side make
     # that one miss where separate arrays would make two.
     for i in range(n):
-        fx = min(max((units_xy[i, 0] - x0) * inv_w, 0.0), right)
-        fy = min(max((units_xy[i, 1] - y0) * inv_h, 0.0), top)
+        fx = _clamp((units_xy[i, 0] - x0) * inv_w, right)
+        fy = _clamp((units_xy[i, 1] - y0) * inv_h, top)
         c = int(fy) * cols + int(fx)
         q = start[c]
         start[c] = q + 1
@@ -436,8 +443,8 @@ def straight_two_steps(
     key_start = np.zeros(n_strips * cols + 1, dtype=np.int64)
     key = np.empty(n_assets, dtype=np.int64)
     for j in range(n_assets):
-        fx = min(max((assets_xy[j, 0] - x0) * inv_w, 0.0), right)
-        fy = min(max((assets_xy[j, 1] - y0) * inv_h, 0.0), top)
+        fx = _clamp((assets_xy[j, 0] - x0) * inv_w, right)
+        fy = _clamp((assets_xy[j, 1] - y0) * inv_h, top)
         k = (int(fy) // strip_rows) * cols + int(fx)
         key[j] = k
         key_start[k + 1] += 1
