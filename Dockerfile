@@ -11,6 +11,10 @@ COPY migrations migrations
 COPY scripts scripts
 COPY data data
 RUN pip install -e . && bash scripts/vendor_assets.sh
+# Compile the E2SFCA loops (numba) once, into geo/__pycache__, so that no run or request waits for the compiler
+# (seconds of CPU; loading the cached code takes a fraction of that). The cache is keyed by the CPU: a host with
+# another CPU compiles again on its first run and writes its own entry, which the chown below keeps possible.
+RUN python -c "import geo.access; geo.access.warm_up()" && ls geo/__pycache__/*.nbi > /dev/null
 RUN useradd --system --home /srv/assetmap assetmap && chown -R assetmap /srv/assetmap
 USER assetmap
 EXPOSE 8000

@@ -16,6 +16,7 @@ of need.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -150,8 +151,9 @@ def e2sfca(
     if decay not in DECAYS:
         raise AnalysisInputError(f"unknown decay {decay!r}: use one of {', '.join(DECAYS)}")
     need = np.ascontiguousarray(need, dtype=np.float64)
-    # min >= 0 fails for NaN or a negative value, and a finite max rules out inf: no temporary arrays.
-    if need.shape != (len(units_xy),) or (need.size and not (need.min() >= 0 and np.isfinite(need.max()))):
+    # One compiled pass: the total, or NaN for a negative, NaN or infinite value.
+    total_need = _kernels().need_total(need) if need.ndim == 1 else math.nan
+    if need.shape != (len(units_xy),) or math.isnan(total_need):
         raise AnalysisInputError("need must be one number >= 0 per demand unit")
     supply, unknown = capacity_in_use(capacity)
     if supply.shape != (len(assets_xy),):
@@ -176,7 +178,7 @@ def e2sfca(
         demand, ratio, access, n_pairs = _pairs_two_steps(
             pairs, need, supply, radius_m, code, zones, weights, pair_weight
         )
-    return _result(need, supply, unknown, demand, ratio, access, n_pairs)
+    return _result(need, total_need, supply, unknown, demand, ratio, access, n_pairs)
 
 
 def _kernels() -> ModuleType:
@@ -222,27 +224,32 @@ def _straight_two_steps(
     units_xy = np.ascontiguousarray(units_xy, dtype=np.float64)
     assets_xy = np.ascontiguousarray(assets_xy, dtype=np.float64)
     band_m = search_band_m(radius_m)
+    code = kernels.DECAY_CODES[decay]
     grid = kernels.plan_grid(units_xy, assets_xy, radius_m + band_m)
     if grid is None:  # non-finite coordinates: the pair search says which
-        pairs = pairs_within(units_xy, assets_xy, radius_m)
-        code = kernels.DECAY_CODES[decay]
-        return _pairs_two_steps(pairs, need, supply, radius_m, code, zones, weights, None)
-    code = kernels.DECAY_CODES[decay]
-    geometry = (grid.x0, grid.y0, grid.cell_m, grid.side, radius_m, band_m, code, zones, weights, grid.visit)
+        return _pairs_two_steps(
+            pairs_within(units_xy, assets_xy, radius_m), need, supply, radius_m, code, zones, weights, None
+        )
     demand = np.empty(n_assets)
+    ratio = np.empty(n_assets)
     access = np.empty(n_units)
     with borrowed_buffers() as buffers:
-        start = buffers.get("cell_start", grid.side * grid.side + 1, np.int64)
-        qx, qy, qn, work = (
-            buffers.get(name, n_units, np.float64) for name in ("unit_x", "unit_y", "unit_need", "unit_work")
+        start = buffers.get("cell_start", grid.rows * grid.cols + 1, np.int64)
+        qxy = buffers.get("unit_xy", 2 * n_units, np.float64)
+        qn, pair_w, work = (
+            buffers.get(name, n_units, np.float64) for name in ("unit_need", "pair_weight", "unit_work")
         )
         place = buffers.get("unit_place", n_units, np.int64)
-        kernels.bucket_units(
-            units_xy, need, grid.x0, grid.y0, grid.cell_m, grid.side, start, qx, qy, qn, place
+        n_pairs = kernels.straight_two_steps(
+            units_xy, need, assets_xy, supply,
+            grid.x0, grid.y0, grid.cell_w, grid.cell_h, grid.cols, grid.rows, grid.strip_rows,
+            radius_m, band_m, code, zones, kernels.squared_bounds(zones), weights,
+            start, qxy, qn, place, pair_w, work, demand, ratio, access,
+        )  # fmt: skip
+    if n_pairs < 0:  # a unit's coordinate is not finite: the pair search says which
+        return _pairs_two_steps(
+            pairs_within(units_xy, assets_xy, radius_m), need, supply, radius_m, code, zones, weights, None
         )
-        n_pairs = kernels.straight_demand(assets_xy, start, qx, qy, qn, *geometry, demand)
-        ratio = _ratio(supply, demand)
-        kernels.straight_access(assets_xy, start, qx, qy, place, *geometry, ratio, work, access)
     return demand, ratio, access, int(n_pairs)
 
 
@@ -294,6 +301,7 @@ def _ratio(supply: FloatArray, demand: FloatArray) -> FloatArray:
 
 def _result(
     need: FloatArray,
+    total_need: float,
     supply: FloatArray,
     unknown: NDArray[np.bool_],
     demand: FloatArray,
@@ -302,7 +310,6 @@ def _result(
     n_pairs: int,
 ) -> AccessResult:
     reached = demand > 0
-    total_need = float(need.sum())
     open_supply = float(supply.sum())  # closed assets add 0
     reference = open_supply / total_need if total_need > 0 else float("nan")
     if total_need == 0:

@@ -328,3 +328,99 @@ def test_warm_up_runs_every_compiled_loop() -> None:
     from geo.access import warm_up
 
     warm_up()  # raises if a loop does not compile
+
+
+@pytest.mark.parametrize("bad", [math.inf, -1.0, math.nan])
+def test_need_that_is_negative_or_not_finite_is_refused(bad: float) -> None:
+    units = np.array([[0.0, 0.0], [100.0, 0.0]])
+    with pytest.raises(AnalysisInputError, match="need must be one number >= 0"):
+        e2sfca(units, np.array([1.0, bad]), np.array([[50.0, 0.0]]), [1.0], 200.0)
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_unit_coordinate_that_is_not_finite_is_refused_not_clamped(bad: float) -> None:
+    # The compiled bucketing notices it and hands over to the pair search, which refuses it; nothing is
+    # computed with the unit clamped to the edge of the grid.
+    units = np.array([[0.0, 0.0], [bad, 0.0], [100.0, 0.0]])
+    with pytest.raises(ValueError, match="finite"):
+        e2sfca(units, np.ones(3), np.array([[50.0, 0.0]]), [1.0], 200.0, decay="none")
+
+
+def test_need_total_is_the_sum_and_nan_for_a_bad_value() -> None:
+    from geo.access_kernels import need_total
+
+    values = np.random.default_rng(5).gamma(2.0, 15.0, size=1001)
+    assert need_total(values) == pytest.approx(values.sum(), rel=1e-13)
+    assert need_total(np.zeros(0)) == 0.0
+    values[500] = -0.5
+    assert math.isnan(need_total(values))
+
+
+def test_squared_zone_bounds_decide_as_the_square_root_would() -> None:
+    from geo.access_kernels import squared_bounds
+
+    zones = np.array([266.6666666666667, 533.3333333333334, 800.0, 0.1, -1.0])
+    bounds = squared_bounds(zones)
+    assert bounds[-1] == -1.0  # a padded zone takes nothing
+    for z, t in zip(zones[:-1], bounds[:-1], strict=True):
+        # Every double within a few hundred units in the last place of z^2, and t itself.
+        near = z * z + np.arange(-300, 301) * np.spacing(z * z)
+        near = np.append(near, [t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)])
+        assert ((near <= t) == (np.sqrt(near) <= z)).all()
+
+
+@pytest.mark.parametrize("bad", [math.inf, math.nan])
+def test_an_asset_coordinate_that_is_not_finite_is_refused(bad: float) -> None:
+    units = np.array([[0.0, 0.0], [100.0, 0.0]])
+    with pytest.raises(ValueError, match="finite"):
+        e2sfca(units, np.ones(2), np.array([[50.0, 0.0], [60.0, bad]]), [1.0, 1.0], 200.0)
+
+
+def test_points_box_is_the_bounding_box() -> None:
+    from geo.access_kernels import points_box
+
+    xy = np.random.default_rng(9).normal(0.0, 1000.0, size=(501, 2))
+    assert points_box(xy) == (*xy.min(axis=0), *xy.max(axis=0))
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(1.0, 2.0), (0.25, 2.0), (1.0, 0.25), (0.5, 1.0), (1 / 3, 1 / 3), (0.25, 0.25)]
+)
+def test_every_cell_shape_finds_the_same_pairs_and_sums(monkeypatch, width: float, height: float) -> None:
+    # The cost model picks the cells' width and height; whichever it picks, the pairs (ties at the radius and
+    # the zone bounds included) and the sums must be those of the pair search.
+    import geo.access_kernels as kernels
+
+    monkeypatch.setattr(kernels, "CELL_WIDTHS", (width,))
+    monkeypatch.setattr(kernels, "CELL_HEIGHTS", (height,))
+    rng = np.random.default_rng(17)
+    radius_m = 700.0
+    units, need, assets, capacity = _clustered_case(8, n_units=3000, n_assets=150)
+    angles = rng.uniform(0, 2 * np.pi, size=(150, 6))
+    ring = assets[:, None, :] + radius_m * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    units = np.vstack([units, ring.reshape(-1, 2), assets + np.array([radius_m / 3, 0.0])])
+    need = np.concatenate([need, rng.uniform(1, 5, len(units) - len(need))])
+    grid = kernels.plan_grid(units, assets, radius_m)
+    assert grid is not None and (grid.cell_w, grid.cell_h) == (radius_m * width, radius_m * height)
+    pairs = pairs_within(units, assets, radius_m)
+    for decay in ("none", "step", "gaussian"):
+        straight = e2sfca(units, need, assets, capacity, radius_m, decay=decay)
+        given = e2sfca(units, need, assets, capacity, radius_m, decay=decay, pairs=pairs)
+        assert straight.n_pairs == given.n_pairs == len(pairs)
+        np.testing.assert_allclose(straight.demand_in_reach, given.demand_in_reach, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(straight.access, given.access, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_bucketing_keeps_a_non_finite_unit_inside_the_grid(bad: float) -> None:
+    # The bucketing counts every unit into a cell before it reports the non-finite one: that unit must be
+    # counted inside the grid (NaN clamped to cell 0), never written out of the array.
+    from geo.access_kernels import bucket_units
+
+    units = np.array([[10.0, 10.0], [bad, 20.0], [30.0, bad], [40.0, 40.0]])
+    rows, cols = 5, 6
+    start = np.zeros(rows * cols + 1, dtype=np.int64)
+    qxy, qn, place = np.zeros(8), np.zeros(4), np.zeros(4, dtype=np.int64)
+    finite = bucket_units(units, np.ones(4), 0.0, 0.0, 10.0, 10.0, cols, rows, start, qxy, qn, place)
+    assert not finite
+    assert start.sum() == len(units)  # every unit counted into some cell of the grid
