@@ -23,7 +23,6 @@ from app.schemas.matching import (
 )
 from app.services import matching as service
 from app.services.matching.commitments import commitment_history
-from geo.vocab import RESOURCE_KINDS
 
 router = APIRouter(tags=["matching"])
 
@@ -36,7 +35,10 @@ EndsOn = Annotated[
 ]
 Kinds = Annotated[
     list[str] | None,
-    Query(max_length=len(RESOURCE_KINDS), description=f"resource kinds wanted: {', '.join(RESOURCE_KINDS)}"),
+    Query(
+        max_length=len(service.RESOURCE_KINDS),
+        description=f"resource kinds wanted: {', '.join(service.RESOURCE_KINDS)}",
+    ),
 ]
 Wanted = Annotated[float, Query(gt=0, le=1e9, description="how much of a resource the need wants")]
 Limit = Annotated[int, Query(ge=1, le=service.candidates.MAX_CANDIDATES)]

@@ -7,7 +7,7 @@ commitments  making a commitment without over-committing, its stages and its out
 dashboard    needs met, open needs, volunteer hours and people helped, by service type and month
 """
 
-from app.services.matching.candidates import MatchQuery, match_need
+from app.services.matching.candidates import RESOURCE_KINDS, MatchQuery, match_need
 from app.services.matching.commitments import (
     create_commitment,
     get_commitment,
@@ -17,6 +17,7 @@ from app.services.matching.commitments import (
 from app.services.matching.dashboard import dashboard
 
 __all__ = [
+    "RESOURCE_KINDS",
     "MatchQuery",
     "create_commitment",
     "dashboard",
