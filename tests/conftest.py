@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine
@@ -15,6 +16,24 @@ from app.settings import DEFAULT_DATABASE_URL, Settings
 
 ROLES = ("admin", "gis", "planner", "organiser", "contributor")
 TEST_PASSWORD = "correct horse battery"
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for pytest-xdist's `--dist loadgroup` (scripts/test.sh): each file stays on one worker, so its
+    module fixtures are built once; every test served by the browsers' live app shares one worker, so one Chromium
+    and one app with its own Berlin database serve them all. A test marked `xdist_group` keeps its own group."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        if BROWSER_DIR in item.path.parents or "live_app" in getattr(item, "fixturenames", ()):
+            group = "browser"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _server_url() -> str:
