@@ -40,9 +40,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if seen[item.nodeid] < 2 or not isinstance(item, pytest.Function):
             continue
         params = item.name[len(item.originalname) :]
-        node_id = getattr(item, "_id", None)
+        node_id: Any = getattr(item, "_id", None)  # pytest 9.2's structured node id (private)
         if params.startswith("[") and params.endswith("]") and getattr(node_id, "params", "") is None:
-            item._id = node_id.with_params(params[1:-1])  # type: ignore[attr-defined]
+            item._id = node_id.with_params(params[1:-1])
 
 
 @pytest.hookimpl(optionalhook=True)
