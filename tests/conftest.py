@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine
@@ -15,6 +17,51 @@ from app.settings import DEFAULT_DATABASE_URL, Settings
 
 ROLES = ("admin", "gis", "planner", "organiser", "contributor")
 TEST_PASSWORD = "correct horse battery"
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+
+
+# GNU readline, which pytest imports, puts COLUMNS=80 and LINES=24 into the C environment; pytest-xdist's workers
+# inherit them, and rich would then fix the command line's width at 80 when app.cli is imported, ignoring the
+# COLUMNS the CLI tests set. A one-process run has neither in os.environ: give a worker the same.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _inherited in ("COLUMNS", "LINES"):
+        os.environ.pop(_inherited, None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test its own node id: schemathesis names each operation's test `test_x[GET /path]`, but on
+    pytest 9.2 its node id is `test_x` for every operation, and pytest-xdist, which sends node ids to its workers,
+    would run one operation per test function and silently drop the rest."""
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    for item in items:
+        if seen[item.nodeid] < 2 or not isinstance(item, pytest.Function):
+            continue
+        params = item.name[len(item.originalname) :]
+        node_id: Any = getattr(item, "_id", None)  # pytest 9.2's structured node id (private)
+        if params.startswith("[") and params.endswith("]") and getattr(node_id, "params", "") is None:
+            item._id = node_id.with_params(params[1:-1])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` (pyproject.toml), with tests/browser/ counted as one file: each test file runs on one
+    worker, so its module fixtures are built once, and all browser tests share one worker, so one Chromium and
+    one app serving its own Berlin database (tests/browser/conftest.py) serve them all."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    browser = BROWSER_DIR.relative_to(config.rootpath).as_posix() + "/"
+
+    class FilesAndBrowser(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return browser if path.startswith(browser) else path
+
+    return FilesAndBrowser(config, log)
 
 
 def _server_url() -> str:

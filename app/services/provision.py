@@ -7,6 +7,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -225,11 +226,36 @@ def _maintenance_connection(url: str) -> psycopg.Connection:
     )
 
 
-def create_scratch_database(server_url: str, prefix: str) -> str:
+def _copy_template(conn: psycopg.Connection, name: str, template: str, busy_wait_s: float) -> None:
+    """CREATE DATABASE name TEMPLATE template, trying again while another session is connected to the template.
+
+    Copies made at the same time (parallel test workers) do not block each other; a session connected to the
+    template does (`db up` checking it, a psql left open): PostgreSQL waits 5 s for it, then refuses.
+    """
+    deadline = time.monotonic() + busy_wait_s
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(template)
+    )
+    while True:
+        try:
+            conn.execute(statement)
+            return
+        except psycopg.errors.ObjectInUse as exc:
+            if time.monotonic() >= deadline:
+                raise ProvisionError(
+                    f"cannot copy the template database {template}: another session stays connected to it "
+                    f"({str(exc).strip().splitlines()[0]}); close that session (see pg_stat_activity) and try again"
+                ) from exc
+            time.sleep(0.5)
+
+
+def create_scratch_database(server_url: str, prefix: str, busy_wait_s: float = 60.0) -> str:
     """An empty PostGIS database named `<prefix>_<random>` on the server of `server_url`; returns its URL.
 
     It is copied from the `<database>_template` that `db up` makes when there is one, so a role without superuser
-    rights gets PostGIS; otherwise the extension is created directly (which needs a superuser).
+    rights gets PostGIS; otherwise the extension is created directly (which needs a superuser). Any number of
+    processes may call this at once (each name is random); while another session holds the template open, the copy
+    is tried again for up to `busy_wait_s` seconds.
     """
     base = make_url(server_url)
     name = f"{prefix}_{secrets.token_hex(4)}"
@@ -237,11 +263,7 @@ def create_scratch_database(server_url: str, prefix: str) -> str:
     with _maintenance_connection(server_url) as conn:
         has_template = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
         if has_template:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
+            _copy_template(conn, name, template, busy_wait_s)
         else:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = base.set(database=name).render_as_string(hide_password=False)

@@ -124,13 +124,12 @@ def test_the_notebook_on_the_sample_files_shows_the_apis_numbers(
 @pytest.fixture
 def served(berlin: Berlin) -> Iterator[str]:
     """The app on a free local port (real sessions on the session database), for the notebook's API mode."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(berlin.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
+    # The bound socket is handed to uvicorn, so no other process (a parallel test worker) can take the port between.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(berlin.settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:

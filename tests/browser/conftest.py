@@ -112,8 +112,11 @@ def browser() -> Iterator[Any]:
     """One headless Chromium for the whole session."""
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as page actions do (Tabs.new): with the suite spread over the cores, another worker
+    # keeps the machine busy and a dry-run import can take longer than Playwright's default of 5 s.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
