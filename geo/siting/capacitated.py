@@ -33,7 +33,12 @@ from geo.coverage import (
     pairs_within,
 )
 from geo.crs import AnalysisInputError
-from geo.siting.capacitated_fix import lagrangian_bounds, rule_out, strong_lp_multipliers
+from geo.siting.capacitated_fix import (
+    improve_by_swaps,
+    lagrangian_bounds,
+    rule_out,
+    strong_lp_multipliers,
+)
 from geo.siting.merge import merge_identical_rows
 from geo.siting.probe import highspy
 
@@ -355,10 +360,36 @@ def suggest_sites_capacitated(
     stage["heuristic"] = time.perf_counter() - mark
     heuristic = value
     method = "heuristic"
+
+    def _more_swaps(chosen: list[int], value: float, heuristic: float) -> tuple[list[int], float, float]:
+        """Without the MILP's answer: the swap pass on the whole problem, kept if it does better."""
+        mark = time.perf_counter()
+        found, found_value = _heuristic(by_col, to_cols, weight, cap, p, deadline)
+        stage["heuristic"] += time.perf_counter() - mark
+        if found_value > value * (1 + 1e-12):
+            return found, found_value, found_value
+        return chosen, value, heuristic
+
     mark = time.perf_counter()
-    keep, bound = _fix_candidates(by_row, by_col, weight, cap, p, chosen, value, useful)
-    n_left = len(keep)
+    bound, with_j = _fix_candidates(by_row, by_col, weight, cap, p, chosen, value, useful)
+    keep = _kept(with_j, value, chosen)
     stage["fixing"] = time.perf_counter() - mark
+    if bound - value > 1e-9 * max(bound, 1.0) and len(keep) > p:
+        # Swaps on what is left (cheap there): a better incumbent drops more candidates.
+        mark = time.perf_counter()
+        sub_row, sub_weight = _reduce(by_row, weight, keep)
+        position = {int(j): k for k, j in enumerate(keep)}
+        swapped, _ = improve_by_swaps(
+            sub_row, sub_weight, cap[keep], [position[j] for j in chosen], _SWAP_SECONDS
+        )
+        sites = keep[np.asarray(swapped, dtype=np.int64)]
+        swapped_value, _, _ = assign(by_col, weight, cap, sites)
+        if swapped_value > value * (1 + 1e-12):
+            chosen, value = sites.tolist(), swapped_value
+            heuristic = value
+            keep = _kept(with_j, value, chosen)
+        stage["swaps"] = time.perf_counter() - mark
+    n_left = len(keep)
     if bound - value <= 1e-9 * max(bound, 1.0):
         return done(chosen, value, heuristic, bound, method)
     if len(keep) <= p:  # every better answer opens only these: opening them all is the best of those
@@ -366,12 +397,7 @@ def suggest_sites_capacitated(
         if total > value * (1 + 1e-12):
             chosen, value, method = keep.tolist(), total, "all"
         return done(chosen, value, heuristic, max(total, value), method)
-    sub = by_row[:, keep].tocsr()
-    reached = np.diff(sub.indptr) > 0
-    sub_row, sub_group = merge_identical_rows(sub[reached])
-    sub_weight = np.bincount(sub_group, weights=weight[reached], minlength=sub_row.shape[0]).astype(
-        np.float64
-    )
+    sub_row, sub_weight = _reduce(by_row, weight, keep)
     size = 4 * sub_row.nnz + sub_row.shape[0] + 3 * sub_row.shape[1]
     if size <= exact_max_size and time_limit_s > 0:
         position = {int(j): k for k, j in enumerate(keep)}
@@ -385,17 +411,11 @@ def suggest_sites_capacitated(
             if milp_value > value * (1 + 1e-12):
                 chosen, value, method = sites.tolist(), milp_value, "milp"
         elif will_solve:
-            mark = time.perf_counter()
-            chosen, value = _heuristic(by_col, to_cols, weight, cap, p, deadline)
-            heuristic = value
-            stage["heuristic"] += time.perf_counter() - mark
+            chosen, value, heuristic = _more_swaps(chosen, value, heuristic)
         # A better answer than the incumbent opens only candidates of `keep`, so the reduced MILP's bound holds.
         bound = min(bound, max(milp_bound, value))
     elif will_solve:
-        mark = time.perf_counter()
-        chosen, value = _heuristic(by_col, to_cols, weight, cap, p, deadline)
-        heuristic = value
-        stage["heuristic"] += time.perf_counter() - mark
+        chosen, value, heuristic = _more_swaps(chosen, value, heuristic)
     return done(chosen, value, heuristic, bound, method)
 
 
@@ -408,20 +428,20 @@ def _fix_candidates(
     chosen: list[int],
     value: float,
     useful: NDArray[np.int64],
-) -> tuple[NDArray[np.int64], float]:
-    """Candidates a better answer than `chosen` (worth `value`) may open, and a bound on every answer: the
-    simple bound first, then the strong LP's multipliers on what it leaves (geo.siting.capacitated_fix)."""
-    out = np.ones(by_col.shape[1], dtype=bool)
-    out[useful] = False
+) -> tuple[float, FloatArray]:
+    """A bound on every answer, and for each candidate one on the answers that open it (infinite for none):
+    the simple bound first, then the strong LP's multipliers on the candidates it leaves, against the
+    incumbent `chosen` worth `value` (geo.siting.capacitated_fix)."""
     bound, with_j = lagrangian_bounds(by_col, weight, capacity, p, np.zeros(len(weight)))
-    out |= rule_out(with_j, value)
-    out[chosen] = False
-    keep = np.flatnonzero(~out)
+    unused = np.ones(by_col.shape[1], dtype=bool)
+    unused[useful] = False
+    with_j[unused] = -np.inf  # opens nothing: never needed
+    keep = _kept(with_j, value, chosen)
     if bound - value <= 1e-9 * max(bound, 1.0) or len(keep) <= p:
-        return keep, bound
+        return bound, with_j
     sub = by_row[:, keep].tocsr()
     if sub.nnz > _STRONG_LP_MAX_PAIRS:
-        return keep, bound
+        return bound, with_j
     reached = np.flatnonzero(np.diff(sub.indptr) > 0)
     sub_row, sub_group = merge_identical_rows(sub[reached])
     sub_weight = np.bincount(sub_group, weights=weight[reached], minlength=sub_row.shape[0]).astype(
@@ -429,7 +449,24 @@ def _fix_candidates(
     )
     u = np.zeros(len(weight))
     u[reached] = strong_lp_multipliers(sub_row, sub_weight, capacity[keep], p)[sub_group]
-    strong, with_j = lagrangian_bounds(by_col, weight, capacity, p, u)
-    out |= rule_out(with_j, value)
+    strong, strong_with_j = lagrangian_bounds(by_col, weight, capacity, p, u)
+    return min(bound, strong), np.minimum(with_j, strong_with_j)
+
+
+def _kept(with_j: FloatArray, value: float, chosen: list[int]) -> NDArray[np.int64]:
+    """Candidates a better answer than the incumbent (worth `value`, sites `chosen`) may open, and those."""
+    out = rule_out(with_j, value)
     out[chosen] = False
-    return np.flatnonzero(~out), min(bound, strong)
+    return np.flatnonzero(~out)
+
+
+def _reduce(
+    by_row: sparse.csr_matrix, weight: FloatArray, keep: NDArray[np.int64]
+) -> tuple[sparse.csr_matrix, FloatArray]:
+    """The problem on the candidates `keep`: rows they reach, identical ones merged."""
+    sub = by_row[:, keep].tocsr()
+    reached = np.diff(sub.indptr) > 0
+    sub_row, sub_group = merge_identical_rows(sub[reached])
+    return sub_row, np.bincount(sub_group, weights=weight[reached], minlength=sub_row.shape[0]).astype(
+        np.float64
+    )

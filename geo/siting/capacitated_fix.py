@@ -16,6 +16,8 @@ On the benchmark's capacitated cases 950-980 of the 1,000 candidates go before t
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
@@ -119,3 +121,93 @@ def strong_lp_multipliers(
         return np.zeros(n_rows)
     # Minimising -sum z: a binding <= row has a dual <= 0; its multiplier for the maximisation is minus that.
     return np.clip(-np.asarray(solver.getSolution().row_dual[:n_rows], dtype=np.float64), 0.0, 1.0)
+
+
+def improve_by_swaps(
+    by_row: sparse.csr_matrix,
+    weight: FloatArray,
+    capacity: FloatArray,
+    opened: list[int],
+    time_limit_s: float,
+) -> tuple[list[int], float]:
+    """Swap search on a (reduced) problem: each open site for each closed one, the first that assigns more
+    kept, until no swap improves or time is up. The assignment LP lives in one HiGHS instance, a site opened
+    or closed by its capacity row's bound, so each trial is a warm re-solve of a few pivots."""
+    n_rows, n_cols = by_row.shape
+    if highspy is None or not opened or by_row.nnz == 0:
+        return opened, -np.inf
+    started = time.perf_counter()
+    coo = by_row.tocoo()
+    rows, cols = coo.row, coo.col
+    n_z = len(rows)
+    z = np.arange(n_z)
+    matrix = sparse.vstack(
+        [
+            sparse.csr_matrix((np.ones(n_z), (rows, z)), shape=(n_rows, n_z)),
+            sparse.csr_matrix((np.ones(n_z), (cols, z)), shape=(n_cols, n_z)),
+        ],
+        format="csc",
+    )
+    is_open = np.zeros(n_cols, dtype=bool)
+    is_open[opened] = True
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_z
+    lp.num_row_ = n_rows + n_cols
+    lp.col_cost_ = -np.ones(n_z)
+    lp.col_lower_ = np.zeros(n_z)
+    lp.col_upper_ = np.full(n_z, highspy.kHighsInf)
+    lp.row_lower_ = np.full(n_rows + n_cols, -highspy.kHighsInf)
+    lp.row_upper_ = np.r_[weight, np.where(is_open, capacity, 0.0)]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("solver", "simplex")
+    solver.passModel(lp)
+    inf = -highspy.kHighsInf
+
+    def solve() -> float:
+        solver.run()
+        if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return -np.inf
+        return -float(solver.getInfo().objective_function_value)
+
+    def set_open(j: int, on: bool) -> None:
+        solver.changeRowBounds(n_rows + j, inf, float(capacity[j]) if on else 0.0)
+
+    value = solve()
+    current = list(opened)
+    by_col = by_row.tocsc()
+    reach = np.minimum(capacity, np.asarray(by_row.T @ weight).ravel())  # the most a site can add
+    improved = True
+    while improved and time.perf_counter() - started < time_limit_s:
+        improved = False
+        for slot in range(len(current)):
+            out = current[slot]
+            set_open(out, False)
+            without = solve()
+            left = weight - np.asarray(solver.getSolution().row_value[:n_rows], dtype=np.float64)
+            # A site adds at most `reach` to the others' assignment: only those that could beat `value` are
+            # tried, the most demand left in their reach first.
+            estimate = np.minimum(capacity, np.asarray(by_col.T @ np.clip(left, 0.0, None)).ravel())
+            worth = ~is_open & (reach > (value - without) * (1 + 1e-9) + 1e-12)
+            closed = [int(j) for j in np.flatnonzero(worth)[np.argsort(-estimate[worth], kind="stable")]]
+            for j in closed:
+                if time.perf_counter() - started >= time_limit_s:
+                    break
+                set_open(j, True)
+                trial = solve()
+                if trial > value * (1 + 1e-9) + 1e-12:
+                    is_open[out], is_open[j] = False, True
+                    current[slot], value, improved = j, trial, True
+                    break
+                set_open(j, False)
+            else:
+                set_open(out, True)
+                continue
+            if current[slot] == out:  # stopped by time: reopen the site taken out
+                set_open(out, True)
+                break
+    return current, value
