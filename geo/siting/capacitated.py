@@ -36,6 +36,7 @@ from geo.crs import AnalysisInputError
 from geo.siting.capacitated_fix import (
     improve_by_swaps,
     lagrangian_bounds,
+    probe_strong,
     rule_out,
     strong_lp_multipliers,
 )
@@ -53,6 +54,8 @@ _SKIP_SWAPS_BEFORE_MILP = True  # measured: 0.3-0.6 s of CPU saved, the MILP no 
 # The LP of the strong formulation (for the multipliers of the second fixing pass) is solved on the candidates
 # the simple bound leaves when they have at most this many pairs (about 0.05 s at 2,000 pairs, 1-2 s at 40,000).
 _STRONG_LP_MAX_PAIRS = 20_000
+# Probing the strong LP on the candidates left stops after this long (what is not probed stays in the MILP).
+_PROBE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,10 @@ def _exact(
     time_limit_s: float,
     target_gap: float,
     start: list[int],
+    forced: list[int] | None = None,
 ) -> tuple[list[int] | None, float]:
-    """MILP of the module's notes on the merged problem, from the sites `start`; its sites (or None) and its
-    proven bound."""
+    """MILP of the module's notes on the merged problem, from the sites `start`, the sites `forced` kept open;
+    its sites (or None) and its proven bound."""
     coo = by_row.tocoo()
     rows, cols = coo.row, coo.col
     n_rows, n_cols = by_row.shape
@@ -181,14 +185,16 @@ def _exact(
     )
     budget = sparse.csr_matrix(np.r_[np.ones(n_cols), np.zeros(n_z)][None, :])
     upper = np.r_[np.ones(n_cols), np.full(n_z, np.inf)]
+    lower = np.zeros(n_cols + n_z)
+    lower[np.asarray(forced or [], dtype=np.int64)] = 1.0
     if highspy is not None:
         matrix = sparse.vstack([row_sum, col_sum, budget], format="csc")
         row_upper = np.r_[weight, np.zeros(n_cols), float(p)]
-        return _exact_highs(cost, n_cols, matrix, row_upper, upper, start, time_limit_s, target_gap)
+        return _exact_highs(cost, n_cols, matrix, row_upper, lower, upper, start, time_limit_s, target_gap)
     solved = milp(
         cost,
         integrality=np.r_[np.ones(n_cols), np.zeros(n_z)],
-        bounds=Bounds(0.0, upper),
+        bounds=Bounds(lower, upper),
         constraints=[
             LinearConstraint(row_sum, -np.inf, weight),
             LinearConstraint(col_sum, -np.inf, 0.0),
@@ -210,6 +216,7 @@ def _exact_highs(
     n_cols: int,
     matrix: sparse.csc_matrix,
     row_upper: FloatArray,
+    col_lower: FloatArray,
     col_upper: FloatArray,
     start: list[int],
     time_limit_s: float,
@@ -223,7 +230,7 @@ def _exact_highs(
     lp.num_col_ = n
     lp.num_row_ = matrix.shape[0]
     lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(n)
+    lp.col_lower_ = col_lower
     lp.col_upper_ = np.where(np.isfinite(col_upper), col_upper, highspy.kHighsInf)
     lp.row_lower_ = np.full(matrix.shape[0], -highspy.kHighsInf)
     lp.row_upper_ = row_upper
@@ -244,7 +251,7 @@ def _exact_highs(
         solver.run()
         if solver.getModelStatus() == highspy.HighsModelStatus.kOptimal:
             first = np.asarray(solver.getSolution().col_value, dtype=np.float64)
-        solver.changeColsBounds(n_cols, columns, np.zeros(n_cols), np.ones(n_cols))
+        solver.changeColsBounds(n_cols, columns, col_lower[:n_cols], np.ones(n_cols))
     solver.changeColsIntegrality(n_cols, columns, np.full(n_cols, highspy.HighsVarType.kInteger))
     solver.setOptionValue("time_limit", max(time_limit_s - (time.perf_counter() - started), 1e-3))
     solver.setOptionValue("mip_rel_gap", float(target_gap))
@@ -398,12 +405,28 @@ def suggest_sites_capacitated(
             chosen, value, method = keep.tolist(), total, "all"
         return done(chosen, value, heuristic, max(total, value), method)
     sub_row, sub_weight = _reduce(by_row, weight, keep)
+    forced: list[int] = []
+    if highspy is not None and time_limit_s > 0:
+        # Probing the strong LP on what is left (geo.siting.capacitated_fix.probe_strong).
+        mark = time.perf_counter()
+        position = {int(j): k for k, j in enumerate(keep)}
+        dropped, forced_mask = probe_strong(
+            sub_row, sub_weight, cap[keep], p, [position[j] for j in chosen], value, _PROBE_SECONDS
+        )
+        forced_sites = set(keep[forced_mask].tolist())
+        keep = keep[~dropped]
+        forced = [k for k, j in enumerate(keep) if int(j) in forced_sites]
+        n_left = len(keep)
+        sub_row, sub_weight = _reduce(by_row, weight, keep)
+        stage["probing"] = time.perf_counter() - mark
     size = 4 * sub_row.nnz + sub_row.shape[0] + 3 * sub_row.shape[1]
     if size <= exact_max_size and time_limit_s > 0:
         position = {int(j): k for k, j in enumerate(keep)}
         start = [position[j] for j in chosen if j in position]
         mark = time.perf_counter()
-        opened, milp_bound = _exact(sub_row, sub_weight, cap[keep], p, time_limit_s, target_gap, start)
+        opened, milp_bound = _exact(
+            sub_row, sub_weight, cap[keep], p, time_limit_s, target_gap, start, forced
+        )
         stage["exact"] = time.perf_counter() - mark
         if opened is not None:
             sites = keep[np.asarray(opened, dtype=np.int64)]

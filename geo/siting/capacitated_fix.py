@@ -17,6 +17,7 @@ On the benchmark's capacitated cases 950-980 of the 1,000 candidates go before t
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,15 +71,9 @@ def rule_out(with_j: FloatArray, incumbent_value: float) -> NDArray[np.bool_]:
     return with_j < incumbent_value - _MARGIN * max(abs(incumbent_value), 1.0)
 
 
-def strong_lp_multipliers(
-    by_row: sparse.csr_matrix, weight: FloatArray, capacity: FloatArray, p: int
-) -> FloatArray:
-    """Duals of the unit rows in the LP of the strong formulation (zeros if highspy is missing or the LP fails):
-    max sum z  s.t.  sum_j z_ij <= w_i,  sum_i z_ij <= C_j y_j,  z_ij <= min(w_i, C_j) y_j,  sum y <= p,
-    0 <= y <= 1."""
+def _strong_model(by_row: sparse.csr_matrix, weight: FloatArray, capacity: FloatArray, p: int) -> Any:
+    """HiGHS holding the LP of the strong formulation: columns y (sites) then z (pairs), minimising -sum z."""
     n_rows, n_cols = by_row.shape
-    if highspy is None or by_row.nnz == 0:
-        return np.zeros(n_rows)
     coo = by_row.tocoo()
     rows, cols = coo.row, coo.col
     n_z = len(rows)
@@ -116,11 +111,79 @@ def strong_lp_multipliers(
     solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
     solver.passModel(lp)
+    return solver
+
+
+def strong_lp_multipliers(
+    by_row: sparse.csr_matrix, weight: FloatArray, capacity: FloatArray, p: int
+) -> FloatArray:
+    """Duals of the unit rows in the LP of the strong formulation (zeros if highspy is missing or the LP fails):
+    max sum z  s.t.  sum_j z_ij <= w_i,  sum_i z_ij <= C_j y_j,  z_ij <= min(w_i, C_j) y_j,  sum y <= p,
+    0 <= y <= 1."""
+    n_rows = by_row.shape[0]
+    if highspy is None or by_row.nnz == 0:
+        return np.zeros(n_rows)
+    solver = _strong_model(by_row, weight, capacity, p)
     solver.run()
     if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return np.zeros(n_rows)
     # Minimising -sum z: a binding <= row has a dual <= 0; its multiplier for the maximisation is minus that.
     return np.clip(-np.asarray(solver.getSolution().row_dual[:n_rows], dtype=np.float64), 0.0, 1.0)
+
+
+def probe_strong(
+    by_row: sparse.csr_matrix,
+    weight: FloatArray,
+    capacity: FloatArray,
+    p: int,
+    incumbent: list[int],
+    value: float,
+    time_limit_s: float,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Probing on the strong LP of a (reduced) problem, as geo.siting.probe does for coverage: a candidate
+    outside the incumbent whose LP with y_j = 1 is below `value` is in no better answer (dropped); a site of
+    the incumbent whose LP with y_j = 0 is below it is in every better answer (forced). Each fixing holds for
+    the later probes. Returns (dropped, forced); whatever is not probed in time stays free."""
+    n_cols = by_row.shape[1]
+    dropped = np.zeros(n_cols, dtype=bool)
+    forced = np.zeros(n_cols, dtype=bool)
+    if highspy is None or by_row.nnz == 0 or time_limit_s <= 0:
+        return dropped, forced
+    started = time.perf_counter()
+    solver = _strong_model(by_row, weight, capacity, p)
+    solver.setOptionValue("time_limit", float(time_limit_s))
+    solver.run()
+    status = highspy.HighsModelStatus
+    if solver.getModelStatus() != status.kOptimal:
+        return dropped, forced
+    limit = value - _MARGIN * max(abs(value), 1.0)
+    solver.setOptionValue("objective_bound", -limit)  # the dual simplex stops once the bound is below `limit`
+
+    def below(j: int, fixed: float) -> bool:
+        solver.changeColBounds(j, fixed, fixed)
+        solver.run()
+        found = solver.getModelStatus()
+        if found in (status.kObjectiveBound, status.kInfeasible):
+            return True
+        return found == status.kOptimal and -solver.getInfo().objective_function_value < limit
+
+    in_incumbent = np.zeros(n_cols, dtype=bool)
+    in_incumbent[incumbent] = True
+    for j in [*np.flatnonzero(~in_incumbent).tolist(), *np.flatnonzero(in_incumbent).tolist()]:
+        if time.perf_counter() - started >= time_limit_s:
+            break
+        if in_incumbent[j]:
+            if below(j, 0.0):
+                forced[j] = True
+                solver.changeColBounds(j, 1.0, 1.0)
+            else:
+                solver.changeColBounds(j, 0.0, 1.0)
+        elif below(j, 1.0):
+            dropped[j] = True
+            solver.changeColBounds(j, 0.0, 0.0)
+        else:
+            solver.changeColBounds(j, 0.0, 1.0)
+    return dropped, forced
 
 
 def improve_by_swaps(
