@@ -1,9 +1,11 @@
 """Capacitated fixing (geo.siting.capacitated_fix): the Lagrangian bounds hold for every choice of sites, the
-candidates they drop are in no answer better than the incumbent, checked by enumerating every choice (each
-assignment an LP); the swap search reports what its sites really assign; and fixing does drop candidates."""
+candidates they and the strong-LP probing drop (or force) are in no answer better than the incumbent, checked
+by enumerating every choice (each assignment an LP); the swap search reports what its sites really assign; and
+fixing does drop candidates."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -16,6 +18,7 @@ from geo.siting.capacitated import assign
 from geo.siting.capacitated_fix import (
     improve_by_swaps,
     lagrangian_bounds,
+    probe_strong,
     rule_out,
     site_values,
     strong_lp_multipliers,
@@ -43,6 +46,13 @@ def _every_choice(reach: sparse.csr_matrix, demand: np.ndarray, capacity: np.nda
     }
 
 
+@functools.cache
+def _enumerated(seed: int, p: int = 3) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, dict]:
+    """A case of _problem and every choice of p sites with what it assigns (computed once per seed)."""
+    reach, demand, capacity = _problem(seed)
+    return reach, demand, capacity, _every_choice(reach, demand, capacity, p)
+
+
 def _multipliers(kind: str, reach: sparse.csr_matrix, demand: np.ndarray, capacity: np.ndarray, p: int):
     rng = np.random.default_rng(7)
     if kind == "zero":
@@ -56,8 +66,7 @@ def _multipliers(kind: str, reach: sparse.csr_matrix, demand: np.ndarray, capaci
 @pytest.mark.parametrize("kind", ["zero", "random", "strong LP"])
 def test_lagrangian_bounds_hold_for_every_choice(seed: int, kind: str) -> None:
     p = 3
-    reach, demand, capacity = _problem(seed)
-    every = _every_choice(reach, demand, capacity, p)
+    reach, demand, capacity, every = _enumerated(seed, p)
     u = _multipliers(kind, reach, demand, capacity, p)
     bound, with_j = lagrangian_bounds(reach.tocsc(), demand, capacity, p, u)
     assert bound >= max(every.values()) - 1e-7
@@ -69,8 +78,7 @@ def test_lagrangian_bounds_hold_for_every_choice(seed: int, kind: str) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_dropped_candidates_are_in_no_better_answer(seed: int) -> None:
     p = 3
-    reach, demand, capacity = _problem(seed)
-    every = _every_choice(reach, demand, capacity, p)
+    reach, demand, capacity, every = _enumerated(seed, p)
     ranked = sorted(every.values(), reverse=True)
     u = _multipliers("strong LP", reach, demand, capacity, p)
     _, with_j = lagrangian_bounds(reach.tocsc(), demand, capacity, p, u)
@@ -152,3 +160,24 @@ def test_suggestion_with_fixing_equals_enumeration(seed: int) -> None:
     assert result.exact and result.objective == pytest.approx(optimum, rel=1e-7)
     assert result.upper_bound == pytest.approx(optimum, rel=1e-7)
     assert result.n_candidates_left < 14  # the bounds dropped some candidates before the MILP
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("rank", [0, 1, 2, 4, 8, 16, 30])
+def test_strong_probing_never_cuts_off_a_better_answer(seed: int, rank: int) -> None:
+    p = 3
+    reach, demand, capacity, every = _enumerated(seed, p)
+    ranked = sorted(every, key=every.__getitem__, reverse=True)
+    incumbent = ranked[min(rank, len(ranked) - 1)]
+    value = every[incumbent]
+    dropped, forced = probe_strong(
+        reach.astype(np.float64).tocsr(), demand, capacity, p, list(incumbent), value, 10.0
+    )
+    assert not dropped[list(incumbent)].any()
+    for combo, v in every.items():
+        opened = np.zeros(reach.shape[1], dtype=bool)
+        opened[list(combo)] = True
+        if (opened & dropped).any() or (forced & ~opened).any():
+            assert v < value
+    if rank == 0:  # against the optimum the probes do something
+        assert dropped.any() or forced.any()
