@@ -4,13 +4,15 @@ Maximise the demand assigned: z_ij >= 0 on the unit-candidate pairs within the r
     sum_j z_ij <= w_i (a unit's demand),  sum_i z_ij <= C_j y_j (a site's capacity),
     sum_j y_j <= p, y binary
 (the capacity row already sends nothing to a closed site; the tighter z_ij <= min(w_i, C_j) y_j rows give a
-stronger LP bound, but HiGHS took longer with them on the benchmark's capacitated cases: 4.7 s against 1.2 s,
-and stopped at 10 s against 17 s to the proven optimum, on a loaded machine).
+stronger LP bound, but HiGHS was no faster with them in the MILP, so they serve only the bounds below).
 Demand is divisible (people, places), so units reached by the same candidates merge into one row with their
 summed demand, as in the uncapacitated problem. The heuristic opens sites greedily by the demand they could
 still take (min(C_j, unassigned demand in reach)), re-solving the assignment (a transportation LP, HiGHS) after
-each, then tries swaps of each site for the best-estimated closed ones. Small enough problems are solved
-exactly with scipy.optimize.milp under a time limit; every answer carries an upper bound.
+each. Then candidates are dropped before the exact stage (geo.siting.capacitated_fix): by a Lagrangian bound
+with multipliers 0 (the simple bound), then with those of the strong LP on what is left; a swap search on the
+candidates left (one warm HiGHS assignment LP) improves the incumbent, which drops more; probing the strong LP
+drops more still and forces sites every better answer keeps. The MILP (HiGHS) then sees a few dozen of 1,000
+candidates, started from the incumbent; every answer carries an upper bound.
 """
 
 from __future__ import annotations
@@ -147,13 +149,6 @@ def _heuristic(
                     opened, value, left, improved = trial, trial_value, trial_left, True
                     break
     return opened, value
-
-
-def _simple_bound(to_cols: sparse.csr_matrix, weight: FloatArray, capacity: FloatArray, p: int) -> float:
-    """Each site takes at most min(C_j, demand in reach); p sites at most the p largest, and all the demand."""
-    take = np.minimum(capacity, to_cols @ weight)
-    top = np.sort(take)[::-1][:p]
-    return float(min(top.sum(), weight.sum()))
 
 
 def _exact(
