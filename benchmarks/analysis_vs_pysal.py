@@ -386,6 +386,7 @@ def _worker_cap_ours(
         "method": result.method,
         "n_pairs": result.n_pairs,
         "n_merged_units": result.n_merged_units,
+        "n_candidates_left": result.n_candidates_left,
         "base_mb": base,
         "peak_mb": _peak_rss_mb(),
     }
@@ -752,7 +753,10 @@ def run_capacitated(
             f"{ours['seconds']:7.2f} "
         )
         stages = ", ".join(f"{k} {v:.2f}" for k, v in ours["stages"].items())
-        tail = f"  cpu {ours['cpu_s']:.2f} s; {ours['method']}, {stages}; {ours['n_merged_units']:,} merged units"
+        tail = (
+            f"  cpu {ours['cpu_s']:.2f} s; {ours['method']}, {stages}; {ours['n_merged_units']:,} merged units, "
+            f"{ours['n_candidates_left']} candidates left for the MILP"
+        )
         peer = _run_worker("cap-milp", args, workdir / "peer.npy", PEER_TIMEOUT_S)
         record["peer"] = peer
         if "error" in peer:
