@@ -6,10 +6,11 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from app.deps import ReadPublic, SessionDep, SettingsDep
-from app.routers.common import GEOJSON, CityPath, GeoJSONResponse
-from app.routers.responses import READ, errors
+from app.routers.common import GEOJSON, CityPath
+from app.routers.responses import FEATURE_COLLECTION, READ, errors, media
 from app.schemas.features import INT4_MAX
 from app.services.analysis import walking
 
@@ -19,18 +20,18 @@ router = APIRouter(prefix="/api", tags=["streets"])
 @router.get(
     "/cities/{city}/isochrones",
     summary="Walking-time catchments of an asset",
-    response_class=GeoJSONResponse,
+    response_class=Response,
     responses=errors(
         READ,
         403,
         404,
         extra={
-            200: {
-                "description": "One polygon per walking time (EPSG:4326), each with its minutes, the street "
-                "network's id and the asset's distance to its street (snap_m); null geometry when the asset "
-                "is not on the network",
-                "content": {GEOJSON: {}},
-            }
+            200: media(
+                "One polygon per walking time (EPSG:4326), each with its minutes, the street network's id and "
+                "the asset's distance to its street (snap_m); null geometry when the asset is not on the network",
+                GEOJSON,
+                schema=FEATURE_COLLECTION,
+            )
         },
     ),
 )
@@ -49,9 +50,9 @@ def get_isochrones(
             f"{walking.WALKING_SPEED_M_PER_MIN:g} m a minute",
         ),
     ] = None,
-) -> GeoJSONResponse:
+) -> Response:
     """The streets an asset reaches on foot within each time, drawn as polygons. People and sensitive places are
     refused (403: a catchment shows where they are); a city without a street network is a 422 naming the fix."""
     times = walking.parse_minutes(minutes)
     document = walking.city_asset_isochrones(db, settings, principal, city, asset, times)
-    return GeoJSONResponse(json.dumps(document))
+    return Response(json.dumps(document), media_type=GEOJSON)
