@@ -41,6 +41,7 @@ from app.routers import (
     links,
     needs,
     neighbourhoods,
+    ogc,
     pages,
     resources,
     venues,
@@ -273,6 +274,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_import.router,
         case_import.page_router,
         case_pages.router,
+        ogc.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
