@@ -14,13 +14,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import func
+from sqlalchemy import Text, func, literal
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.deps import ReadPublic, SessionDep, SettingsDep
-from app.errors import InvalidInput
 from app.policy import Principal
 from app.services.ogc import collections as oc
-from app.services.ogc.cql2 import compile_filter, parse_filter
+from app.services.ogc.cql2 import BadQuery, compile_filter, parse_filter
 from app.settings import Settings
 
 router = APIRouter(prefix="/ogc", include_in_schema=False)
@@ -75,7 +75,7 @@ def _wants_html(request: Request) -> bool:
     f = request.query_params.get("f")
     if f is not None:
         if f not in ("json", "html"):
-            raise InvalidInput("f must be json or html", field="f")
+            raise BadQuery("f must be json or html", field="f")
         return f == "html"
     accept = request.headers.get("accept", "")
     return "text/html" in accept and "json" not in accept
@@ -277,7 +277,7 @@ def _crs_srid(value: str | None, c: oc.Collection, field: str) -> tuple[int, boo
     if c.srid and value == f"{EPSG}{c.srid}":
         return c.srid, False
     offered = [CRS84, f"{EPSG}4326"] + ([f"{EPSG}{c.srid}"] if c.srid else [])
-    raise InvalidInput(f"{field} {value!r} is not offered: use one of {', '.join(offered)}", field=field)
+    raise BadQuery(f"{field} {value!r} is not offered: use one of {', '.join(offered)}", field=field)
 
 
 def _bbox(text: str, srid: int, flip: bool) -> Any:
@@ -287,18 +287,18 @@ def _bbox(text: str, srid: int, flip: bool) -> Any:
     except ValueError:
         values = []
     if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
-        raise InvalidInput("bbox must be four numbers: minx,miny,maxx,maxy", field="bbox")
+        raise BadQuery("bbox must be four numbers: minx,miny,maxx,maxy", field="bbox")
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
     x1, y1, x2, y2 = values
     if flip:
         x1, y1, x2, y2 = y1, x1, y2, x2
     if srid == 4326 and not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
-        raise InvalidInput(
+        raise BadQuery(
             "bbox out of range: longitudes within -180..180, latitudes within -90..90", field="bbox"
         )
     if x1 > x2 or y1 > y2:
-        raise InvalidInput("bbox must have minx <= maxx and miny <= maxy", field="bbox")
+        raise BadQuery("bbox must have minx <= maxx and miny <= maxy", field="bbox")
     envelope = func.ST_MakeEnvelope(x1, y1, x2, y2, srid)
     return envelope if srid == 4326 else func.ST_Transform(envelope, 4326)
 
@@ -309,7 +309,7 @@ def _instant(text: str) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(
+        raise BadQuery(
             "datetime must be an RFC 3339 time or an interval such as 2024-01-01T00:00:00Z/..",
             field="datetime",
         ) from None
@@ -340,7 +340,7 @@ def _conditions(request: Request, c: oc.Collection, principal: Principal, settin
         if name in ITEM_PARAMS:
             continue
         if name not in table:
-            raise InvalidInput(
+            raise BadQuery(
                 f"unknown parameter {name!r}: use one of {', '.join(sorted(ITEM_PARAMS | set(table)))}",
                 field=name,
             )
@@ -358,7 +358,7 @@ def _conditions(request: Request, c: oc.Collection, principal: Principal, settin
             elif q.type == "date-time":
                 typed = _instant(value)
         except ValueError:
-            raise InvalidInput(f"{name} is of type {q.type}; {value!r} is not", field=name) from None
+            raise BadQuery(f"{name} is of type {q.type}; {value!r} is not", field=name) from None
         where.append(q.column == typed)
     if params.get("filter"):
         srid, flip = _crs_srid(params.get("filter-crs"), c, "filter-crs")
@@ -373,9 +373,7 @@ def _limit(request: Request, settings: Settings) -> int:
     if text is None:
         return settings.page_size_default
     if not text.isdigit():
-        raise InvalidInput(
-            f"limit must be a whole number between 1 and {settings.page_size_max}", field="limit"
-        )
+        raise BadQuery(f"limit must be a whole number between 1 and {settings.page_size_max}", field="limit")
     # a larger limit is served as the largest page (OGC API Features: the server may cap it)
     return max(1, min(int(text), settings.page_size_max))
 
@@ -389,7 +387,9 @@ def _reprojected(text_col: Any, srid: int, flip: bool) -> Any:
         shape = func.ST_FlipCoordinates(shape)
     decimals = 6 if srid == 4326 else 2
     return func.jsonb_set(
-        func.cast(text_col, _JSONB()), "{geometry}", func.cast(func.ST_AsGeoJSON(shape, decimals), _JSONB())
+        func.cast(text_col, _JSONB()),
+        literal(["geometry"], ARRAY(Text())),
+        func.cast(func.ST_AsGeoJSON(shape, decimals), _JSONB()),
     )
 
 
@@ -412,10 +412,10 @@ def items(
     limit = _limit(request, settings)
     after_text = request.query_params.get("after")
     if after_text is not None and not after_text.isdigit():
-        raise InvalidInput("after must be an id from a next link", field="after")
+        raise BadQuery("after must be an id from a next link", field="after")
     status = request.query_params.get("status", "approved")
     if status not in ("approved", "pending", "rejected", "all"):
-        raise InvalidInput("status must be one of approved, pending, rejected, all", field="status")
+        raise BadQuery("status must be one of approved, pending, rejected, all", field="status")
     srid, flip = _crs_srid(request.query_params.get("crs"), c, "crs")
     stmt = oc.items_select(
         c,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.errors import InvalidInput
+from app.errors import AssetmapError
 from geo.filters import expression as ex
 
 # CQL2 basic spatial functions (points, envelopes, polygons) and the PostGIS function each compiles to.
@@ -43,6 +43,10 @@ LANGS = ("cql2-text", "cql2-json")
 GEOMETRY = "geometry"
 
 
+class BadQuery(AssetmapError):
+    """A query parameter of an OGC request is wrong: 400, as OGC API Features asks (not the JSON API's 422)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Spatial:
     """op(geometry, a literal geometry given as GeoJSON in the filter's CRS)."""
@@ -62,8 +66,8 @@ class Queryable:
 Tree = Any  # ex.Expression, Spatial, or And/Or/Not of them
 
 
-def _problem(message: str) -> InvalidInput:
-    return InvalidInput(message.replace("--where", "filter"), field="filter")
+def _problem(message: str) -> BadQuery:
+    return BadQuery(message.replace("--where", "filter"), field="filter")
 
 
 def _bbox_polygon(box: list[Any]) -> dict[str, Any]:
@@ -131,7 +135,7 @@ def parse_filter(text: str, lang: str | None) -> Tree:
     """Parse a `filter` parameter in `filter-lang` (default cql2-text) into the checked tree."""
     lang = lang or "cql2-text"
     if lang not in LANGS:
-        raise InvalidInput(f"filter-lang must be one of {', '.join(LANGS)}", field="filter-lang")
+        raise BadQuery(f"filter-lang must be one of {', '.join(LANGS)}", field="filter-lang")
     if len(text) > ex.MAX_WHERE_CHARS:
         raise _problem(f"filter is longer than {ex.MAX_WHERE_CHARS:,} characters: shorten it")
     converter = _Converter()
@@ -145,7 +149,7 @@ def parse_filter(text: str, lang: str | None) -> Tree:
                 raise _problem("filter is not valid JSON (filter-lang=cql2-json)") from None
             try:
                 parsed = parse_json(_fix_json_bbox(document))
-            except InvalidInput:
+            except BadQuery:
                 raise
             except Exception:
                 raise _problem("filter: not a CQL2 JSON expression (an object with op and args)") from None
