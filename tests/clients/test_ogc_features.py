@@ -325,4 +325,6 @@ def test_qgis_adds_every_collection_as_a_layer(live_app: LiveApp, tmp_path: Path
         assert result[cid]["count"] == len(all_features(live_app, cid, limit=1000)), cid
     needs_box = all_features(live_app, "berlin-assets", limit=1000, bbox="13.38,52.50,13.45,52.54")
     assert result["berlin-assets"]["bbox"] == len(needs_box)
-    assert result["subset"] == len(all_features(live_app, "berlin-assets", limit=1000, category="institution"))
+    assert result["subset"] == len(
+        all_features(live_app, "berlin-assets", limit=1000, category="institution")
+    )
