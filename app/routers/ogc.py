@@ -122,7 +122,7 @@ def _allow(response: Response) -> Response:
 
 @router.get("", name="ogc_landing")
 @router.get("/", name="ogc_landing_slash")
-def landing(request: Request) -> Response:
+def landing(request: Request, principal: ReadPublic) -> Response:
     base = _base(request)
     document = {
         "title": "assetmap",
@@ -154,7 +154,7 @@ def landing(request: Request) -> Response:
 
 
 @router.get("/conformance", name="ogc_conformance")
-def conformance(request: Request) -> Response:
+def conformance(request: Request, principal: ReadPublic) -> Response:
     document = {
         "conformsTo": CONFORMANCE,
         "links": _links(f"{_base(request)}/conformance", "application/json", True),
@@ -232,7 +232,7 @@ def collection(
 
 
 @router.get("/collections/{collection_id}/queryables", name="ogc_queryables")
-def queryables(collection_id: str, request: Request, db: SessionDep) -> Response:
+def queryables(collection_id: str, request: Request, db: SessionDep, principal: ReadPublic) -> Response:
     c = oc.find_collection(db, collection_id)
     types = {"date-time": {"type": "string", "format": "date-time"}}
     props: dict[str, Any] = {
@@ -260,7 +260,9 @@ def queryables(collection_id: str, request: Request, db: SessionDep) -> Response
 
 @router.options("/collections/{collection_id}/items", name="ogc_items_options")
 @router.options("/collections/{collection_id}/items/{feature_id}", name="ogc_item_options")
-def options(collection_id: str, db: SessionDep, feature_id: str | None = None) -> Response:
+def options(
+    collection_id: str, db: SessionDep, principal: ReadPublic, feature_id: str | None = None
+) -> Response:
     oc.find_collection(db, collection_id)
     return _allow(Response(status_code=204))
 
@@ -662,7 +664,7 @@ def _openapi(base: str, settings: Settings) -> dict[str, Any]:
 
 
 @router.get("/api", name="ogc_api")
-def api_document(request: Request, settings: SettingsDep) -> Response:
+def api_document(request: Request, settings: SettingsDep, principal: ReadPublic) -> Response:
     document = _openapi(_base(request), settings)
     if _wants_html(request):
         paths = "".join(f"<li>GET {html.escape(p)}</li>" for p in document["paths"])
