@@ -7,11 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, func, select
+from sqlalchemy import JSON, Select, Text, and_, func, select
 from sqlalchemy.orm import Session
 
 from app.db import queries
-from app.db.features import _feature, geojson
+from app.db.features import COORD_DECIMALS, _feature
 from app.db.models import Asset, City, Link, Need, Neighbourhood
 from app.errors import Forbidden, NotFound
 from app.policy import Principal
@@ -150,7 +150,8 @@ def _model(layer: str) -> Any:
 def _link_select(principal: Principal, settings: Settings) -> Select[Any]:
     feature = _feature(
         Link.id,
-        geojson(link_line(principal, settings)),
+        # not geojson(): ST_ForcePolygonCCW reverses lines
+        func.ST_AsGeoJSON(link_line(principal, settings), COORD_DECIMALS).cast(JSON),
         ("city_id", Link.city_id),
         ("source_asset_id", Link.source_asset_id),
         ("target_asset_id", Link.target_asset_id),

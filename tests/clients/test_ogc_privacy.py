@@ -1,0 +1,194 @@
+"""OGC API Features keeps the JSON API's privacy: a small city of its own with a person, a pending entry, a need and
+a link (Berlin's sample has no needs or links)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import LiveApp
+
+CITY = "Kleinstadt Süd"  # its collections are kleinstadt-sud-*
+LON, LAT = 11.0, 51.0
+
+
+@dataclass
+class Town:
+    city_id: int
+    public_ids: list[int]
+    person_id: int
+    pending_id: int
+    need_id: int
+    link_id: int
+
+
+def _created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _square(half: float) -> dict[str, Any]:
+    ring = [
+        [LON - half, LAT - half],
+        [LON + half, LAT - half],
+        [LON + half, LAT + half],
+        [LON - half, LAT + half],
+    ]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+@pytest.fixture(scope="module")
+def town(live_app: LiveApp) -> Town:
+    api = live_app.api
+    city = _created(api("POST", "/api/cities", "admin", json={"name": CITY, "crs": "EPSG:25832"}))
+    _created(
+        api(
+            "POST",
+            "/api/neighbourhoods",
+            "admin",
+            json={
+                "city": city["id"],
+                "code": "S1",
+                "name": "Südviertel",
+                "level": "neighbourhood",
+                "population": 900,
+                "geometry": _square(0.02),
+            },
+        )
+    )
+
+    def asset(role: str, name: str, category: str, dx: float, **extra: Any) -> int:
+        body = {
+            "city": city["id"],
+            "name": name,
+            "category": category,
+            "geometry": {"type": "Point", "coordinates": [LON + dx, LAT + dx / 2]},
+            **extra,
+        }
+        return int(_created(api("POST", "/api/assets", role, json=body))["id"])
+
+    public = [
+        asset("admin", "Stadtbibliothek", "institution", 0.001),
+        asset("admin", "Chor", "association", -0.003),
+    ]
+    person = asset("admin", "Frau K.", "individual", 0.002, contact="k@example.org")
+    pending = asset("contributor", "Neuer Treff", "association", 0.004)
+    need = _created(
+        api(
+            "POST",
+            "/api/needs",
+            "admin",
+            json={
+                "city": city["id"],
+                "service_type": "childcare",
+                "people_affected": 30,
+                "severity": 4,
+                "geometry": {"type": "Point", "coordinates": [LON - 0.001, LAT]},
+            },
+        )
+    )
+    link = _created(
+        api(
+            "POST",
+            "/api/links",
+            "admin",
+            json={"source_asset_id": public[0], "target_asset_id": public[1], "kind": "partnership"},
+        )
+    )
+    return Town(city["id"], public, person, pending, int(need["id"]), int(link["id"]))
+
+
+def ids(live: LiveApp, cid: str, role: str | None = None, **params: Any) -> list[int]:
+    headers = {"Authorization": f"Bearer {live.tokens[role]}"} if role else {}
+    answer = httpx.get(
+        f"{live.base_url}/ogc/collections/{cid}/items", params=params, headers=headers, timeout=60
+    )
+    assert answer.status_code == 200, answer.text
+    return [f["id"] for f in answer.json()["features"]]
+
+
+def api_ids(live: LiveApp, kind: str, role: str | None = None, **params: Any) -> list[int]:
+    answer = live.api("GET", f"/api/{kind}", role=role, params={"city": CITY, "limit": 1000, **params})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    return [f["id"] for f in body.get("features", body.get("items", []))]
+
+
+def test_collection_ids_are_slugs(live_app: LiveApp, town: Town) -> None:
+    found = httpx.get(f"{live_app.base_url}/ogc/collections", timeout=30).json()["collections"]
+    mine = {c["id"]: c for c in found if c["id"].startswith("kleinstadt-sud-")}
+    assert set(mine) == {
+        f"kleinstadt-sud-{layer}" for layer in ("neighbourhoods", "assets", "needs", "links")
+    }
+    assert mine["kleinstadt-sud-needs"]["title"] == "Kleinstadt Süd: needs"
+    assert "http://www.opengis.net/def/crs/EPSG/0/25832" in mine["kleinstadt-sud-assets"]["crs"]
+
+
+@pytest.mark.parametrize("role", [None, "contributor", "organiser", "planner", "admin"])
+def test_each_reader_sees_what_the_api_shows(live_app: LiveApp, town: Town, role: str | None) -> None:
+    for layer in ("assets", "needs", "links"):
+        assert sorted(ids(live_app, f"kleinstadt-sud-{layer}", role, limit=1000)) == sorted(
+            api_ids(live_app, layer, role)
+        ), (layer, role)
+    if role is not None:
+        assert sorted(ids(live_app, "kleinstadt-sud-assets", role, limit=1000, status="all")) == sorted(
+            api_ids(live_app, "assets", role, status="all")
+        )
+
+
+def test_people_suppressed_and_pending_hidden(live_app: LiveApp, town: Town) -> None:
+    anonymous = ids(live_app, "kleinstadt-sud-assets", limit=1000)
+    assert town.person_id not in anonymous  # one person in the neighbourhood: below the small-count threshold
+    assert town.pending_id not in anonymous
+    assert town.pending_id in ids(live_app, "kleinstadt-sud-assets", "contributor", status="all")
+    assert (
+        httpx.get(
+            f"{live_app.base_url}/ogc/collections/kleinstadt-sud-assets/items", params={"status": "all"}
+        ).status_code
+        == 403
+    )
+    item = httpx.get(f"{live_app.base_url}/ogc/collections/kleinstadt-sud-assets/items/{town.person_id}")
+    assert item.status_code == 404
+    planner = httpx.get(
+        f"{live_app.base_url}/ogc/collections/kleinstadt-sud-assets/items/{town.person_id}",
+        headers={"Authorization": f"Bearer {live_app.tokens['planner']}"},
+    )
+    assert planner.status_code == 200 and planner.json()["properties"]["contact"] == "k@example.org"
+    # a filter cannot reach the hidden contact column, nor find the person by name
+    answer = httpx.get(
+        f"{live_app.base_url}/ogc/collections/kleinstadt-sud-assets/items",
+        params={"filter": "contact IS NOT NULL"},
+    )
+    assert answer.status_code == 400 and "contact" in answer.json()["detail"]
+    assert ids(live_app, "kleinstadt-sud-assets", filter="name = 'Frau K.'") == []
+
+
+def test_links_are_lines_between_their_assets(live_app: LiveApp, town: Town) -> None:
+    page = httpx.get(f"{live_app.base_url}/ogc/collections/kleinstadt-sud-links/items", timeout=30).json()
+    (link,) = page["features"]
+    assert link["id"] == town.link_id and link["geometry"]["type"] == "LineString"
+    assets = {
+        f["id"]: f["geometry"]["coordinates"]
+        for f in httpx.get(
+            f"{live_app.base_url}/ogc/collections/kleinstadt-sud-assets/items", timeout=30
+        ).json()["features"]
+    }
+    ends = [link["properties"]["source_asset_id"], link["properties"]["target_asset_id"]]
+    assert sorted(ends) == sorted(town.public_ids)
+    assert link["geometry"]["coordinates"] == [assets[ends[0]], assets[ends[1]]]
+    assert ids(live_app, "kleinstadt-sud-links", filter="kind = 'partnership'") == [town.link_id]
+    assert ids(live_app, "kleinstadt-sud-links", filter="kind = 'funding'") == []
+
+
+def test_need_filters(live_app: LiveApp, town: Town) -> None:
+    near = f"S_INTERSECTS(geometry, BBOX({LON - 0.002},{LAT - 0.001},{LON},{LAT + 0.001}))"
+    assert ids(live_app, "kleinstadt-sud-needs", filter=near) == [town.need_id]
+    assert ids(live_app, "kleinstadt-sud-needs", filter=f"{near} AND severity >= 5") == []
+    assert ids(
+        live_app, "kleinstadt-sud-needs", filter="severity BETWEEN 3 AND 4 AND people_affected > 10"
+    ) == [town.need_id]
+    assert ids(live_app, "kleinstadt-sud-needs", severity="4") == [town.need_id]
+    assert ids(live_app, "kleinstadt-sud-needs", filter="S_WITHIN(geometry, POINT(0 0))") == []
