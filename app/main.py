@@ -42,6 +42,7 @@ from app.routers import (
     needs,
     neighbourhoods,
     ogc,
+    ogc_edit,
     pages,
     resources,
     venues,
@@ -275,6 +276,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_import.page_router,
         case_pages.router,
         ogc.router,
+        ogc_edit.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

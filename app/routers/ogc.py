@@ -45,6 +45,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
 ITEM_PARAMS = {
     "f",
@@ -110,11 +113,6 @@ def _answer(request: Request, document: dict[str, Any], title: str, extra_html: 
     if _wants_html(request):
         return _page(title, extra_html + _link_list(document.get("links", [])))
     return JSONResponse(document)
-
-
-def _allow(response: Response) -> Response:
-    response.headers["Allow"] = "GET, HEAD, OPTIONS"
-    return response
 
 
 # ------------------------------------------------------------------------------------------- resources
@@ -256,15 +254,6 @@ def queryables(collection_id: str, request: Request, db: SessionDep, principal: 
         rows = "".join(f"<li>{html.escape(k)}: {html.escape(json.dumps(v))}</li>" for k, v in props.items())
         return _page(f"{c.title}: queryables", f"<ul>{rows}</ul>")
     return JSONResponse(document, media_type="application/schema+json")
-
-
-@router.options("/collections/{collection_id}/items", name="ogc_items_options")
-@router.options("/collections/{collection_id}/items/{feature_id}", name="ogc_item_options")
-def options(
-    collection_id: str, db: SessionDep, principal: ReadPublic, feature_id: str | None = None
-) -> Response:
-    oc.find_collection(db, collection_id)
-    return _allow(Response(status_code=204))
 
 
 # ------------------------------------------------------------------------------------------- items

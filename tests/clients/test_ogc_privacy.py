@@ -192,3 +192,82 @@ def test_need_filters(live_app: LiveApp, town: Town) -> None:
     ) == [town.need_id]
     assert ids(live_app, "kleinstadt-sud-needs", severity="4") == [town.need_id]
     assert ids(live_app, "kleinstadt-sud-needs", filter="S_WITHIN(geometry, POINT(0 0))") == []
+
+
+def call(live: LiveApp, method: str, path: str, role: str | None = None, **kwargs: Any) -> httpx.Response:
+    return live.api(method, "/ogc/collections/kleinstadt-sud-assets" + path, role=role, **kwargs)
+
+
+def test_options_tells_each_caller_the_truth(live_app: LiveApp, town: Town) -> None:
+    """QGIS discovers editing with OPTIONS (Part 4)."""
+    assert call(live_app, "OPTIONS", "/items").headers["allow"] == "GET, HEAD, OPTIONS"
+    assert call(live_app, "OPTIONS", "/items", "contributor").headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    item = f"/items/{town.public_ids[0]}"
+    assert call(live_app, "OPTIONS", item, "contributor").headers["allow"] == "GET, HEAD, OPTIONS"
+    assert call(live_app, "OPTIONS", item, "gis").headers["allow"] == "GET, HEAD, OPTIONS, PUT, PATCH, DELETE"
+    # the organiser works in two Berlin neighbourhoods, not here
+    assert call(live_app, "OPTIONS", item, "organiser").headers["allow"] == "GET, HEAD, OPTIONS"
+    assert call(live_app, "OPTIONS", "/items/999999").status_code == 404
+
+
+def test_create_update_delete_through_the_json_api_rules(live_app: LiveApp, town: Town) -> None:
+    """Part 4: a contributor's new entry waits for review; edits need the current ETag; history is kept."""
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [LON + 0.005, LAT]},
+        "properties": {"name": "Repair café", "category": "association"},
+    }
+    assert call(live_app, "POST", "/items", json=feature).status_code == 401
+    made = call(live_app, "POST", "/items", "contributor", json=feature)
+    assert made.status_code == 201, made.text
+    assert "/ogc/collections/kleinstadt-sud-assets/items/" in made.headers["location"]
+    new_id = made.json()["id"]
+    assert made.json()["properties"]["status"] == "pending"
+    assert new_id not in ids(live_app, "kleinstadt-sud-assets")
+    bad = call(
+        live_app,
+        "POST",
+        "/items",
+        "contributor",
+        json={**feature, "properties": {**feature["properties"], "colour": "red"}},
+    )
+    assert bad.status_code == 422 and "colour" in bad.json()["detail"]
+
+    target = f"/items/{town.public_ids[0]}"
+    current = call(live_app, "GET", target, "gis")
+    etag = current.headers["etag"]
+    assert call(live_app, "PATCH", target, "contributor", json=feature).status_code == 403
+    stale = call(
+        live_app,
+        "PATCH",
+        target,
+        "gis",
+        json={"type": "Feature", "properties": {"name": "Bibliothek"}},
+        headers={"If-Match": '"999"'},
+    )
+    assert stale.status_code == 412
+    changed = call(
+        live_app,
+        "PATCH",
+        target,
+        "gis",
+        json={"type": "Feature", "properties": {"name": "Bibliothek"}},
+        headers={"If-Match": etag},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["properties"]["name"] == "Bibliothek"
+    # QGIS sends back every attribute it read, including the derived ones
+    whole = call(live_app, "GET", target, "gis").json()
+    whole.pop("links")
+    whole["properties"]["description"] = "Bücher und mehr"
+    replaced = call(live_app, "PUT", target, "gis", json=whole, headers={"If-Match": changed.headers["etag"]})
+    assert replaced.status_code == 200, replaced.text
+    history = live_app.api("GET", f"/api/assets/{town.public_ids[0]}/history", "gis").json()
+    assert len(history["items"]) >= 3
+
+    gone = f"/items/{new_id}"
+    assert call(live_app, "DELETE", gone, "gis", headers={"If-Match": '"999"'}).status_code == 412
+    tag = call(live_app, "GET", gone, "gis").headers["etag"]
+    assert call(live_app, "DELETE", gone, "gis", headers={"If-Match": tag}).status_code == 204
+    assert call(live_app, "GET", gone, "gis").status_code == 404
+    assert call(live_app, "DELETE", "/items/abc", "gis").status_code == 404
