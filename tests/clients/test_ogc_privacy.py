@@ -271,3 +271,23 @@ def test_create_update_delete_through_the_json_api_rules(live_app: LiveApp, town
     assert call(live_app, "DELETE", gone, "gis", headers={"If-Match": tag}).status_code == 204
     assert call(live_app, "GET", gone, "gis").status_code == 404
     assert call(live_app, "DELETE", "/items/abc", "gis").status_code == 404
+
+
+def test_html_pages_show_typed_text_as_text(live_app: LiveApp, town: Town) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    made = call(
+        live_app,
+        "POST",
+        "/items",
+        "admin",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [LON - 0.004, LAT]},
+            "properties": {"name": hostile, "category": "association", "description": hostile},
+        },
+    )
+    assert made.status_code == 201, made.text
+    for path in ("/items", f"/items/{made.json()['id']}"):
+        page = call(live_app, "GET", path, params={"f": "html", "limit": 1000})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert hostile not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
