@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import json
 import math
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from app.deps import ReadPublic, SessionDep, SettingsDep
 from app.policy import Principal
 from app.services.ogc import collections as oc
+from app.services.ogc import runs
 from app.services.ogc.cql2 import BadQuery, compile_filter, parse_filter
 from app.settings import Settings
 
@@ -165,19 +167,23 @@ def _collection_document(
     request: Request, db: Any, settings: Settings, principal: Principal, c: oc.Collection
 ) -> dict[str, Any]:
     base = f"{_base(request)}/collections/{c.id}"
-    crs = [CRS84, f"{EPSG}4326"] + ([f"{EPSG}{c.srid}"] if c.srid else [])
-    bbox = oc.extent(db, c, principal, settings)
+    interval: list[str | None]
+    if c.run_id is not None:
+        crs, bbox, interval = [CRS84], runs.run_extent(db, principal, c), [None, None]
+    else:
+        crs = [CRS84, f"{EPSG}4326"] + ([f"{EPSG}{c.srid}"] if c.srid else [])
+        bbox, interval = oc.extent(db, c, principal, settings), oc.temporal_extent(db, c)
     document: dict[str, Any] = {
         "id": c.id,
         "title": c.title,
-        "description": oc.DESCRIPTIONS[c.layer],
+        "description": oc.DESCRIPTIONS.get(c.layer, oc.RUN_DESCRIPTION),
         "itemType": "feature",
         "crs": crs,
         "storageCrs": CRS84,
         "extent": {
             "spatial": {"bbox": [bbox or [-180, -90, 180, 90]], "crs": CRS84},
             "temporal": {
-                "interval": [oc.temporal_extent(db, c)],
+                "interval": [interval],
                 "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
             },
         },
@@ -208,7 +214,9 @@ def _collection_document(
 
 @router.get("/collections", name="ogc_collections")
 def collections(request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic) -> Response:
-    found = [_collection_document(request, db, settings, principal, c) for c in oc.all_collections(db)]
+    found = [
+        _collection_document(request, db, settings, principal, c) for c in oc.all_collections(db, principal)
+    ]
     document = {
         "collections": found,
         "links": _links(f"{_base(request)}/collections", "application/json", not _wants_html(request)),
@@ -224,23 +232,18 @@ def collections(request: Request, db: SessionDep, settings: SettingsDep, princip
 def collection(
     collection_id: str, request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic
 ) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = oc.find_collection(db, collection_id, principal)
     document = _collection_document(request, db, settings, principal, c)
     return _answer(request, document, c.title, f"<p>{html.escape(document['description'])}</p>")
 
 
 @router.get("/collections/{collection_id}/queryables", name="ogc_queryables")
 def queryables(collection_id: str, request: Request, db: SessionDep, principal: ReadPublic) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = oc.find_collection(db, collection_id, principal)
     types = {"date-time": {"type": "string", "format": "date-time"}}
-    props: dict[str, Any] = {
-        "geometry": {
-            "$ref": f"https://geojson.org/schema/{oc.GEOMETRY_TYPES[c.layer]}.json"
-            if oc.GEOMETRY_TYPES[c.layer] != "Geometry"
-            else "https://geojson.org/schema/Geometry.json"
-        }
-    }
-    for name, q in oc.queryables(c.layer).items():
+    geometry_type = oc.GEOMETRY_TYPES.get(c.layer, "Geometry")
+    props: dict[str, Any] = {"geometry": {"$ref": f"https://geojson.org/schema/{geometry_type}.json"}}
+    for name, q in ({} if c.run_id is not None else oc.queryables(c.layer)).items():
         props[name] = {"title": name, **types.get(q.type, {"type": q.type})}
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -398,10 +401,59 @@ def _crs_header(srid: int, flip: bool) -> str:
 def items(
     collection_id: str, request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic
 ) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = oc.find_collection(db, collection_id, principal)
     as_html = _wants_html(request)
     limit = _limit(request, settings)
     after_text = request.query_params.get("after")
+    if c.run_id is not None:
+        rows, more, srid, flip = _run_page(request, db, principal, c, limit, after_text)
+    else:
+        rows, more, srid, flip = _feature_page(request, db, settings, principal, c, limit, after_text)
+    base = f"{_base(request)}/collections/{c.id}/items"
+    return _page_answer(request, c, rows, more, srid, flip, base, as_html)
+
+
+def _run_page(
+    request: Request, db: Any, principal: Principal, c: oc.Collection, limit: int, after_text: str | None
+) -> tuple[list[Any], bool, int, bool]:
+    """A page of analysis results: limit, after, bbox (CRS84) and crs=CRS84 are offered on them."""
+    offered = {"f", "limit", "after", "bbox", "bbox-crs", "crs"}
+    for name in request.query_params:
+        if name not in offered:
+            raise BadQuery(
+                f"{name} is not offered on analysis results: use {', '.join(sorted(offered))}", field=name
+            )
+    for name in ("crs", "bbox-crs"):
+        if request.query_params.get(name) not in (None, CRS84):
+            raise BadQuery(f"analysis results are offered in {CRS84} only", field=name)
+    box = None
+    if request.query_params.get("bbox"):
+        parts = request.query_params["bbox"].split(",")
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            values = []
+        if len(values) != 4 or not all(math.isfinite(v) for v in values):
+            raise BadQuery("bbox must be four numbers: minx,miny,maxx,maxy", field="bbox")
+        box = (values[0], values[1], values[2], values[3])
+    if after_text is not None and not re.fullmatch(r"[0-9a-z:]{1,32}", after_text):
+        raise BadQuery("after must be a key from a next link", field="after")
+    texts, next_after = runs.run_items(db, principal, c, limit=limit, after=after_text, bbox=box)
+    keyed = [(json.loads(t)["id"], t) for t in texts]
+    if next_after is not None and keyed:
+        keyed[-1] = (next_after, keyed[-1][1])
+    return keyed, next_after is not None, 4326, False
+
+
+def _feature_page(
+    request: Request,
+    db: Any,
+    settings: Settings,
+    principal: Principal,
+    c: oc.Collection,
+    limit: int,
+    after_text: str | None,
+) -> tuple[list[Any], bool, int, bool]:
     if after_text is not None and not after_text.isdigit():
         raise BadQuery("after must be an id from a next link", field="after")
     status = request.query_params.get("status", "approved")
@@ -425,8 +477,19 @@ def items(
         stmt = select(columns[0], func.cast(_reprojected(columns[1], srid, flip), Text()))
     rows = db.execute(stmt).all()
     more = len(rows) > limit
-    rows = rows[:limit]
-    base = f"{_base(request)}/collections/{c.id}/items"
+    return rows[:limit], more, srid, flip
+
+
+def _page_answer(
+    request: Request,
+    c: oc.Collection,
+    rows: list[Any],
+    more: bool,
+    srid: int,
+    flip: bool,
+    base: str,
+    as_html: bool,
+) -> Response:
     links: list[dict[str, str]] = []
     query = {k: v for k, v in request.query_params.items() if k not in ("f", "after")}
     from urllib.parse import urlencode
@@ -474,7 +537,9 @@ def item(
     settings: SettingsDep,
     principal: ReadPublic,
 ) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = oc.find_collection(db, collection_id, principal)
+    if c.run_id is not None:
+        return _run_item(request, db, principal, c, feature_id)
     if not feature_id.isdigit() or int(feature_id) > 2**31 - 1:
         from app.errors import NotFound
 
@@ -666,3 +731,25 @@ def api_document(request: Request, settings: SettingsDep, principal: ReadPublic)
             f"<h2>Paths</h2><ul>{paths}</ul><h2>Parameters</h2><ul>{params}</ul>",
         )
     return JSONResponse(document, media_type=OPENAPI)
+
+
+def _run_item(request: Request, db: Any, principal: Principal, c: oc.Collection, feature_id: str) -> Response:
+    """One result of a run, looked up page by page (results are read through the analysis outputs)."""
+    after: str | None = None
+    while True:
+        texts, after = runs.run_items(db, principal, c, limit=1000, after=after, bbox=None)
+        for text in texts:
+            feature = json.loads(text)
+            if str(feature["id"]) == feature_id:
+                base = f"{_base(request)}/collections/{c.id}"
+                feature["links"] = [
+                    *_links(f"{base}/items/{feature_id}", GEOJSON, True),
+                    {"href": base, "rel": "collection", "type": "application/json"},
+                ]
+                return Response(
+                    json.dumps(feature), media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>"}
+                )
+        if after is None:
+            from app.errors import NotFound
+
+            raise NotFound(f"no feature {feature_id!r} in {c.id}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -94,6 +94,12 @@ def _relocated(response: Response, request: Request, collection: oc.Collection) 
     return response
 
 
+def _editable(c: oc.Collection) -> oc.Collection:
+    if c.run_id is not None:
+        raise HTTPException(405, "analysis results are read-only", headers={"Allow": "GET, HEAD, OPTIONS"})
+    return c
+
+
 def _item_id(feature_id: str) -> int:
     if not feature_id.isdigit() or int(feature_id) > 2**31 - 1:
         raise NotFound(f"no feature {feature_id!r}")
@@ -104,7 +110,7 @@ def _item_id(feature_id: str) -> int:
 async def create(
     collection_id: str, request: Request, db: SessionDep, settings: SettingsDep, principal: Contribute
 ) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = _editable(oc.find_collection(db, collection_id))
     body = _model(c.layer, _data(c, await _feature_body(request), create=True), create=True)
     return _relocated(create_answer(db, settings, principal, c.layer, body), request, c)
 
@@ -118,7 +124,7 @@ async def _change(
     principal: Principal,
     if_match: str | None,
 ) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = _editable(oc.find_collection(db, collection_id))
     item_id = _item_id(feature_id)
     _check_city(db, c, item_id)
     body = _model(c.layer, _data(c, await _feature_body(request), create=False), create=False)
@@ -155,7 +161,7 @@ async def update(
 def delete(
     collection_id: str, feature_id: str, db: SessionDep, principal: EditFeatures, if_match: IfMatch = None
 ) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = _editable(oc.find_collection(db, collection_id))
     item_id = _item_id(feature_id)
     _check_city(db, c, item_id)
     service.delete_item(
@@ -185,9 +191,9 @@ def _place_of(db: Any, c: oc.Collection, item_id: int) -> tuple[bool, int | None
 def items_options(
     collection_id: str, db: SessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
-    oc.find_collection(db, collection_id)
+    c = oc.find_collection(db, collection_id, principal)
     methods = ["GET", "HEAD", "OPTIONS"]
-    if principal.role in CONTRIBUTORS:
+    if principal.role in CONTRIBUTORS and c.run_id is None:
         methods.append("POST")
     return Response(status_code=204, headers={"Allow": ", ".join(methods)})
 
@@ -196,7 +202,9 @@ def items_options(
 def item_options(
     collection_id: str, feature_id: str, db: SessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
-    c = oc.find_collection(db, collection_id)
+    c = oc.find_collection(db, collection_id, principal)
+    if c.run_id is not None:
+        return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS"})
     found, place = _place_of(db, c, _item_id(feature_id))
     if not found:
         raise NotFound(f"no feature {feature_id!r} in {c.id}")

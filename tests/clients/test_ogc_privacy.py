@@ -291,3 +291,68 @@ def test_html_pages_show_typed_text_as_text(live_app: LiveApp, town: Town) -> No
         page = call(live_app, "GET", path, params={"f": "html", "limit": 1000})
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert hostile not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
+
+
+def test_published_analysis_results(live_app: LiveApp) -> None:
+    """A finished run's neighbourhood results and cells are collections; read-only; the same as /api/analysis."""
+    made = live_app.api(
+        "POST",
+        "/api/analysis/runs",
+        "planner",
+        json={"city": "Berlin", "service_type": "childcare", "resolution": 8},
+    )
+    assert made.status_code == 201, made.text
+    run = made.json()
+    assert run["status"] == "succeeded", run
+    listed = {
+        c["id"]: c
+        for c in httpx.get(f"{live_app.base_url}/ogc/collections", timeout=60).json()["collections"]
+    }
+    hoods, cells = f"berlin-run-{run['id']}-neighbourhoods", f"berlin-run-{run['id']}-cells"
+    assert {hoods, cells} <= set(listed)
+    assert listed[hoods]["title"].startswith("Berlin: childcare gap analysis")
+    api_hoods = live_app.api("GET", f"/api/analysis/runs/{run['id']}/neighbourhoods").json()["features"]
+    ogc_hoods = httpx.get(f"{live_app.base_url}/ogc/collections/{hoods}/items", params={"limit": 1000}).json()
+    assert sorted(f["id"] for f in ogc_hoods["features"]) == sorted(f["id"] for f in api_hoods)
+    api_cells: list[Any] = []
+    url: str | None = f"/api/analysis/runs/{run['id']}/cells?limit=1000"
+    while url:
+        page = live_app.api("GET", url.replace(live_app.base_url, "")).json()
+        api_cells += page["features"]
+        url = page["next"]
+    ogc_cells = [f["id"] for f in _follow(f"{live_app.base_url}/ogc/collections/{cells}/items?limit=700")]
+    assert ogc_cells == [f["id"] for f in api_cells] and len(ogc_cells) > 700
+    one = api_cells[0]
+    single = httpx.get(f"{live_app.base_url}/ogc/collections/{cells}/items/{one['id']}")
+    assert single.status_code == 200 and single.json()["properties"] == one["properties"]
+    lon, lat = one["geometry"]["coordinates"]
+    near = [
+        f["id"]
+        for f in _follow(
+            f"{live_app.base_url}/ogc/collections/{cells}/items?bbox={lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
+        )
+    ]
+    assert one["id"] in near and len(near) < len(ogc_cells)
+    assert (
+        httpx.get(
+            f"{live_app.base_url}/ogc/collections/{cells}/items", params={"filter": "need > 1"}
+        ).status_code
+        == 400
+    )
+    assert (
+        live_app.api("OPTIONS", f"/ogc/collections/{cells}/items", "admin").headers["allow"]
+        == "GET, HEAD, OPTIONS"
+    )
+    refused = live_app.api(
+        "POST", f"/ogc/collections/{cells}/items", "admin", json={"type": "Feature", "properties": {}}
+    )
+    assert refused.status_code == 405
+
+
+def _follow(url: str | None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    while url:
+        page = httpx.get(url, timeout=60).json()
+        found += page["features"]
+        url = next((x["href"] for x in page["links"] if x["rel"] == "next"), None)
+    return found

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from app.db import queries
 from app.db.features import COORD_DECIMALS, _feature
-from app.db.models import Asset, City, Link, Need, Neighbourhood
+from app.db.models import AnalysisRun, Asset, City, Link, Need, Neighbourhood, ServiceType
 from app.errors import Forbidden, NotFound
 from app.policy import Principal
 from app.services.features import describe
 from app.services.ogc.cql2 import Queryable
-from app.services.ogc.naming import BASE_LAYERS, collection_id
+from app.services.ogc.naming import BASE_LAYERS, collection_id, run_layer
 from app.settings import Settings
 
 TITLES = {
@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     "needs": "Recorded needs by service type and severity.",
     "links": "Links between two assets, drawn as a line between them.",
 }
+RUN_DESCRIPTION = "Results of a finished gap analysis run, as /api/analysis serves them (units near people in the public view)."
 GEOMETRY_TYPES = {
     "neighbourhoods": "MultiPolygon",
     "assets": "Point",
@@ -49,9 +50,13 @@ class Collection:
     city_name: str
     city_crs: str | None
     layer: str
+    run_id: int | None = None  # the analysis run of a results layer
+    run_title: str = ""
 
     @property
     def title(self) -> str:
+        if self.run_id is not None:
+            return f"{self.city_name}: {self.run_title}"
         return f"{self.city_name}: {TITLES[self.layer]}"
 
     @property
@@ -63,19 +68,44 @@ class Collection:
         return None
 
 
-def all_collections(db: Session) -> list[Collection]:
-    """Every city's four layers, cities by name."""
+def all_collections(db: Session, principal: Principal | None = None) -> list[Collection]:
+    """Every city's four layers, then the results of its finished analysis runs the caller may read (runs that
+    include unpublished entries are for staff only, as in /api/analysis), cities by name."""
+    principal = principal or Principal()
     cities = db.execute(select(City.id, City.name, City.crs).order_by(City.name, City.id)).all()
-    return [
-        Collection(collection_id(name, layer), cid, name, crs, layer)
-        for cid, name, crs in cities
-        for layer in BASE_LAYERS
-    ]
+    runs = (
+        select(AnalysisRun.id, AnalysisRun.city_id, ServiceType.slug)
+        .join(ServiceType, ServiceType.id == AnalysisRun.service_type_id)
+        .where(AnalysisRun.status == "succeeded")
+        .order_by(AnalysisRun.id)
+    )
+    if not principal.is_staff:
+        runs = runs.where(AnalysisRun.include_pending.is_(False))
+    by_city: dict[int, list[tuple[int, str]]] = {}
+    for run_id, city_id, slug in db.execute(runs).all():
+        by_city.setdefault(city_id, []).append((run_id, slug))
+    found: list[Collection] = []
+    for cid, name, crs in cities:
+        found += [Collection(collection_id(name, layer), cid, name, crs, layer) for layer in BASE_LAYERS]
+        for run_id, slug in by_city.get(cid, []):
+            for part, what in (("neighbourhoods", "neighbourhoods"), ("cells", "cells")):
+                found.append(
+                    Collection(
+                        collection_id(name, run_layer(run_id, part)),
+                        cid,
+                        name,
+                        crs,
+                        f"run-{part}",
+                        run_id,
+                        f"{slug} gap analysis, run {run_id}: {what}",
+                    )
+                )
+    return found
 
 
-def find_collection(db: Session, collection: str) -> Collection:
+def find_collection(db: Session, collection: str, principal: Principal | None = None) -> Collection:
     """A collection by id; an unknown one is a 404 naming the known ones."""
-    known = all_collections(db)
+    known = all_collections(db, principal)
     for c in known:
         if c.id == collection:
             return c
