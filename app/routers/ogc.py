@@ -120,8 +120,8 @@ def _answer(request: Request, document: dict[str, Any], title: str, extra_html: 
 # ------------------------------------------------------------------------------------------- resources
 
 
-@router.get("", name="ogc_landing")
-@router.get("/", name="ogc_landing_slash")
+@router.api_route("", methods=["GET", "HEAD"], name="ogc_landing")
+@router.api_route("/", methods=["GET", "HEAD"], name="ogc_landing_slash")
 def landing(request: Request, principal: ReadPublic) -> Response:
     base = _base(request)
     document = {
@@ -153,7 +153,7 @@ def landing(request: Request, principal: ReadPublic) -> Response:
     return _answer(request, document, "assetmap: OGC API Features")
 
 
-@router.get("/conformance", name="ogc_conformance")
+@router.api_route("/conformance", methods=["GET", "HEAD"], name="ogc_conformance")
 def conformance(request: Request, principal: ReadPublic) -> Response:
     document = {
         "conformsTo": CONFORMANCE,
@@ -212,7 +212,7 @@ def _collection_document(
     return document
 
 
-@router.get("/collections", name="ogc_collections")
+@router.api_route("/collections", methods=["GET", "HEAD"], name="ogc_collections")
 def collections(request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic) -> Response:
     found = [
         _collection_document(request, db, settings, principal, c) for c in oc.all_collections(db, principal)
@@ -228,7 +228,7 @@ def collections(request: Request, db: SessionDep, settings: SettingsDep, princip
     return _answer(request, document, "Collections", f"<ul>{rows}</ul>")
 
 
-@router.get("/collections/{collection_id}", name="ogc_collection")
+@router.api_route("/collections/{collection_id}", methods=["GET", "HEAD"], name="ogc_collection")
 def collection(
     collection_id: str, request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic
 ) -> Response:
@@ -237,7 +237,7 @@ def collection(
     return _answer(request, document, c.title, f"<p>{html.escape(document['description'])}</p>")
 
 
-@router.get("/collections/{collection_id}/queryables", name="ogc_queryables")
+@router.api_route("/collections/{collection_id}/queryables", methods=["GET", "HEAD"], name="ogc_queryables")
 def queryables(collection_id: str, request: Request, db: SessionDep, principal: ReadPublic) -> Response:
     c = oc.find_collection(db, collection_id, principal)
     types = {"date-time": {"type": "string", "format": "date-time"}}
@@ -397,7 +397,7 @@ def _crs_header(srid: int, flip: bool) -> str:
     return f"<{EPSG}{srid}>" if (srid != 4326 or flip) else f"<{CRS84}>"
 
 
-@router.get("/collections/{collection_id}/items", name="ogc_items")
+@router.api_route("/collections/{collection_id}/items", methods=["GET", "HEAD"], name="ogc_items")
 def items(
     collection_id: str, request: Request, db: SessionDep, settings: SettingsDep, principal: ReadPublic
 ) -> Response:
@@ -528,7 +528,7 @@ def _page_answer(
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": _crs_header(srid, flip)})
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", name="ogc_item")
+@router.api_route("/collections/{collection_id}/items/{feature_id}", methods=["GET", "HEAD"], name="ogc_item")
 def item(
     collection_id: str,
     feature_id: str,
@@ -717,7 +717,7 @@ def _openapi(base: str, settings: Settings) -> dict[str, Any]:
     }
 
 
-@router.get("/api", name="ogc_api")
+@router.api_route("/api", methods=["GET", "HEAD"], name="ogc_api")
 def api_document(request: Request, settings: SettingsDep, principal: ReadPublic) -> Response:
     document = _openapi(_base(request), settings)
     if _wants_html(request):
