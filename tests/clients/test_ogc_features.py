@@ -221,7 +221,12 @@ def _first_point(geometry: dict[str, Any]) -> tuple[float, float]:
 def test_options_tells_the_methods(live_app: LiveApp) -> None:
     answer = live_app.api("OPTIONS", "/ogc/collections/berlin-assets/items")
     assert answer.status_code == 204 and answer.headers["allow"] == "GET, HEAD, OPTIONS"
-    for path in ("", "/collections", "/collections/berlin-assets/items", "/collections/berlin-assets/items/1"):
+    for path in (
+        "",
+        "/collections",
+        "/collections/berlin-assets/items",
+        "/collections/berlin-assets/items/1",
+    ):
         head = live_app.api("HEAD", "/ogc" + path)
         assert head.status_code == 200 and head.content == b"", path
 
