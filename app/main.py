@@ -47,6 +47,8 @@ from app.routers import (
     matches,
     needs,
     neighbourhoods,
+    ogc,
+    ogc_edit,
     pages,
     resources,
     streets,
@@ -289,6 +291,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         budget_pages.router,
         matches.router,
         match_pages.router,
+        ogc.router,
+        ogc_edit.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Set up assetmap on a Debian/Ubuntu machine: system packages that are missing, a virtualenv with the project,
 # browser libraries from the npm registry, and a local PostGIS database migrated to the newest schema.
-# Safe to run again. Usage: scripts/setup.sh [--with-browser] [--with-gdal]
+# Safe to run again. Usage: scripts/setup.sh [--with-browser] [--with-gdal] [--with-qgis]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WITH_BROWSER=0
 WITH_GDAL=0
+WITH_QGIS=0
 for arg in "$@"; do
   case "$arg" in
     --with-browser) WITH_BROWSER=1 ;;
     --with-gdal) WITH_GDAL=1 ;;
+    --with-qgis) WITH_QGIS=1 ;;  # QGIS and GDAL's tools for tests/clients (OGC API clients)
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +42,10 @@ have psql || need_pkg postgresql-client
 for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do need_pkg "$pkg"; done
 # pdftotext: the pack tests read the PDFs' text
 have pdftotext || need_pkg poppler-utils
+if [ "$WITH_QGIS" = 1 ]; then
+  have ogr2ogr || need_pkg gdal-bin
+  need_pkg qgis; need_pkg python3-qgis
+fi
 
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$SUDO" = "__none__" ]; then
