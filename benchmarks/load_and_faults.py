@@ -36,7 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app.db.session import session_scope
 from app.services import auth
@@ -233,19 +235,34 @@ async def probe(port: int, tally: Tally, started: float, until: float) -> None:
             await asyncio.sleep(0.05)
 
 
-async def restart_database(command: str, delay: float, started: float, marks: dict[str, float]) -> None:
+def _connect_once(dsn: str) -> None:
+    psycopg.connect(dsn, connect_timeout=2).close()
+
+
+async def restart_database(
+    command: str, delay: float, started: float, marks: dict[str, float], url: str
+) -> None:
+    """Run the restart command `delay` seconds in, and watch when PostgreSQL refuses and accepts connections."""
     await asyncio.sleep(delay)
     marks["restart_sent"] = time.monotonic() - started
-    result = await asyncio.to_thread(
-        subprocess.run,
-        shlex.split(command),
-        capture_output=True,
-        text=True,
-        check=False,
+    process = await asyncio.create_subprocess_exec(
+        *shlex.split(command), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    while "db_up" not in marks:
+        try:
+            await asyncio.to_thread(_connect_once, dsn)
+            if "db_down" in marks:
+                marks["db_up"] = time.monotonic() - started
+        except psycopg.OperationalError:
+            marks.setdefault("db_down", time.monotonic() - started)
+        if process.returncode is not None and "db_down" not in marks:
+            break  # the command ended and the server never refused: nothing to time
+        await asyncio.sleep(0.05)
+    _, stderr = await process.communicate()
     marks["restart_done"] = time.monotonic() - started
-    if result.returncode != 0:
-        raise SystemExit(f"`{command}` failed: {result.stderr.strip()}")
+    if process.returncode != 0:
+        raise SystemExit(f"`{command}` failed: {stderr.decode(errors='replace').strip()}")
 
 
 async def load(
@@ -260,7 +277,7 @@ async def load(
         tasks = [Client(n, site, tally, started).run(http, until) for n in range(clients)]
         tasks.append(probe(site.port, tally, started, until))
         if restart is not None:
-            tasks.append(restart_database(restart[0], restart[1], started, marks))
+            tasks.append(restart_database(restart[0], restart[1], started, marks, site.url))
         await asyncio.gather(*tasks)
     marks["seconds"] = time.monotonic() - started
     return tally, marks
@@ -319,22 +336,30 @@ def report(
             f"{percentile(every, 0.99) * 1000:>9.1f}{max(every) * 1000:>9.1f}"
         )
     if "restart_sent" in marks:
-        down = [t for t, status in tally.probe if status != 200 and t >= marks["restart_sent"]]
-        back = [t for t, status in tally.probe if status == 200 and t >= marks["restart_done"]]
+        sent = marks["restart_sent"]
         print(
-            f"\nPostgreSQL restart: sent at {marks['restart_sent']:.1f} s, the command returned after "
-            f"{marks['restart_done'] - marks['restart_sent']:.2f} s"
+            f"\nPostgreSQL restart sent at {sent:.1f} s; the command took {marks['restart_done'] - sent:.2f} s"
         )
+        if "db_up" in marks:
+            print(
+                f"PostgreSQL refused connections from {marks['db_down']:.2f} s to {marks['db_up']:.2f} s "
+                f"({marks['db_up'] - marks['db_down']:.2f} s)"
+            )
+        down = [t for t, status in tally.probe if status != 200 and t >= sent]
         if down:
             print(
-                f"probe saw non-200 answers from {down[0]:.2f} s to {down[-1]:.2f} s ({down[-1] - down[0]:.2f} s)"
+                f"the probe saw non-200 answers from {down[0]:.2f} s to {down[-1]:.2f} s ({down[-1] - down[0]:.2f} s)"
             )
-        if back:
-            print(
-                f"first 200 after the database was back: {back[0] - marks['restart_done']:.2f} s after the command returned"
-            )
-        probe_statuses = sorted({status for _, status in tally.probe})
-        print(f"probe statuses: {probe_statuses}; clean 503s (Retry-After) to clients: {tally.refused}")
+        if "db_up" in marks:
+            back = [t for t, status in tally.probe if status == 200 and t >= marks["db_up"]]
+            if back:
+                print(
+                    f"the service answered 200 again {back[0] - marks['db_up']:.2f} s after PostgreSQL accepted connections"
+                )
+        statuses = sorted({status for _, status in tally.probe})
+        print(
+            f"probe statuses: {statuses} (0: no answer); clean 503s with Retry-After to the clients: {tally.refused}"
+        )
     print(
         f"\nacknowledged writes checked in the database: {checked} "
         f"({len(tally.acknowledged['needs'])} needs, {len(tally.acknowledged['assets'])} assets); missing: {len(missing)}"
