@@ -219,3 +219,36 @@ def test_the_read_only_role_cannot_write_even_with_its_own_sql(berlin: Berlin, r
                 conn.execute(text("DELETE FROM need"))
     finally:
         engine.dispose()
+
+
+def test_the_readonly_role_command_creates_the_role_and_says_how_to_use_it(berlin: Berlin) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    name = f"assetmap_read_{uuid.uuid4().hex[:8]}"
+    admin_url = make_url(berlin.url).set(username="postgres", password=None).render_as_string(False)
+    env = {
+        "ASSETMAP_DATABASE_URL": berlin.url,
+        "ASSETMAP_ENVIRONMENT": "test",
+        "ASSETMAP_SECRET_KEY": "test-secret-0123456789abcdef",
+        "ASSETMAP_READONLY_PASSWORD": "cli-read-only-password",
+        "COLUMNS": "250",
+    }
+    runner = CliRunner()
+    try:
+        refused = runner.invoke(
+            cli, ["db", "readonly-role", name], env=env
+        )  # the app's role may not create roles
+        assert refused.exit_code != 0
+        assert "--admin-url" in refused.output and "Traceback" not in refused.output
+        made = runner.invoke(cli, ["db", "readonly-role", name, "--admin-url", admin_url], env=env)
+        assert made.exit_code == 0, made.output
+        assert f"ASSETMAP_DATABASE_URL=postgresql+psycopg://{name}:***@" in made.output
+        assert "cli-read-only-password" not in made.output
+        again = runner.invoke(cli, ["db", "readonly-role", name, "--admin-url", admin_url], env=env)
+        assert again.exit_code == 0, again.output  # repeating it is safe
+        bad = runner.invoke(cli, ["db", "readonly-role", "Robert'); DROP", "--admin-url", admin_url], env=env)
+        assert bad.exit_code != 0 and "lower-case letters" in bad.output
+    finally:
+        drop_readonly_role(admin_url, name)
