@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotAuthenticated
 from app.policy import ANONYMOUS, MANAGE_GEOGRAPHY_ROLES, Principal
 from app.services import auth as auth_service
 from app.settings import Settings
+
+log = logging.getLogger("assetmap")
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -20,9 +25,22 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One session per request; services commit, anything uncommitted is rolled back at the end."""
-    with request.app.state.sessionmaker() as session:
+    """One session per request; services commit, anything uncommitted is rolled back at the end.
+
+    The close runs after the answer has started. If the connection was lost by then (a database restart between
+    the last query and the close), the rollback of nothing fails: the answer stands (writes committed before it was
+    built), so the broken connection is dropped from the pool instead of failing a sent answer.
+    """
+    session: Session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except SQLAlchemyError as exc:
+            log.warning("a database connection was lost before its session closed: %s", type(exc).__name__)
+            with suppress(SQLAlchemyError):
+                session.invalidate()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

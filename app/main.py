@@ -16,12 +16,20 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
-from app.db.session import create_db_engine, create_session_factory
+from app.db.session import create_db_engine, create_session_factory, reads_only
 from app.errors import AssetmapError
 from app.http_errors import error_headers, status_of
 from app.middleware import BodyGuard, ErrorGuard, TrustedHosts
@@ -73,6 +81,12 @@ DATABASE_UNAVAILABLE = (
     PoolTimeoutError,
     psycopg.OperationalError,
     psycopg.InterfaceError,
+)
+# Errors of a database role that may only read (docs/OPERATIONS.md, read-only role): a write it cannot do.
+READ_ONLY_REFUSALS = (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction)
+READ_ONLY_DETAIL = (
+    "this instance reads through a database role that may only read: send changes to the instance that writes "
+    "(nothing was changed)"
 )
 
 
@@ -188,8 +202,21 @@ def add_exception_handlers(app: FastAPI) -> None:
             return response
         return JSONResponse({"detail": detail}, status_code=503, headers=headers)
 
+    async def refused_by_database(request: Request, exc: Exception) -> Response:
+        # A write on an instance whose role may only read is the operator's choice, not a crash: a 503 that says
+        # where writes go (no Retry-After: trying again here will not help). Any other such error is a real 500.
+        original = exc.orig if isinstance(exc, DBAPIError) else exc
+        if not isinstance(original, READ_ONLY_REFUSALS):
+            return await unexpected_error(request, exc)
+        log.warning("write refused by a read-only database role on %s %s", request.method, request.url.path)
+        if _wants_page(request):
+            return _error_page(request, 503, READ_ONLY_DETAIL)
+        return JSONResponse({"detail": READ_ONLY_DETAIL}, status_code=503)
+
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, database_unavailable)
+    for refusal in (ProgrammingError, InternalError):
+        app.add_exception_handler(refusal, refused_by_database)
     app.add_exception_handler(Exception, unexpected_error)
 
 
@@ -219,7 +246,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_session_factory(engine)
         try:
-            runs.resume_unfinished_runs(app.state.sessionmaker, settings)
+            if reads_only(engine):  # a read-only instance leaves the runs to the instance that writes
+                log.info("the database role may only read: this instance serves reads, writes answer 503")
+            else:
+                runs.resume_unfinished_runs(app.state.sessionmaker, settings)
         except OperationalError:
             log.warning("could not look for unfinished analysis runs: the database is not reachable yet")
         try:

@@ -41,3 +41,28 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, 
 
     downgrade(load_settings().database_url, revision)
     console.print(f"database at {revision}", style="green")
+
+
+@app.command("readonly-role")
+def db_readonly_role(
+    name: Annotated[str, typer.Argument(help="name of the role to create, e.g. assetmap_read")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, envvar="ASSETMAP_READONLY_PASSWORD", help="its password"),
+    ],
+    admin_url: Annotated[
+        str | None,
+        typer.Option(
+            help="a URL to the same database as a role that may create roles (default: the app's URL)"
+        ),
+    ] = None,
+) -> None:
+    """Create a role that may only read (SELECT, read-only transactions), for an instance that serves reads."""
+    from app.services.provision import ProvisionError
+    from app.services.readonly import create_readonly_role
+
+    try:
+        url = create_readonly_role(load_settings().database_url, name, password, admin_url)
+    except ProvisionError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"role {name} reads only; serve reads with ASSETMAP_DATABASE_URL={url}", style="green")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,12 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms}"},
     )
+
+
+def reads_only(engine: Engine) -> bool:
+    """Whether the engine's role reads only: its transactions default to read-only (`assetmap db readonly-role`)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT current_setting('transaction_read_only') = 'on'")).scalar())
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

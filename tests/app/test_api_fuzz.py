@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
     use_after_free,
 )
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from app.db.models import User
@@ -50,6 +50,13 @@ MAX_EXAMPLES = int(os.environ.get("ASSETMAP_FUZZ_EXAMPLES", "12"))  # per operat
 STATEFUL_STEPS = 10
 STATEFUL_SCENARIOS = 30
 FUZZ_ADMIN = "fuzz-admin"
+FUZZ_ORGANISER = "fuzz-organiser"
+# The organiser's run covers the writes where per-neighbourhood rights decide (map items, neighbourhoods, cases),
+# with fewer examples: its reads are the admin's minus what the rules hide, and the admin-only routes refuse it
+# outright. The point is the rights on writes: 403 and 404 answers as documented, never a 5xx.
+WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+ORGANISER_PATHS = r"^/api/(assets|needs|resources|links|neighbourhoods|cases)(/|$)"
+ORGANISER_EXAMPLES = max(1, MAX_EXAMPLES // 3)
 
 
 # Findings other work still has to fix: (finding, the cases it covers). Only matching cases are skipped, never an
@@ -65,6 +72,8 @@ class FuzzSite:
     settings: Settings
     engine: Engine
     admin_id: int
+    organiser_id: int
+    organiser_areas: list[int]
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +92,14 @@ def fuzz_site() -> Iterator[FuzzSite]:
             # Berlin gets an id the fuzzer does not guess, so a DELETE /api/cities/1 early in the run cannot take
             # the sample away from every operation after it.
             db.execute(text("SELECT setval(pg_get_serial_sequence('city', 'id'), :start)"), {"start": 90_000})
-            load_berlin(db, settings)
+            report = load_berlin(db, settings)
             admin = auth.add_user(db, FUZZ_ADMIN, "fuzz-admin-password", "admin")
             admin_id = admin.id
+            organiser = auth.add_user(db, FUZZ_ORGANISER, "fuzz-organiser-password", "organiser")
+            organiser_id = organiser.id
+            areas = auth.assign_by_code(db, FUZZ_ORGANISER, report.city_id, ["0110", "0120"])
         engine = create_engine(url)
-        yield FuzzSite(url, settings, engine, admin_id)
+        yield FuzzSite(url, settings, engine, admin_id, organiser_id, areas)
         engine.dispose()
     finally:
         drop_database(url)
@@ -158,6 +170,31 @@ def admin_headers(fuzz_site: FuzzSite) -> Callable[[], dict[str, str]]:
     return issue
 
 
+@pytest.fixture(scope="module")
+def organiser_headers(fuzz_site: FuzzSite) -> Callable[[], dict[str, str]]:
+    """A fresh organiser key per call, the account active and still assigned to the neighbourhoods that remain
+    (the admin run may have changed or deleted either)."""
+    from app.db.models import Neighbourhood
+    from app.services import auth
+
+    def issue() -> dict[str, str]:
+        with Session(fuzz_site.engine) as db:
+            user = db.get(User, fuzz_site.organiser_id)
+            assert user is not None
+            user.active = True
+            user.role = "organiser"
+            db.flush()
+            remaining = list(
+                db.scalars(select(Neighbourhood.id).where(Neighbourhood.id.in_(fuzz_site.organiser_areas)))
+            )
+            auth.assign_neighbourhoods(db, user.id, remaining)
+            principal = Principal(user.id, user.username, "organiser", frozenset(remaining), None)
+            issued = auth.create_api_key(db, fuzz_site.settings, principal, "fuzz")
+        return {"X-API-Key": issued.token}
+
+    return issue
+
+
 STATUS_LOG = os.environ.get("ASSETMAP_FUZZ_LOG")  # a file to append "mode method path status" lines to
 
 
@@ -202,6 +239,17 @@ def test_admin_requests_get_documented_answers(
     if _known_issue(case):
         return
     _record("admin", case, case.call_and_validate(headers=admin_headers(), checks=CHECKS))
+
+
+@schema.include(method=WRITE_METHODS, path_regex=ORGANISER_PATHS).parametrize()
+@hypothesis.settings(FUZZ_SETTINGS, max_examples=ORGANISER_EXAMPLES)
+def test_organiser_writes_get_documented_answers(
+    case: Any, organiser_headers: Callable[[], dict[str, str]]
+) -> None:
+    """With an organiser's key (rights in two neighbourhoods only): every write answers as documented, no 5xx."""
+    if _known_issue(case):
+        return
+    _record("organiser", case, case.call_and_validate(headers=organiser_headers(), checks=CHECKS))
 
 
 def test_every_error_answer_is_documented_as_the_error_body() -> None:
