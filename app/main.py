@@ -43,6 +43,7 @@ from app.routers import (
     neighbourhoods,
     pages,
     resources,
+    tiles,
     venues,
 )
 from app.routers.responses import document_edge_answers
@@ -273,6 +274,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_import.router,
         case_import.page_router,
         case_pages.router,
+        tiles.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""OGC API pieces: collection naming shared by Features and Tiles."""
