@@ -152,8 +152,9 @@ def _fields(collection: Collection) -> dict[str, str]:
             ]
     else:
         names = {
-            "neighbourhoods": ["code", "name", "level", "population"],
+            "neighbourhoods": ["item_id", "code", "name", "level", "population"],
             "assets": [
+                "item_id",
                 "name",
                 "category",
                 "kind",
@@ -163,8 +164,16 @@ def _fields(collection: Collection) -> dict[str, str]:
                 "neighbourhood_id",
                 "location_blurred",
             ],
-            "needs": ["service_type", "severity", "people_affected", "status", "neighbourhood_id"],
-            "links": ["kind", "weight", "directed", "status", "source_asset_id", "target_asset_id"],
+            "needs": ["item_id", "service_type", "severity", "people_affected", "status", "neighbourhood_id"],
+            "links": [
+                "item_id",
+                "kind",
+                "weight",
+                "directed",
+                "status",
+                "source_asset_id",
+                "target_asset_id",
+            ],
         }[collection.layer]
     return {name: "" for name in names}
 

@@ -146,6 +146,9 @@ def _neighbourhoods(collection: Collection, tile: TileRequest) -> Select[Any]:
     env = _tile_envelope_4326(tile)
     return select(
         Neighbourhood.id.label("id"),
+        Neighbourhood.id.label(
+            "item_id"
+        ),  # the id again as a property, for clients that cannot read feature ids
         Neighbourhood.code,
         Neighbourhood.name,
         Neighbourhood.level,
@@ -171,6 +174,7 @@ def _assets(
     private = visibility.asset_is_private()
     return select(
         Asset.id.label("id"),
+        Asset.id.label("item_id"),  # the id again as a property, for clients that cannot read feature ids
         Asset.name,
         Asset.category,
         Asset.kind,
@@ -193,6 +197,7 @@ def _needs(collection: Collection, tile: TileRequest, principal: Principal, stat
     slug = select(ServiceType.slug).where(ServiceType.id == Need.service_type_id).scalar_subquery()
     return select(
         Need.id.label("id"),
+        Need.id.label("item_id"),  # the id again as a property, for clients that cannot read feature ids
         slug.label("service_type"),
         Need.severity,
         Need.people_affected,
@@ -226,6 +231,7 @@ def _links(
     return (
         select(
             Link.id.label("id"),
+            Link.id.label("item_id"),  # the id again as a property, for clients that cannot read feature ids
             Link.kind,
             Link.weight,
             Link.directed,
@@ -362,3 +368,30 @@ def render_tile(
     )
     data = db.scalar(stmt)
     return bytes(data or b"")
+
+
+def large_layers(
+    db: Session, settings: Settings, city_id: int, city_name: str, layers: tuple[str, ...]
+) -> dict[str, Any]:
+    """The layers of a city with more features than `vector_tiles_threshold`, each with its tile URL template (the
+    current data version in it): what a map page draws from vector tiles instead of GeoJSON."""
+    from app.services.ogc.naming import collection_id
+
+    models = {"neighbourhoods": Neighbourhood, "assets": Asset, "needs": Need, "links": Link}
+    chosen: dict[str, Any] = {}
+    version: str | None = None
+    for layer in layers:
+        model = models[layer]
+        # counting stops at the threshold: a large city costs no more than a small one
+        capped = select(model.id).where(model.city_id == city_id).limit(settings.vector_tiles_threshold + 1)
+        count = db.scalar(select(func.count()).select_from(capped.subquery())) or 0
+        if count > settings.vector_tiles_threshold:
+            if version is None:
+                version = f"c{last_change_id(db, city_id)}"
+            ident = collection_id(city_name, layer)
+            chosen[layer] = {
+                "collection": ident,
+                "layer": layer,
+                "url": f"/tiles/{ident}/{{z}}/{{x}}/{{y}}.mvt?v={version}",
+            }
+    return chosen
