@@ -63,7 +63,7 @@ def _tile_answer(
 ) -> Response:
     tile = service.check_tile(z, x, y)
     status = service.check_status(status, principal)
-    collection = resolve_collection(db, ident)
+    collection = _collection(db, principal, ident)  # an unknown run is a 404 before any ETag is given
     version = service.data_version(db, collection)
     tag = service.etag(version, principal, status, settings, tile)
     shared = principal.is_anonymous and status == "approved"

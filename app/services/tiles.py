@@ -172,7 +172,7 @@ def _assets(
     env = _tile_envelope_4326(tile)
     exact = principal.sees_exact_locations
     private = visibility.asset_is_private()
-    return select(
+    return select(  # type: ignore[return-value]
         Asset.id.label("id"),
         Asset.id.label("item_id"),  # the id again as a property, for clients that cannot read feature ids
         Asset.name,
@@ -377,7 +377,7 @@ def large_layers(
     current data version in it): what a map page draws from vector tiles instead of GeoJSON."""
     from app.services.ogc.naming import collection_id
 
-    models = {"neighbourhoods": Neighbourhood, "assets": Asset, "needs": Need, "links": Link}
+    models: dict[str, Any] = {"neighbourhoods": Neighbourhood, "assets": Asset, "needs": Need, "links": Link}
     chosen: dict[str, Any] = {}
     version: str | None = None
     for layer in layers:
