@@ -14,7 +14,8 @@ from tests.app.helpers import MITTE_POINT, create_asset
 from tests.conftest import Berlin
 
 Z = 14
-EXACT = [13.41321, 52.52191]  # in forecast area 0110, like MITTE_POINT
+EXACT = (13.41321, 52.52191)  # in forecast area 0110, like MITTE_POINT
+MITTE = (13.4132, 52.5219)  # MITTE_POINT
 CONTACT = "030 555 0199"
 
 
@@ -63,13 +64,13 @@ def at(feature: dict[str, Any], x: int, y: int) -> tuple[float, float]:
     return lonlat_of(px, py, x, y)
 
 
-def near(a: tuple[float, float], b: list[float] | tuple[float, float], metres: float = 10) -> bool:
+def near(a: tuple[float, float], b: tuple[float, float], metres: float = 10) -> bool:
     dy = (a[1] - b[1]) * 111_000
     dx = (a[0] - b[0]) * 111_000 * math.cos(math.radians(b[1]))
     return math.hypot(dx, dy) < metres
 
 
-def blurred(coords: list[float]) -> tuple[float, float]:
+def blurred(coords: tuple[float, float]) -> tuple[float, float]:
     lat, lon = h3.cell_to_latlng(h3.latlng_to_cell(coords[1], coords[0], 8))
     return lon, lat
 
@@ -83,7 +84,9 @@ def test_collection_ids_fold_names_to_slugs() -> None:
 
 
 def test_asset_tile_has_the_asset_with_its_properties(client: TestClient, berlin: Berlin) -> None:
-    create_asset(client, berlin, name="Tile reading group", geometry={"type": "Point", "coordinates": EXACT})
+    create_asset(
+        client, berlin, name="Tile reading group", geometry={"type": "Point", "coordinates": list(EXACT)}
+    )
     x, y, tile = get_tile(client, "assets", *EXACT)
     found = named(tile, "Tile reading group")
     assert len(found) == 1
@@ -96,7 +99,7 @@ def test_asset_tile_has_the_asset_with_its_properties(client: TestClient, berlin
 
 
 def test_ogc_route_takes_row_before_column(client: TestClient, berlin: Berlin) -> None:
-    create_asset(client, berlin, name="Row first", geometry={"type": "Point", "coordinates": EXACT})
+    create_asset(client, berlin, name="Row first", geometry={"type": "Point", "coordinates": list(EXACT)})
     x, y = tile_of(*EXACT)
     ogc = client.get(f"/ogc/collections/berlin-assets/tiles/WebMercatorQuad/{Z}/{y}/{x}")
     xyz = client.get(f"/tiles/berlin-assets/{Z}/{x}/{y}.mvt")
@@ -156,7 +159,9 @@ def test_etag_answers_304_and_moves_with_an_edit(client: TestClient, berlin: Ber
     assert "max-age=86400" in versioned.headers["cache-control"]
     assert versioned.headers["cache-control"].startswith("public")
 
-    create_asset(client, berlin, name="Moves the version", geometry={"type": "Point", "coordinates": EXACT})
+    create_asset(
+        client, berlin, name="Moves the version", geometry={"type": "Point", "coordinates": list(EXACT)}
+    )
     moved = client.get("/tiles/berlin-assets/tilejson.json").json()
     assert moved["data_version"] != version
     assert f"v={moved['data_version']}" in moved["tiles"][0]
@@ -178,7 +183,7 @@ def test_people_only_at_their_blurred_location_and_without_contact(
             name=f"Neighbour {i}",
             category="individual",
             contact=CONTACT,
-            geometry={"type": "Point", "coordinates": EXACT},
+            geometry={"type": "Point", "coordinates": list(EXACT)},
         )
     x, y, tile = get_tile(client, "assets", *blurred(EXACT))
     people = [f for f in features(tile, "assets") if f["properties"]["name"].startswith("Neighbour ")]
@@ -201,7 +206,7 @@ def test_small_counts_of_people_are_left_out(client: TestClient, berlin: Berlin)
         berlin,
         name="Lone neighbour",
         category="individual",
-        geometry={"type": "Point", "coordinates": EXACT},
+        geometry={"type": "Point", "coordinates": list(EXACT)},
     )
     x, y = tile_of(*blurred(EXACT))
     for tx, ty in {(x, y), tile_of(*EXACT)}:
@@ -213,7 +218,7 @@ def test_small_counts_of_people_are_left_out(client: TestClient, berlin: Berlin)
 
 def test_pending_entries_only_for_those_allowed(client: TestClient, berlin: Berlin) -> None:
     create_asset(client, berlin, role="contributor", name="Proposed garden", geometry=MITTE_POINT)
-    lon, lat = MITTE_POINT["coordinates"]
+    lon, lat = MITTE
     assert client.get(f"/tiles/berlin-assets/{Z}/0/0.mvt", params={"status": "all"}).status_code == 403
     _, _, public = get_tile(client, "assets", lon, lat)
     assert not named(public, "Proposed garden")
@@ -226,7 +231,9 @@ def test_pending_entries_only_for_those_allowed(client: TestClient, berlin: Berl
 
 
 def test_links_are_lines_between_visible_assets(client: TestClient, berlin: Berlin) -> None:
-    a = create_asset(client, berlin, name="Link end A", geometry={"type": "Point", "coordinates": EXACT})
+    a = create_asset(
+        client, berlin, name="Link end A", geometry={"type": "Point", "coordinates": list(EXACT)}
+    )
     b = create_asset(client, berlin, name="Link end B", geometry=MITTE_POINT)
     made = client.post(
         "/api/links",

@@ -19,7 +19,7 @@ __all__ = ["childminder"]  # the fixture, used by name
 def decoded(client: TestClient, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     response = client.get(url, headers=headers or {})
     assert response.status_code == 200, response.text
-    return mapbox_vector_tile.decode(response.content)  # type: ignore[no-any-return]
+    return mapbox_vector_tile.decode(response.content)
 
 
 def test_run_neighbourhoods_tile_has_the_results(client: TestClient, berlin: Berlin) -> None:
