@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 
 WITH_BROWSER=0
 WITH_GDAL=0
+WITH_QGIS=0  # QGIS headless for tests/app/test_tiles_qgis.py (system python3)
 for arg in "$@"; do
   case "$arg" in
     --with-browser) WITH_BROWSER=1 ;;
     --with-gdal) WITH_GDAL=1 ;;
+    --with-qgis) WITH_QGIS=1 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +38,7 @@ have npm || need_pkg npm
 have psql || need_pkg postgresql-client
 [ "$WITH_BROWSER" = 1 ] && { have chromium || need_pkg chromium; }
 [ "$WITH_GDAL" = 1 ] && { have ogr2ogr || need_pkg gdal-bin; }
+[ "$WITH_QGIS" = 1 ] && { need_pkg qgis; need_pkg python3-qgis; }
 
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$SUDO" = "__none__" ]; then
