@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.deps import ReadPublic, SessionDep, SettingsDep
 from app.policy import Principal
+from app.schemas.tiles import Style, TileJSON, TileMatrixSet, TileMatrixSets, Tileset, Tilesets
 from app.services import tiles as service
 from app.services.ogc.naming import Collection, resolve_collection
 from app.settings import Settings
@@ -184,7 +185,7 @@ def tilejson_document(
     """TileJSON 3.0.0 of a collection, its tile URL carrying the current data version."""
     base = _base(request, settings)
     version = service.data_version(db, collection)
-    bounds = _bounds(db, collection)
+    bounds = service.collection_bounds(db, collection)
     return {
         "tilejson": "3.0.0",
         "name": collection.id,
@@ -210,25 +211,11 @@ def tilejson_document(
     }
 
 
-def _bounds(db: Any, collection: Collection) -> list[float]:
-    from sqlalchemy import func, select
-
-    from app.db.models import Neighbourhood
-
-    box = db.execute(
-        select(
-            func.ST_XMin(func.ST_Extent(Neighbourhood.geom)),
-            func.ST_YMin(func.ST_Extent(Neighbourhood.geom)),
-            func.ST_XMax(func.ST_Extent(Neighbourhood.geom)),
-            func.ST_YMax(func.ST_Extent(Neighbourhood.geom)),
-        ).where(Neighbourhood.city_id == collection.city.id)
-    ).one()
-    if box[0] is None:
-        return [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
-    return [round(float(b), 6) for b in box]
-
-
-@router.get("/tiles/{collectionId}/tilejson.json", summary="TileJSON 3.0.0 of a collection's vector tiles")
+@router.get(
+    "/tiles/{collectionId}/tilejson.json",
+    summary="TileJSON 3.0.0 of a collection's vector tiles",
+    responses={200: {"model": TileJSON}},
+)
 def tilejson(
     request: Request,
     db: SessionDep,
@@ -309,7 +296,11 @@ def style_layers(collection: Collection, source: str) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/tiles/{collectionId}/style.json", summary="A MapLibre (Mapbox GL) style drawing a collection")
+@router.get(
+    "/tiles/{collectionId}/style.json",
+    summary="A MapLibre (Mapbox GL) style drawing a collection",
+    responses={200: {"model": Style}},
+)
 def style(
     request: Request,
     db: SessionDep,
@@ -373,7 +364,11 @@ def _matrix_set() -> dict[str, Any]:
     }
 
 
-@router.get("/ogc/tileMatrixSets", summary="The tile matrix sets tiles are offered in")
+@router.get(
+    "/ogc/tileMatrixSets",
+    summary="The tile matrix sets tiles are offered in",
+    responses={200: {"model": TileMatrixSets}},
+)
 def tile_matrix_sets(request: Request, settings: SettingsDep) -> JSONResponse:
     base = _base(request, settings)
     return JSONResponse(
@@ -396,7 +391,11 @@ def tile_matrix_sets(request: Request, settings: SettingsDep) -> JSONResponse:
     )
 
 
-@router.get("/ogc/tileMatrixSets/{tileMatrixSetId}", summary="A tile matrix set (only WebMercatorQuad)")
+@router.get(
+    "/ogc/tileMatrixSets/{tileMatrixSetId}",
+    summary="A tile matrix set (only WebMercatorQuad)",
+    responses={200: {"model": TileMatrixSet}},
+)
 def tile_matrix_set(tileMatrixSetId: str) -> JSONResponse:
     if tileMatrixSetId != MATRIX_SET:
         from app.errors import NotFound
@@ -445,7 +444,11 @@ def _tileset(request: Request, settings: Settings, collection: Collection, versi
     }
 
 
-@router.get("/ogc/collections/{collectionId}/tiles", summary="The vector tilesets of a collection")
+@router.get(
+    "/ogc/collections/{collectionId}/tiles",
+    summary="The vector tilesets of a collection",
+    responses={200: {"model": Tilesets}},
+)
 def collection_tilesets(
     request: Request,
     db: SessionDep,
@@ -461,6 +464,7 @@ def collection_tilesets(
 @router.get(
     "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
     summary="A collection's vector tileset metadata",
+    responses={200: {"model": Tileset}},
 )
 def collection_tileset(
     request: Request,

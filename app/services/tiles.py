@@ -395,3 +395,18 @@ def large_layers(
                 "url": f"/tiles/{ident}/{{z}}/{{x}}/{{y}}.mvt?v={version}",
             }
     return chosen
+
+
+def collection_bounds(db: Any, collection: Collection) -> list[float]:
+    """The extent of the city's neighbourhoods (west, south, east, north), or the whole WebMercatorQuad world."""
+    box = db.execute(
+        select(
+            func.ST_XMin(func.ST_Extent(Neighbourhood.geom)),
+            func.ST_YMin(func.ST_Extent(Neighbourhood.geom)),
+            func.ST_XMax(func.ST_Extent(Neighbourhood.geom)),
+            func.ST_YMax(func.ST_Extent(Neighbourhood.geom)),
+        ).where(Neighbourhood.city_id == collection.city.id)
+    ).one()
+    if box[0] is None:
+        return [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
+    return [round(float(b), 6) for b in box]

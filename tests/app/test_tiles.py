@@ -9,6 +9,7 @@ import h3
 import mapbox_vector_tile
 from fastapi.testclient import TestClient
 
+from app.schemas.tiles import Style, TileJSON, TileMatrixSet, TileMatrixSets, Tileset, Tilesets
 from app.services.ogc.naming import collection_id, parse_layer, slug
 from tests.app.helpers import MITTE_POINT, create_asset
 from tests.conftest import Berlin
@@ -257,6 +258,8 @@ def test_tilejson_and_style_are_valid(client: TestClient, berlin: Berlin) -> Non
     west, south, east, north = document["bounds"]
     assert 13 < west < east < 14 and 52 < south < north < 53
     style = client.get("/tiles/berlin-neighbourhoods/style.json").json()
+    TileJSON.model_validate(document)  # the answers are what /openapi.json says they are
+    Style.model_validate(style)
     assert style["version"] == 8
     source = style["sources"]["berlin-neighbourhoods"]
     assert source["type"] == "vector" and source["tiles"][0].startswith("http://testserver/tiles/")
@@ -268,13 +271,18 @@ def test_tilejson_and_style_are_valid(client: TestClient, berlin: Berlin) -> Non
 
 
 def test_ogc_tileset_metadata_links_the_tiles(client: TestClient, berlin: Berlin) -> None:
-    sets = client.get("/ogc/collections/berlin-assets/tiles").json()["tilesets"]
+    listed = client.get("/ogc/collections/berlin-assets/tiles").json()
+    Tilesets.model_validate(listed)
+    sets = listed["tilesets"]
     assert sets[0]["tileMatrixSetURI"].endswith("/WebMercatorQuad")
     item = next(link for link in sets[0]["links"] if link["rel"] == "item")
     assert "{tileMatrix}/{tileRow}/{tileCol}" in item["href"]
     one = client.get("/ogc/collections/berlin-assets/tiles/WebMercatorQuad").json()
+    Tileset.model_validate(one)
     assert one["dataType"] == "vector"
     matrix_set = client.get("/ogc/tileMatrixSets/WebMercatorQuad").json()
+    TileMatrixSet.model_validate(matrix_set)
+    TileMatrixSets.model_validate(client.get("/ogc/tileMatrixSets").json())
     assert matrix_set["id"] == "WebMercatorQuad"
     assert len(matrix_set["tileMatrices"]) == 23
     assert matrix_set["tileMatrices"][1]["matrixWidth"] == 2
