@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.deps import ReadPublic, SessionDep, SettingsDep
 from app.policy import Principal
+from app.routers.responses import READ, RESTRICTED, errors
 from app.schemas.tiles import Style, TileJSON, TileMatrixSet, TileMatrixSets, Tileset, Tilesets
 from app.services import tiles as service
 from app.services.ogc.naming import Collection, resolve_collection
@@ -83,7 +84,19 @@ def _tile_answer(
     "/ogc/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A Mapbox Vector Tile of a collection (OGC API Tiles: row before column)",
     response_class=Response,
-    responses={200: {"content": {service.MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
+    responses=errors(
+        400,
+        RESTRICTED,
+        404,
+        409,
+        extra={
+            200: {
+                "content": {service.MEDIA_TYPE: {}},
+                "description": "The tile (empty when nothing is in it)",
+            },
+            304: {"description": "Not modified: the ETag in If-None-Match is current"},
+        },
+    ),
 )
 def ogc_tile(
     request: Request,
@@ -107,7 +120,19 @@ def ogc_tile(
     "/tiles/{collectionId}/{z}/{x}/{y}.mvt",
     summary="A Mapbox Vector Tile of a collection on the XYZ template (for QGIS and web maps)",
     response_class=Response,
-    responses={200: {"content": {service.MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
+    responses=errors(
+        400,
+        RESTRICTED,
+        404,
+        409,
+        extra={
+            200: {
+                "content": {service.MEDIA_TYPE: {}},
+                "description": "The tile (empty when nothing is in it)",
+            },
+            304: {"description": "Not modified: the ETag in If-None-Match is current"},
+        },
+    ),
 )
 def xyz_tile(
     request: Request,
@@ -214,7 +239,7 @@ def tilejson_document(
 @router.get(
     "/tiles/{collectionId}/tilejson.json",
     summary="TileJSON 3.0.0 of a collection's vector tiles",
-    responses={200: {"model": TileJSON}},
+    responses=errors(READ, 404, 409, extra={200: {"model": TileJSON}}),
 )
 def tilejson(
     request: Request,
@@ -299,7 +324,7 @@ def style_layers(collection: Collection, source: str) -> list[dict[str, Any]]:
 @router.get(
     "/tiles/{collectionId}/style.json",
     summary="A MapLibre (Mapbox GL) style drawing a collection",
-    responses={200: {"model": Style}},
+    responses=errors(READ, 404, 409, extra={200: {"model": Style}}),
 )
 def style(
     request: Request,
@@ -394,7 +419,7 @@ def tile_matrix_sets(request: Request, settings: SettingsDep) -> JSONResponse:
 @router.get(
     "/ogc/tileMatrixSets/{tileMatrixSetId}",
     summary="A tile matrix set (only WebMercatorQuad)",
-    responses={200: {"model": TileMatrixSet}},
+    responses=errors(404, 422, extra={200: {"model": TileMatrixSet}}),
 )
 def tile_matrix_set(tileMatrixSetId: str) -> JSONResponse:
     if tileMatrixSetId != MATRIX_SET:
@@ -447,7 +472,7 @@ def _tileset(request: Request, settings: Settings, collection: Collection, versi
 @router.get(
     "/ogc/collections/{collectionId}/tiles",
     summary="The vector tilesets of a collection",
-    responses={200: {"model": Tilesets}},
+    responses=errors(READ, 404, 409, extra={200: {"model": Tilesets}}),
 )
 def collection_tilesets(
     request: Request,
@@ -464,7 +489,7 @@ def collection_tilesets(
 @router.get(
     "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
     summary="A collection's vector tileset metadata",
-    responses={200: {"model": Tileset}},
+    responses=errors(READ, 404, 409, extra={200: {"model": Tileset}}),
 )
 def collection_tileset(
     request: Request,
