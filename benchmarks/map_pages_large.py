@@ -165,7 +165,7 @@ def main(assets: int = 50_000, neighbourhoods: int = 5_000) -> None:
         )
         settings = make_settings(url)
         modes = {
-            "vector tiles": settings,  # the default threshold
+            "vector tiles": settings.model_copy(update={"vector_tiles_threshold": 2_000}),
             "GeoJSON pages": settings.model_copy(update={"vector_tiles_threshold": 100_000_000}),
         }
         with sync_playwright() as playwright:

@@ -63,6 +63,7 @@ def test_a_tile_feature_opens_the_entry_and_a_change_redraws(tabs: Tabs, vector_
     tab = tabs.new()
     sign_in(tab, vector_app, "organiser")
     name = f"Tile circle {uuid.uuid4().hex[:6]}"
+    lon, lat = MITTE_LON + 0.003, MITTE_LAT - 0.001  # away from other tests' entries (the database is shared)
     made = vector_app.api(
         "POST",
         "/api/assets",
@@ -71,14 +72,14 @@ def test_a_tile_feature_opens_the_entry_and_a_change_redraws(tabs: Tabs, vector_
             "city": "Berlin",
             "name": name,
             "category": "association",
-            "geometry": {"type": "Point", "coordinates": [MITTE_LON, MITTE_LAT]},
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
         },
     )
     assert made.status_code == 201, made.text
     page = tab.page
     tile_urls: list[str] = []
     page.on("request", lambda r: tile_urls.append(r.url) if "/tiles/berlin-assets/" in r.url else None)
-    tab.goto(vector_app.base_url, f"/map/edit?city=Berlin&lat={MITTE_LAT}&lon={MITTE_LON}&zoom=18")
+    tab.goto(vector_app.base_url, f"/map/edit?city=Berlin&lat={lat}&lon={lon}&zoom=18")
     page.wait_for_selector("#editor[data-loaded=true]")
     page.wait_for_function(
         "() => (JSON.parse(document.getElementById('editor').dataset.tileFeatures || '{}').assets || 0) > 0"
