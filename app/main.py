@@ -60,6 +60,7 @@ from app.routers import (
     pages,
     resources,
     streets,
+    tiles,
     venues,
 )
 from app.routers.responses import document_edge_answers
@@ -323,6 +324,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         match_pages.router,
         ogc.router,
         ogc_edit.router,
+        tiles.router,
     ):
         app.include_router(router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

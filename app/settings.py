@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     trusted_hosts: Annotated[list[str], NoDecode] = ["localhost", "127.0.0.1", "::1"]
     tiles_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tiles_attribution: str = "&copy; OpenStreetMap contributors"
+    # the organiser page and the gap map draw a layer from vector tiles (/tiles) once it has more features than this
+    vector_tiles_threshold: int = Field(5_000, ge=0, le=100_000_000)
 
     # Coverage-gap analysis: bounds on the work one request or run may cause (README, Configuration).
     analysis_max_resolution: int = Field(10, ge=5, le=15)

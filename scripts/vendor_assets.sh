@@ -90,11 +90,16 @@ for file in swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE; do
     put swagger-ui-dist "$file" "swagger-ui/$file"
 done
 
+# Leaflet.VectorGrid draws the Mapbox Vector Tiles of large layers (app/static/js/vector_tiles.js); the bundled
+# build carries its pbf and vector-tile dependencies. Its licence (Beerware) is stated in its package.json only.
+put leaflet.vectorgrid dist/Leaflet.VectorGrid.bundled.min.js leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js
+put leaflet.vectorgrid package.json leaflet.vectorgrid/package.json
+
 # Record what was copied, so a stale vendor folder is easy to spot.
 {
     echo "# written by scripts/vendor_assets.sh from package-lock.json; do not edit"
     for package in leaflet leaflet.markercluster leaflet.fullscreen jquery bootstrap leaflet.awesome-markers \
-        @fortawesome/fontawesome-free glyphicons-only-bootstrap swagger-ui-dist; do
+        @fortawesome/fontawesome-free glyphicons-only-bootstrap swagger-ui-dist leaflet.vectorgrid; do
         version="$(node -p "require('$modules/$package/package.json').version")"
         echo "$package@$version"
     done

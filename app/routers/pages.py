@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.deps import ImportData, PrincipalDep, ReadPublic, SessionDep, SettingsDep
 from app.policy import MANAGE_GEOGRAPHY_ROLES, Principal
 from app.services import pages as service
+from app.services.tiles import large_layers
 from app.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -73,6 +74,9 @@ def show_editor(
         principal,
         page=page,
         colours_json=json.dumps(page.colours),
+        vector_tiles_json=json.dumps(
+            large_layers(db, settings, page.city_id, page.city_name, ("neighbourhoods", "assets", "needs"))
+        ),
         tiles_url=settings.tiles_url or "",
         tiles_attribution=settings.tiles_attribution,
     )

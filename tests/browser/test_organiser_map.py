@@ -112,7 +112,9 @@ def test_organiser_edits_moves_and_deletes_an_asset(tabs: Tabs, live_app: LiveAp
     page.mouse.move(x + 60, y, steps=4)
     page.mouse.up()
     expect(page.locator("#location-hint")).to_contain_text("moved")
-    page.click("#save-button")
+    # the notice still says "Changes saved" from the rename: wait for the answer to this save itself
+    with page.expect_response(lambda r: r.request.method == "PATCH" and "/api/assets/" in r.url):
+        page.click("#save-button")
     expect(page.locator("#notice")).to_have_text(re.compile(r"^Changes saved"))
     moved = only_asset(live_app, name + " (open)")
     assert moved["geometry"]["coordinates"][0] > created["geometry"]["coordinates"][0] + 1e-4

@@ -3,6 +3,7 @@
 // bearer token; the API's validation messages are shown next to the fields they concern.
 /* global L */
 import { ApiError, api, currentUser, describeError, el, label, setText, showViewer } from "./common.js";
+import { entryAt, refresh, tileLayer } from "./vector_tiles.js";
 
 const root = document.getElementById("editor");
 const CITY_ID = Number(root.dataset.cityId);
@@ -12,6 +13,9 @@ const MAX_PAGES = 3; // per layer and view: beyond this the page asks to zoom in
 const LIST_LIMIT = 150;
 // The same colours as the folium maps (geo.render), handed over by the page.
 const COLOURS = JSON.parse(root.dataset.colours || "{}");
+// Layers too large for GeoJSON pages (more features than the server's threshold) come as vector tiles.
+const VECTOR = JSON.parse(root.dataset.vectorTiles || "{}");
+const tileLayers = [];
 
 const form = document.getElementById("entry-form");
 const panel = document.getElementById("panel");
@@ -196,6 +200,13 @@ function bboxParam() {
     .join(",");
 }
 
+// The first page only: what the list shows when the map itself is drawn from vector tiles.
+async function fetchList(path, params, signal) {
+  const url = path + "?" + new URLSearchParams({ ...params, limit: String(LIST_LIMIT) }).toString();
+  const { data } = await api("GET", url, { signal });
+  return { features: data.features, truncated: Boolean(data.next) };
+}
+
 async function fetchAll(path, params, signal) {
   let url = path + "?" + new URLSearchParams(params).toString();
   const features = [];
@@ -232,8 +243,8 @@ async function loadView() {
   count.textContent = "Loading\u2026";
   try {
     const [assets, needs] = await Promise.all([
-      fetchAll("/api/assets", params, controller.signal),
-      fetchAll("/api/needs", params, controller.signal),
+      (VECTOR.assets ? fetchList : fetchAll)("/api/assets", params, controller.signal),
+      (VECTOR.needs ? fetchList : fetchAll)("/api/needs", params, controller.signal),
     ]);
     // Entries already drawn in the same version stay as they are (no flicker, open tooltips stay open).
     const inView = new Set();
@@ -248,7 +259,7 @@ async function loadView() {
         items.push([kind, feature]);
         const drawn = state.entries.get(key);
         const same = drawn && !drawn.pending && drawn.feature.properties.version === feature.properties.version;
-        if (!same && !isSelected(key)) {
+        if (!same && !isSelected(key) && !VECTOR[kind]) {
           drawEntry(kind, feature); // the entry being edited stays as the user left it
         }
       }
@@ -658,6 +669,7 @@ form.addEventListener("submit", async (event) => {
       loadPending();
     } else {
       updateList(kind, feature, created);
+      refreshTiles();
     }
   } catch (err) {
     showFailure(err);
@@ -688,6 +700,7 @@ deleteButton.addEventListener("click", async () => {
       item.parentElement.remove();
     }
     say("Deleted.");
+    refreshTiles();
   } catch (err) {
     showFailure(err);
   } finally {
@@ -732,7 +745,23 @@ function placeAt(latlng) {
   startNew(latlng);
 }
 
-map.on("click", (event) => placeAt(event.latlng));
+map.on("click", async (event) => {
+  // Entries drawn from vector tiles are not Leaflet layers: ask the API what lies under the click first.
+  const tiled = ["assets", "needs"].filter((kind) => VECTOR[kind]);
+  if (tiled.length) {
+    try {
+      const hit = await entryAt(map, event.latlng, CITY_ID, tiled);
+      if (hit) {
+        selectEntry(hit.kind, hit.id, false);
+        return;
+      }
+    } catch (err) {
+      say(describeError(err));
+      return;
+    }
+  }
+  placeAt(event.latlng);
+});
 // Without a pointer (keyboard, screen reader): place at the centre, then drag or use the map's arrow keys.
 document.getElementById("add-here").addEventListener("click", () => placeAt(map.getCenter()));
 
@@ -771,7 +800,41 @@ function setUser(user) {
   }
 }
 
+// Published assets and needs of a large city, drawn from vector tiles at every zoom; a click opens the entry.
+function startTiles() {
+  for (const kind of ["needs", "assets"]) {
+    if (!VECTOR[kind]) {
+      continue;
+    }
+    const layer = tileLayer(root, VECTOR[kind], {
+      style: (props) => ({ ...styleFor(kind, props, false), radius: kind === "assets" ? 5 : 6 }),
+    });
+    layer.addTo(map);
+    tileLayers.push(layer);
+  }
+}
+
+// After a change the tiles' data version moves: point the tile layers at it.
+function refreshTiles() {
+  for (const layer of tileLayers) {
+    refresh(layer).catch((err) => say(describeError(err)));
+  }
+}
+
 async function loadOutlines() {
+  if (VECTOR.neighbourhoods) {
+    const mine = new Set((state.user && state.user.neighbourhood_ids) || []);
+    const layer = tileLayer(root, VECTOR.neighbourhoods, {
+      pane: "outlines",
+      style: (props) =>
+        mine.has(props.item_id)
+          ? { color: "#8a5a00", weight: 2.5, fillColor: "#f2b632", fillOpacity: 0.12 }
+          : { color: "#666", weight: 1, fillColor: "#ffffff", fillOpacity: 0.05 },
+    });
+    layer.addTo(outlineLayer);
+    tileLayers.push(layer);
+    return;
+  }
   const { data } = await api("GET", "/maps/outlines.geojson?city=" + encodeURIComponent(String(CITY_ID)));
   const mine = new Set((state.user && state.user.neighbourhood_ids) || []);
   L.geoJSON(data, {
@@ -801,6 +864,7 @@ async function loadServiceTypes() {
   const [user] = await Promise.all([currentUser(), loadServiceTypes().catch((err) => say(describeError(err)))]);
   setUser(user);
   root.dataset.ready = "true";
+  startTiles();
   await Promise.all([loadView(), loadPending(), loadOutlines().catch((err) => say(describeError(err)))]);
   root.dataset.loaded = "true";
 })();
