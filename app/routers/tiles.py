@@ -392,9 +392,9 @@ def _matrix_set() -> dict[str, Any]:
 @router.get(
     "/ogc/tileMatrixSets",
     summary="The tile matrix sets tiles are offered in",
-    responses={200: {"model": TileMatrixSets}},
+    responses=errors(READ, extra={200: {"model": TileMatrixSets}}),
 )
-def tile_matrix_sets(request: Request, settings: SettingsDep) -> JSONResponse:
+def tile_matrix_sets(request: Request, settings: SettingsDep, principal: ReadPublic) -> JSONResponse:
     base = _base(request, settings)
     return JSONResponse(
         {
@@ -419,9 +419,9 @@ def tile_matrix_sets(request: Request, settings: SettingsDep) -> JSONResponse:
 @router.get(
     "/ogc/tileMatrixSets/{tileMatrixSetId}",
     summary="A tile matrix set (only WebMercatorQuad)",
-    responses=errors(404, 422, extra={200: {"model": TileMatrixSet}}),
+    responses=errors(READ, 404, extra={200: {"model": TileMatrixSet}}),
 )
-def tile_matrix_set(tileMatrixSetId: str) -> JSONResponse:
+def tile_matrix_set(tileMatrixSetId: str, principal: ReadPublic) -> JSONResponse:
     if tileMatrixSetId != MATRIX_SET:
         from app.errors import NotFound
 

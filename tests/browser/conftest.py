@@ -107,9 +107,11 @@ def live_app() -> Iterator[LiveApp]:
         drop_database(url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium for the browser tests, closed when they end: Playwright's sync API keeps an asyncio
+    loop running in this thread while it is open, and tests elsewhere that run after them on the same worker
+    (pytest-xdist) start loops of their own (anyio.run)."""
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
     from playwright.sync_api import expect, sync_playwright
@@ -240,9 +242,9 @@ def sign_in(tab: Tab, live: LiveApp, role: str) -> None:
     assert page.text_content("#signed-in-name") == live.usernames[role]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def session_tabs(browser: Any, live_app: LiveApp) -> Iterator[Tabs]:
-    """The session's browser contexts."""
+    """The browser tests' contexts."""
     tabs = Tabs(browser, live_app)
     try:
         yield tabs
