@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geo.coverage import Deadline
 from geo.crs import AnalysisInputError
 from geo.gaps import GapResult, reanalyse
-from geo.siting.scenarios import _asset_rows, _sum_or_nan
+from geo.siting.scenarios import _asset_rows, compare_runs
 
 
 @dataclass(frozen=True)
@@ -61,34 +60,7 @@ def open_sites(
         result, gpd.GeoDataFrame(combined, geometry="geometry", crs="EPSG:4326"), deadline=deadline
     )
     gained = ~result.units["covered"].to_numpy(dtype=bool) & after.units["covered"].to_numpy(dtype=bool)
-    nb_before, nb_after = result.neighbourhoods, after.neighbourhoods
-    nb_pos = nb_before.index.get_indexer(result.units["neighbourhood_id"])
-    n_nb = len(nb_before)
-    need = result.units["need"].to_numpy(dtype=np.float64)
-    population = result.units["population"].to_numpy(dtype=np.float64)
-    neighbourhoods = pd.DataFrame(
-        {
-            "code": nb_before["code"],
-            "name": nb_before["name"],
-            "need": nb_before["need"],
-            "covered_need_before": nb_before["covered_need"],
-            "covered_need_after": nb_after["covered_need"],
-            "need_newly_covered": np.bincount(nb_pos, weights=need * gained, minlength=n_nb),
-            "population_newly_covered": np.bincount(nb_pos, weights=population * gained, minlength=n_nb),
-            "unmet_need_before": nb_before["unmet_need"],
-            "unmet_need_after": nb_after["unmet_need"],
-            "unmet_need_change": nb_after["unmet_need"] - nb_before["unmet_need"],
-        }
-    )
-    totals = {
-        "n_opened": len(sites),
-        "capacity": float(capacity),
-        "n_units_newly_covered": int(gained.sum()),
-        "need_newly_covered": float(need[gained].sum()),
-        "population_newly_covered": float(population[gained].sum()),
-        "unmet_need_before": _sum_or_nan(nb_before["unmet_need"]),
-        "unmet_need_after": _sum_or_nan(nb_after["unmet_need"]),
-        "unmet_need_change": _sum_or_nan(nb_after["unmet_need"]) - _sum_or_nan(nb_before["unmet_need"]),
-    }
+    neighbourhoods, changes = compare_runs(result, after, gained, "newly_covered")
+    totals = {"n_opened": len(sites), "capacity": float(capacity), **changes}
     units = result.units["unit_id"].to_numpy()[gained].tolist()
     return OpeningResult(result, after, neighbourhoods, units, totals)

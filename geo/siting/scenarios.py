@@ -296,6 +296,42 @@ def suggest_sites_for_gaps_capacitated(
     return SitingResult(sites, suggestion, result, after, neighbourhoods, totals)
 
 
+def compare_runs(
+    result: GapResult, after: GapResult, changed: np.ndarray, what: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """What a change of sites did, per neighbourhood and in all: `changed` marks the demand units whose coverage
+    the change turned (lost when assets close, gained when sites open), and `what` names the columns of their need
+    and people (`need_{what}`, `population_{what}`, `n_units_{what}`); unmet need before, after and its change."""
+    nb_before, nb_after = result.neighbourhoods, after.neighbourhoods
+    nb_pos = nb_before.index.get_indexer(result.units["neighbourhood_id"])
+    n_nb = len(nb_before)
+    need = result.units["need"].to_numpy(dtype=np.float64)
+    population = result.units["population"].to_numpy(dtype=np.float64)
+    neighbourhoods = pd.DataFrame(
+        {
+            "code": nb_before["code"],
+            "name": nb_before["name"],
+            "need": nb_before["need"],
+            "covered_need_before": nb_before["covered_need"],
+            "covered_need_after": nb_after["covered_need"],
+            f"need_{what}": np.bincount(nb_pos, weights=need * changed, minlength=n_nb),
+            f"population_{what}": np.bincount(nb_pos, weights=population * changed, minlength=n_nb),
+            "unmet_need_before": nb_before["unmet_need"],
+            "unmet_need_after": nb_after["unmet_need"],
+            "unmet_need_change": nb_after["unmet_need"] - nb_before["unmet_need"],
+        }
+    )
+    totals = {
+        f"n_units_{what}": int(changed.sum()),
+        f"need_{what}": float(need[changed].sum()),
+        f"population_{what}": float(population[changed].sum()),
+        "unmet_need_before": _sum_or_nan(nb_before["unmet_need"]),
+        "unmet_need_after": _sum_or_nan(nb_after["unmet_need"]),
+        "unmet_need_change": _sum_or_nan(nb_after["unmet_need"]) - _sum_or_nan(nb_before["unmet_need"]),
+    }
+    return neighbourhoods, totals
+
+
 def close_assets(
     result: GapResult, close_ids: Iterable[Any], *, deadline: Deadline | None = None
 ) -> ClosureResult:
@@ -311,34 +347,8 @@ def close_assets(
         raise AnalysisInputError("name at least one asset to close")
     after = reanalyse(result, source[~source["id"].isin(closing)], deadline=deadline)
     lost = result.units["covered"].to_numpy() & ~after.units["covered"].to_numpy()
-    nb_before, nb_after = result.neighbourhoods, after.neighbourhoods
-    nb_pos = nb_before.index.get_indexer(result.units["neighbourhood_id"])
-    n_nb = len(nb_before)
-    need = result.units["need"].to_numpy(dtype=np.float64)
-    population = result.units["population"].to_numpy(dtype=np.float64)
-    neighbourhoods = pd.DataFrame(
-        {
-            "code": nb_before["code"],
-            "name": nb_before["name"],
-            "need": nb_before["need"],
-            "covered_need_before": nb_before["covered_need"],
-            "covered_need_after": nb_after["covered_need"],
-            "need_losing_coverage": np.bincount(nb_pos, weights=need * lost, minlength=n_nb),
-            "population_losing_coverage": np.bincount(nb_pos, weights=population * lost, minlength=n_nb),
-            "unmet_need_before": nb_before["unmet_need"],
-            "unmet_need_after": nb_after["unmet_need"],
-            "unmet_need_change": nb_after["unmet_need"] - nb_before["unmet_need"],
-        }
-    )
-    totals = {
-        "n_closed": len(closing),
-        "n_units_losing_coverage": int(lost.sum()),
-        "need_losing_coverage": float(need[lost].sum()),
-        "population_losing_coverage": float(population[lost].sum()),
-        "unmet_need_before": _sum_or_nan(nb_before["unmet_need"]),
-        "unmet_need_after": _sum_or_nan(nb_after["unmet_need"]),
-        "unmet_need_change": _sum_or_nan(nb_after["unmet_need"]) - _sum_or_nan(nb_before["unmet_need"]),
-    }
+    neighbourhoods, changes = compare_runs(result, after, lost, "losing_coverage")
+    totals = {"n_closed": len(closing), **changes}
     units_lost = result.units["unit_id"].to_numpy()[lost].tolist()
     return ClosureResult(closing, result, after, neighbourhoods, units_lost, totals)
 
