@@ -80,23 +80,24 @@ def _tile_answer(
     return Response(body, media_type=service.MEDIA_TYPE, headers=headers)
 
 
+# the answers of both tile routes (OGC API Tiles and the XYZ template)
+TILE_RESPONSES = errors(
+    400,
+    RESTRICTED,
+    404,
+    409,
+    extra={
+        200: {"content": {service.MEDIA_TYPE: {}}, "description": "The tile (empty when nothing is in it)"},
+        304: {"description": "Not modified: the ETag in If-None-Match is current"},
+    },
+)
+
+
 @router.get(
     "/ogc/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A Mapbox Vector Tile of a collection (OGC API Tiles: row before column)",
     response_class=Response,
-    responses=errors(
-        400,
-        RESTRICTED,
-        404,
-        409,
-        extra={
-            200: {
-                "content": {service.MEDIA_TYPE: {}},
-                "description": "The tile (empty when nothing is in it)",
-            },
-            304: {"description": "Not modified: the ETag in If-None-Match is current"},
-        },
-    ),
+    responses=TILE_RESPONSES,
 )
 def ogc_tile(
     request: Request,
@@ -120,19 +121,7 @@ def ogc_tile(
     "/tiles/{collectionId}/{z}/{x}/{y}.mvt",
     summary="A Mapbox Vector Tile of a collection on the XYZ template (for QGIS and web maps)",
     response_class=Response,
-    responses=errors(
-        400,
-        RESTRICTED,
-        404,
-        409,
-        extra={
-            200: {
-                "content": {service.MEDIA_TYPE: {}},
-                "description": "The tile (empty when nothing is in it)",
-            },
-            304: {"description": "Not modified: the ETag in If-None-Match is current"},
-        },
-    ),
+    responses=TILE_RESPONSES,
 )
 def xyz_tile(
     request: Request,
